@@ -1,0 +1,43 @@
+# The two commands a new user runs: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home_test
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := True
+
+.PHONY: help install test lint typecheck pytest demo bench clean lock
+
+help:
+	@echo "make test   - set up .venv and run ruff, mypy and the test suite"
+	@echo "make demo   - run the bulk-import gate DAG against the built-in Zendesk emulator"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check airflow_provider_zendesk_jobs tests benchmarks example_dags
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+# Regenerates the lock from what the current .venv resolved (run after changing dependencies).
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' | sort > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .airflow_home* .mypy_cache .ruff_cache .pytest_cache

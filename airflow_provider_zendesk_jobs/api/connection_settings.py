@@ -1,0 +1,240 @@
+"""From an Airflow connection's fields to a base URL, an auth mode and timeouts.
+
+It accepts the connections users already have for the official Zendesk provider (host
+``acme.zendesk.com``, login = email, password or extra ``token`` = API token) and rejects,
+before any request, anything that could send credentials to the wrong place: userinfo in
+the host, plain ``http://`` to a host that is not this machine, other schemes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_zendesk_jobs.api.auth import (
+    ApiTokenAuth,
+    Auth,
+    ClientCredentialsAuth,
+    OAuthTokenAuth,
+)
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 30.0
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for the TCP/TLS connection and then for each read of the answer."""
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    read: float = DEFAULT_READ_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything the shells need to talk to one Zendesk account; secrets hidden from ``repr``."""
+
+    base_url: str
+    auth: Auth
+    timeouts: Timeouts = Timeouts()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def same_origin(self, url: str) -> bool:
+        """True when ``url`` has exactly the connection's scheme, host and port (and no userinfo)."""
+        return origin_of(url) == origin_of(self.base_url)
+
+    def secrets(self) -> list[str]:
+        return self.auth.secrets()
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    default_port = {"https": 443, "http": 80}.get(scheme)
+    if default_port is None:
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else default_port
+
+
+def is_loopback(hostname: str) -> bool:
+    if hostname.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_error(host: str, why: str) -> ZendeskInvalidInputError:
+    return ZendeskInvalidInputError(
+        f"The connection's host {host!r} cannot be used: {why}. Set it to the Zendesk subdomain ('acme'), "
+        "'acme.zendesk.com' or 'https://acme.zendesk.com'."
+    )
+
+
+def base_url_from_host(host: str | None) -> str:
+    """``acme`` / ``acme.zendesk.com`` / ``https://acme.zendesk.com`` -> ``https://acme.zendesk.com``."""
+    text = (host or "").strip()
+    if not text:
+        raise ZendeskInvalidInputError(
+            "The Zendesk connection has no host. Set it to the Zendesk subdomain ('acme'), "
+            "'acme.zendesk.com' or 'https://acme.zendesk.com'."
+        )
+    if "://" not in text:
+        if "/" in text or "@" in text or "?" in text or "#" in text:
+            raise _host_error(text, "a bare host name may not contain '/', '@', '?' or '#'")
+        text = ("https://" + text) if "." in text or ":" in text else f"https://{text}.zendesk.com"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise _host_error(host or "", f"it is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise _host_error(text, f"the scheme {parts.scheme!r} is not supported, only https")
+    if "@" in parts.netloc:
+        raise _host_error(text, "it contains a user name ('user@host'); credentials belong in login/password")
+    if parts.query or parts.fragment:
+        raise _host_error(text, "it has a query or fragment")
+    if parts.path.rstrip("/") not in ("", "/api/v2"):
+        raise _host_error(text, f"it has the path {parts.path!r}; give the account's address only")
+    hostname = parts.hostname or ""
+    valid_name = bool(hostname) and all(_LABEL.fullmatch(label) for label in hostname.split("."))
+    if not valid_name and not (hostname and _is_ip(hostname)):
+        raise _host_error(text, "the host name is not valid")
+    if scheme == "http" and not is_loopback(hostname):
+        raise _host_error(text, "plain http:// is only allowed for a loopback host such as the local emulator")
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc.lower()}"
+
+
+def _is_ip(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+def _extra_str(extra: Mapping[str, Any], key: str) -> str | None:
+    value = extra.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ZendeskInvalidInputError(f"The connection extra {key!r} must be text.")
+    return value.strip() or None
+
+
+def auth_from_connection(login: str | None, password: str | None, extra: Mapping[str, Any]) -> Auth:
+    """Pick the auth mode: client credentials, then an OAuth token, then email + API token.
+
+    Zendesk retired password access to the API, so a login + password connection (as made
+    for the official Zendesk provider with ``use_token`` false) is read as email + API token.
+    """
+    client_id = _extra_str(extra, "client_id")
+    client_secret = _extra_str(extra, "client_secret")
+    if client_id or client_secret:
+        if not (client_id and client_secret):
+            raise ZendeskInvalidInputError(
+                "The connection has only one of the extras 'client_id' and 'client_secret'; "
+                "OAuth client credentials need both."
+            )
+        scope = _extra_str(extra, "scope") or "read"
+        return ClientCredentialsAuth(client_id=client_id, client_secret=client_secret, scope=scope)
+    oauth_token = _extra_str(extra, "oauth_token")
+    if oauth_token:
+        return OAuthTokenAuth(token=oauth_token)
+    token = _extra_str(extra, "token") or (password or "").strip() or None
+    email = (login or "").strip()
+    if email.endswith("/token"):
+        email = email[: -len("/token")]
+    if email and token:
+        return ApiTokenAuth(email=email, token=token)
+    if token and not email:
+        raise ZendeskInvalidInputError(
+            "The connection has an API token but no login: set login to the email of the Zendesk user "
+            "the token belongs to."
+        )
+    raise ZendeskInvalidInputError(
+        "The Zendesk connection has no credentials. Set login (email) and password (API token), or the "
+        "extra 'oauth_token', or the extras 'client_id' and 'client_secret'."
+    )
+
+
+def _timeout_value(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.") from None
+    if not 0 < seconds <= 3600:
+        raise ZendeskInvalidInputError(f"The {what} timeout must be between 0 and 3600 seconds, got {value!r}.")
+    return seconds
+
+
+def timeouts_from(
+    extra: Mapping[str, Any],
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> Timeouts:
+    """Hook arguments beat the extra ``timeout``, which beats the defaults.
+
+    The extra is a number (the read timeout), ``"connect,read"``, or ``{"connect": .., "read": ..}``.
+    """
+    connect, read = DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+    raw = extra.get("timeout")
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ZendeskInvalidInputError("The connection extra 'timeout' is not valid JSON.") from None
+    if isinstance(raw, Mapping):
+        if "connect" in raw:
+            connect = _timeout_value(raw["connect"], "connect")
+        if "read" in raw:
+            read = _timeout_value(raw["read"], "read")
+    elif isinstance(raw, str) and "," in raw:
+        first, _, second = raw.partition(",")
+        connect, read = _timeout_value(first, "connect"), _timeout_value(second, "read")
+    elif raw not in (None, ""):
+        read = _timeout_value(raw, "read")
+    if connect_timeout is not None:
+        connect = _timeout_value(connect_timeout, "connect")
+    if read_timeout is not None:
+        read = _timeout_value(read_timeout, "read")
+    return Timeouts(connect=connect, read=read)
+
+
+def settings_from_connection(
+    *,
+    host: str | None,
+    login: str | None,
+    password: str | None,
+    extra: Mapping[str, Any],
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> ConnectionSettings:
+    return ConnectionSettings(
+        base_url=base_url_from_host(host),
+        auth=auth_from_connection(login, password, extra),
+        timeouts=timeouts_from(extra, connect_timeout, read_timeout),
+    )

@@ -1,0 +1,98 @@
+"""Multi-request calls as plans: which requests to send, and how their answers combine.
+
+``get_job_statuses`` is several show_many requests mapped back by id; listing is a walk
+over pages. Writing them as plans lets the sync and async hooks run the same steps,
+differing only in how each request travels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings
+from airflow_provider_zendesk_jobs.api.pagination import next_page_url
+from airflow_provider_zendesk_jobs.api.request_builders import (
+    MAX_PAGE_SIZE,
+    ApiRequest,
+    chunked,
+    follow_request,
+    list_request,
+    show_many_request,
+)
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskInvalidInputError,
+    ZendeskNotFoundError,
+    ZendeskResponseError,
+)
+from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_body
+
+#: A walk that sees more pages than this is looping (Zendesk keeps about the last 100 jobs).
+MAX_PAGES = 10_000
+
+
+def show_many_requests(settings: ConnectionSettings, job_ids: Sequence[str]) -> list[ApiRequest]:
+    """One request per 100 distinct ids; every id is checked before the first request is built."""
+    ids = validate_job_ids(list(job_ids))
+    return [show_many_request(settings.base_url, chunk) for chunk in chunked(ids)]
+
+
+def statuses_by_id(body: Any, asked: Sequence[str]) -> dict[str, JobStatus]:
+    """Map a show_many answer back by ``id`` (never by position); jobs we did not ask about are ignored."""
+    wanted = set(asked)
+    return {job.id: job for job in parse_job_statuses_body(body) if job.id in wanted}
+
+
+def in_asked_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> list[JobStatus]:
+    """The answers in the order asked, or the not-found error naming every id Zendesk left out."""
+    missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
+    if missing:
+        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+        raise ZendeskNotFoundError(
+            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {shown}: the id is wrong, "
+            "or the job is older than Zendesk keeps job statuses (about a day).",
+            job_ids=missing,
+        )
+    return [found[job_id] for job_id in job_ids]
+
+
+def validate_limit(limit: int | None) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
+    return limit
+
+
+class JobListWalk:
+    """The pages of ``GET /api/v2/job_statuses``, up to ``limit`` jobs, never fetching a page too many."""
+
+    def __init__(self, settings: ConnectionSettings, limit: int | None = None) -> None:
+        self.settings = settings
+        self.limit = validate_limit(limit)
+        self.page_size = min(MAX_PAGE_SIZE, self.limit) if self.limit else MAX_PAGE_SIZE
+        self.yielded = 0
+        self._next: ApiRequest | None = list_request(settings.base_url, self.page_size)
+        self._seen: set[str] = set()
+
+    def next_request(self) -> ApiRequest | None:
+        if self._next is None or (self.limit is not None and self.yielded >= self.limit):
+            return None
+        return self._next
+
+    def feed(self, body: Any) -> list[JobStatus]:
+        """The jobs of one page (cut at ``limit``); prepares the request for the next page."""
+        jobs = parse_job_statuses_body(body)
+        if self.limit is not None:
+            jobs = jobs[: self.limit - self.yielded]
+        self.yielded += len(jobs)
+        url = next_page_url(body, self.settings, page_size=self.page_size)
+        if url is not None and (url in self._seen or len(self._seen) >= MAX_PAGES):
+            raise ZendeskResponseError(
+                "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
+            )
+        if url is not None:
+            self._seen.add(url)
+        self._next = follow_request(url) if url is not None else None
+        return jobs

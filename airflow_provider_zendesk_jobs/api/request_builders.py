@@ -1,0 +1,133 @@
+"""The requests this provider sends, built as plain data before any byte moves.
+
+Every id and endpoint is checked here, so a bad value is refused before a socket opens,
+and every URL is built on the connection's own base URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from airflow_provider_zendesk_jobs import __version__
+from airflow_provider_zendesk_jobs.api.auth import TOKEN_PATH, ClientCredentialsAuth
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.job_ids import validate_job_id, validate_job_ids
+
+JOB_STATUSES_PATH = "/api/v2/job_statuses"
+#: Zendesk does not document a limit for show_many; 100 is what its other show_many calls take.
+SHOW_MANY_LIMIT = 100
+#: The largest page the cursor pagination serves.
+MAX_PAGE_SIZE = 100
+USER_AGENT = f"airflow-provider-zendesk-jobs/{__version__}"
+BULK_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request, ready for any HTTP client: method, absolute URL, JSON body."""
+
+    method: str
+    url: str
+    #: Path (and query) only: what error messages and logs show.
+    path: str
+    json: Any = field(default=None, repr=False)
+    #: False only for the token request, which carries its credentials in the body.
+    authenticated: bool = True
+    #: The job ids this request asks about, so a 404 can name them.
+    job_ids: tuple[str, ...] = ()
+
+    @property
+    def idempotent(self) -> bool:
+        """Only idempotent requests are retried after an answer that may mean "done" (5xx, timeouts)."""
+        return self.method in IDEMPOTENT_METHODS
+
+    def headers(self, authorization: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self.json is not None:
+            headers["Content-Type"] = "application/json"
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        return headers
+
+
+def _with_query(path: str, params: Sequence[tuple[str, str]]) -> str:
+    return f"{path}?{urlencode(params, safe=',[]')}" if params else path
+
+
+def show_job_request(base_url: str, job_id: str) -> ApiRequest:
+    path = f"{JOB_STATUSES_PATH}/{validate_job_id(job_id)}"
+    return ApiRequest("GET", base_url + path, path, job_ids=(job_id,))
+
+
+def show_many_request(base_url: str, job_ids: Sequence[str]) -> ApiRequest:
+    ids = validate_job_ids(job_ids)
+    if len(ids) > SHOW_MANY_LIMIT:
+        raise ZendeskInvalidInputError(
+            f"show_many takes at most {SHOW_MANY_LIMIT} ids a request, got {len(ids)}; "
+            "split them (get_job_statuses does this for you)."
+        )
+    path = _with_query(f"{JOB_STATUSES_PATH}/show_many", [("ids", ",".join(ids))])
+    return ApiRequest("GET", base_url + path, path, job_ids=tuple(ids))
+
+
+def chunked(job_ids: Sequence[str], size: int = SHOW_MANY_LIMIT) -> list[list[str]]:
+    """Split ids into show_many-sized requests, dropping repeats while keeping the order."""
+    unique = list(dict.fromkeys(job_ids))
+    return [unique[start : start + size] for start in range(0, len(unique), size)]
+
+
+def list_request(base_url: str, page_size: int = MAX_PAGE_SIZE) -> ApiRequest:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ZendeskInvalidInputError(
+            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}."
+        )
+    path = _with_query(JOB_STATUSES_PATH, [("page[size]", str(page_size))])
+    return ApiRequest("GET", base_url + path, path)
+
+
+def follow_request(url: str) -> ApiRequest:
+    """A request for a pagination link already checked by :func:`pagination.next_page_url`."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return ApiRequest("GET", url, path)
+
+
+def submit_request(base_url: str, method: str, endpoint: str, payload: Any = None) -> ApiRequest:
+    """A bulk call that answers a job status; only paths under ``/api/v2/`` on the connection's host."""
+    verb = method.upper() if isinstance(method, str) else ""
+    if verb not in BULK_METHODS:
+        raise ZendeskInvalidInputError(
+            f"submit_job method must be one of {', '.join(sorted(BULK_METHODS))}, got {method!r}."
+        )
+    if not isinstance(endpoint, str) or not endpoint:
+        raise ZendeskInvalidInputError(
+            f"submit_job endpoint must be a path such as '/api/v2/tickets/create_many', got {endpoint!r}."
+        )
+    path = endpoint.strip()
+    if not path.startswith("/"):
+        path = "/" + path
+    parts = urlsplit(path)
+    if (
+        "://" in path
+        or path.startswith("//")
+        or parts.netloc
+        or parts.fragment
+        or not parts.path.startswith("/api/v2/")
+        or any(segment in ("..", ".") for segment in parts.path.split("/"))
+        or "\\" in path
+        or "%" in parts.path
+        or any(ch.isspace() for ch in path)
+    ):
+        raise ZendeskInvalidInputError(
+            f"submit_job endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
+            "own host, such as '/api/v2/tickets/create_many' (no full URL, no '..', no encoded characters)."
+        )
+    return ApiRequest(verb, base_url + path, path, json=payload)
+
+
+def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
+    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)

@@ -1,0 +1,179 @@
+"""What an answer from Zendesk means: a JSON value, "try again (after N seconds)", or which error.
+
+The shells hand every answer, and every transport failure, to these functions; they never
+decide on their own whether to retry. A retryable outcome is raised as
+:class:`RetryableError`, which carries the error to raise once the retry budget is spent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from airflow_provider_zendesk_jobs.api.redaction import excerpt
+from airflow_provider_zendesk_jobs.api.request_builders import ApiRequest
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskAuthError,
+    ZendeskJobsError,
+    ZendeskNotFoundError,
+    ZendeskRateLimitError,
+    ZendeskResponseError,
+    ZendeskUnavailableError,
+)
+
+#: Statuses after which a non-idempotent request is known not to have been carried out.
+_REFUSED_BEFORE_WORK = frozenset({429, 503})
+
+
+class RetryableError(Exception):
+    """An outcome worth another attempt; ``delay`` is Zendesk's own wish (Retry-After) when it said one."""
+
+    def __init__(self, error: ZendeskJobsError, *, delay: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.delay = delay
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        return max(0.0, when.timestamp() - now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(0.0, seconds)
+
+
+def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        error = ZendeskResponseError(
+            f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
+            f"JSON: {excerpt(body)}. This is usually a proxy or a cut connection; if it persists, check the host.",
+            status_code=status,
+            path=request.path,
+        )
+        if request.idempotent:
+            raise RetryableError(error) from None
+        raise error from None
+
+
+def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
+    """Return the decoded JSON of a successful answer, or raise what the answer means."""
+    where = f"{request.method} {request.path}"
+    if 200 <= status < 300:
+        return _decode_json(request, status, body)
+    if 300 <= status < 400:
+        raise ZendeskResponseError(
+            f"Zendesk redirected {where} (status {status}) elsewhere; credentials are never sent to another "
+            "address. Set the connection's host to the account's own https://<subdomain>.zendesk.com.",
+            status_code=status,
+            path=request.path,
+        )
+    if status == 401:
+        raise ZendeskAuthError(
+            f"Zendesk refused the credentials for {where} (401): {excerpt(body)}. Check the connection's "
+            "email and API token, or its OAuth token or client; API tokens stop working on 2027-04-30.",
+            status_code=status,
+            path=request.path,
+        )
+    if status == 403:
+        raise ZendeskAuthError(
+            f"Zendesk forbade {where} (403): {excerpt(body)}. The user or OAuth client needs the agent "
+            "role or the 'read' scope for job statuses (and 'write' for bulk calls).",
+            status_code=status,
+            path=request.path,
+        )
+    if status == 404:
+        ids = ", ".join(request.job_ids)
+        what = f"job {ids}" if ids else where
+        raise ZendeskNotFoundError(
+            f"Zendesk does not know {what} (404 on {where}): the id is wrong, or the job is older than "
+            "Zendesk keeps job statuses (about a day).",
+            job_ids=request.job_ids,
+            path=request.path,
+        )
+    if status == 429:
+        delay = parse_retry_after(header(headers, "Retry-After"), now)
+        error: ZendeskJobsError = ZendeskRateLimitError(
+            f"Zendesk rate-limited {where} (429) and kept doing so past the retry budget"
+            + (f"; it asked to wait {delay:g} s" if delay is not None else "")
+            + ". Lower the number of parallel tasks on this account or raise the plan's limit.",
+            retry_after=delay,
+            path=request.path,
+        )
+        raise RetryableError(error, delay=delay)
+    if status >= 500:
+        error = ZendeskUnavailableError(
+            f"Zendesk answered {where} with {status} past the retry budget: {excerpt(body)}. "
+            "Zendesk is under load or down; the task's own retries will try again later.",
+            status_code=status,
+            path=request.path,
+        )
+        if request.idempotent or status in _REFUSED_BEFORE_WORK:
+            delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
+            raise RetryableError(error, delay=delay)
+        raise error
+    raise ZendeskResponseError(
+        f"Zendesk answered {where} with {status}: {excerpt(body)}. Check the request's parameters.",
+        status_code=status,
+        path=request.path,
+    )
+
+
+def interpret_transport_error(request: ApiRequest, *, connected: bool, detail: str) -> RetryableError:
+    """A timeout or a broken connection: retryable unless a bulk call may already have been received.
+
+    ``connected`` is False when the failure happened before the request could reach Zendesk
+    (DNS, refused, connect timeout): then even a bulk call is safe to send again.
+    """
+    error = ZendeskUnavailableError(
+        f"No answer from Zendesk for {request.method} {request.path} past the retry budget ({detail}). "
+        "Check the network path to the host and the connection's timeout extra.",
+        path=request.path,
+    )
+    if connected and not request.idempotent:
+        raise ZendeskUnavailableError(
+            f"The connection broke after {request.method} {request.path} was sent ({detail}); it is not "
+            "sent again because Zendesk may have started the job. Look for it in the job status list.",
+            path=request.path,
+        )
+    return RetryableError(error)
+
+
+def rate_limit_remaining(headers: Mapping[str, str]) -> tuple[int, int] | None:
+    """``(remaining, limit)`` from whichever rate-limit headers the account sends, if any."""
+    for remaining_name, limit_name in (
+        ("X-Rate-Limit-Remaining", "X-Rate-Limit"),
+        ("ratelimit-remaining", "ratelimit-limit"),
+        ("rate-limit-remaining", "rate-limit"),
+    ):
+        remaining, limit = header(headers, remaining_name), header(headers, limit_name)
+        if remaining is None or limit is None:
+            continue
+        try:
+            return int(remaining), int(limit.split(",")[0].split(";")[0])
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,78 @@
+"""The errors this provider raises, one class for each thing a caller does differently.
+
+Every message says what happened, to which job id or URL path, and what to do next, so a
+task log read at 3 a.m. is enough to act on. No message ever carries a credential: bodies
+are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.redaction.excerpt`
+before they reach an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ZendeskJobsError(Exception):
+    """Base class: ``except ZendeskJobsError`` catches everything this provider raises on purpose."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ZendeskInvalidInputError(ZendeskJobsError, ValueError):
+    """A value given by the DAG or the connection cannot be used; raised before any request is sent."""
+
+
+class ZendeskAuthError(ZendeskJobsError):
+    """Zendesk refused the credentials (401) or the permission (403): retrying will not help."""
+
+
+class ZendeskNotFoundError(ZendeskJobsError):
+    """Zendesk does not know these job ids: never created here, or older than its retention (about a day)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_ids: Sequence[str] = (),
+        status_code: int | None = 404,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, path=path)
+        self.job_ids: tuple[str, ...] = tuple(job_ids)
+
+
+class ZendeskRateLimitError(ZendeskJobsError):
+    """Zendesk kept answering 429 past the retry budget, or asked for a pause longer than we may block."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int | None = 429,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, path=path)
+        self.retry_after = retry_after
+
+
+class ZendeskUnavailableError(ZendeskJobsError):
+    """5xx answers, timeouts or connection errors outlasted the retry budget: Zendesk is down or unreachable."""
+
+
+class ZendeskResponseError(ZendeskJobsError):
+    """Zendesk answered with a status or a body that is not what its API sends."""
+
+
+class ZendeskJobFailedError(ZendeskJobsError):
+    """A job ended ``failed`` or ``killed``, or items failed when the caller asked to fail on them."""
+
+    def __init__(self, message: str, *, job_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.job_ids: tuple[str, ...] = tuple(job_ids)

@@ -1,0 +1,82 @@
+"""The provider's metadata for Airflow: modules, the ``zendesk_jobs`` connection type and its form.
+
+Read by Airflow through the ``apache_airflow_provider`` entry point; it imports nothing
+heavy, because Airflow calls it while discovering every provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_zendesk_jobs import __version__
+
+CONN_TYPE = "zendesk_jobs"
+HOOK_CLASS = "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {
+        "host": "Zendesk subdomain or URL",
+        "login": "Email (for an API token)",
+        "password": "API token",
+    },
+    "placeholders": {
+        "host": "acme, acme.zendesk.com or https://acme.zendesk.com",
+        "login": "agent@example.com",
+        "password": "API token (leave empty when using OAuth)",
+        "extra": '{"oauth_token": "..."} or {"client_id": "...", "client_secret": "..."}',
+    },
+}
+
+CONN_FIELDS: dict[str, Any] = {
+    "oauth_token": {
+        "label": "OAuth access token",
+        "description": "Sent as a Bearer token instead of email + API token.",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "client_id": {
+        "label": "OAuth client id",
+        "description": "With the client secret: tokens are fetched from /oauth/tokens and renewed automatically.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "client_secret": {
+        "label": "OAuth client secret",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "timeout": {
+        "label": "Read timeout (seconds)",
+        "description": "Seconds to wait for each answer; the connect timeout stays 10 s unless set as 'connect,read'.",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-zendesk-jobs",
+        "name": "Zendesk Jobs",
+        "description": "Wait on Zendesk background jobs (bulk imports, updates, deletions) and read their results.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Zendesk Jobs",
+                "external-doc-url": "https://developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Zendesk Jobs",
+                "python-modules": ["airflow_provider_zendesk_jobs.hooks.zendesk_jobs"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": HOOK_CLASS,
+                "hook-name": "Zendesk Jobs",
+                "connection-type": CONN_TYPE,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+    }

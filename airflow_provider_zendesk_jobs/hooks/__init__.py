@@ -1,0 +1,1 @@
+"""hooks of the Zendesk Jobs provider."""

@@ -1,0 +1,116 @@
+"""What the sync and async hooks share: the connection type, its form, and reading a connection.
+
+Reading a connection registers every secret with Airflow's secrets masker before the first
+request, so no later log line, at any level, can show one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth, OAuthTokenCache
+from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings, settings_from_connection
+from airflow_provider_zendesk_jobs.api.retry_policy import DEFAULT_RETRY_LIMIT, RateLimitGate, RetryPolicy
+from airflow_provider_zendesk_jobs.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
+
+
+def mask_secrets(values: list[str]) -> None:
+    """Register values with Airflow's secrets masker, on every Airflow 3 version."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - older task SDKs
+        from airflow.providers.common.compat.sdk import mask_secret
+    for value in values:
+        if value:
+            mask_secret(value)
+
+
+async def amask_secrets(values: list[str]) -> None:
+    """The event-loop form: a synchronous call to the supervisor from the triggerer could deadlock."""
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # pragma: no cover - task SDKs before the async masker
+        mask_secrets(values)
+        return
+    for value in values:
+        if value:
+            await amask_secret(value)
+
+
+class ZendeskJobsBaseHook(BaseHook):
+    """Connection handling common to :class:`ZendeskJobStatusHook` and its async twin."""
+
+    conn_name_attr = "zendesk_conn_id"
+    default_conn_name = "zendesk_default"
+    conn_type = CONN_TYPE
+    hook_name = "Zendesk Jobs"
+
+    def __init__(
+        self,
+        zendesk_conn_id: str = default_conn_name,
+        *,
+        retry_limit: int = DEFAULT_RETRY_LIMIT,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_retry_after: float = 300.0,
+    ) -> None:
+        super().__init__()
+        self.zendesk_conn_id = zendesk_conn_id
+        self.retry_policy = RetryPolicy(max_attempts=retry_limit, max_retry_after=max_retry_after)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._settings: ConnectionSettings | None = None
+        self._token_cache = OAuthTokenCache()
+        self._gate = RateLimitGate()
+        #: Time source for Retry-After dates, token expiry and the rate-limit gate; tests replace it.
+        self._clock = time.time
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(zendesk_conn_id={self.zendesk_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """For Airflow versions that still read the form from the hook class."""
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields as form widgets where the UI is Flask-based; Airflow 3 reads ``conn-fields``."""
+        try:
+            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import PasswordField, StringField
+        except ImportError:
+            return {}
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            secret = spec["schema"].get("format") == "password"
+            field_class = PasswordField if secret else StringField
+            widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
+            widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget)
+        return widgets
+
+    def build_settings(
+        self, host: str | None, login: str | None, password: str | None, extra: Mapping[str, Any]
+    ) -> ConnectionSettings:
+        settings = settings_from_connection(
+            host=host,
+            login=login,
+            password=password,
+            extra=extra,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+        return settings
+
+    @property
+    def uses_client_credentials(self) -> bool:
+        return self._settings is not None and isinstance(self._settings.auth, ClientCredentialsAuth)

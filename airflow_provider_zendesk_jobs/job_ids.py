@@ -1,0 +1,80 @@
+"""Which job ids we accept, and how a templated value becomes a list of them.
+
+Ids go into request paths and query strings, so only a safe alphabet is accepted: no id
+can change the path (``../``), add a query (``?``) or smuggle an encoded character. The
+check runs before any request, so bad input costs no call to Zendesk.
+
+A Jinja template renders a Python list as text (``"['V3-a', 'V3-b']"``) unless the DAG
+renders native objects; ids hold neither commas nor brackets, so reading such text back
+as a list is unambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+
+JOB_ID_RULE = "1 to 128 characters from A-Z, a-z, 0-9, '-' and '_'"
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_SHOWN = 60
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
+def validate_job_id(job_id: object) -> str:
+    """Return ``job_id`` unchanged when it is a safe Zendesk job id, else raise saying what is wrong."""
+    if not isinstance(job_id, str):
+        raise ZendeskInvalidInputError(
+            f"A Zendesk job id must be text, got {type(job_id).__name__} {_show(job_id)}. "
+            "Pass the 'id' of the job status a bulk call returned (e.g. 'V3-0b5a6293...')."
+        )
+    if not _JOB_ID.fullmatch(job_id):
+        raise ZendeskInvalidInputError(
+            f"{_show(job_id)} is not a valid Zendesk job id: it must be {JOB_ID_RULE}. "
+            "Pass the 'id' of the job status a bulk call returned, not its URL or a list rendered as text "
+            "with other separators."
+        )
+    return job_id
+
+
+def validate_job_ids(job_ids: Sequence[object]) -> list[str]:
+    """Validate every id of a list; an empty list is refused because there is nothing to wait on."""
+    if isinstance(job_ids, str | bytes) or not isinstance(job_ids, Sequence):
+        raise ZendeskInvalidInputError(
+            f"Expected a list of Zendesk job ids, got {type(job_ids).__name__} {_show(job_ids)}."
+        )
+    if not job_ids:
+        raise ZendeskInvalidInputError(
+            "The list of Zendesk job ids is empty: there is nothing to wait on. "
+            "Check the task that produced the ids (its XCom may be empty)."
+        )
+    return [validate_job_id(job_id) for job_id in job_ids]
+
+
+def normalize_job_ids(value: Any) -> tuple[list[str], bool]:
+    """Turn a rendered ``job_id`` field into ``(ids, many)``.
+
+    ``many`` tells whether the caller gave a list (and gets a list back) or one id. Text that
+    looks like a rendered list, ``"['V3-a', 'V3-b']"`` or ``"V3-a,V3-b"``, is read as a list.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            inner = text[1:-1].strip()
+            parts = [part.strip().strip("'\"").strip() for part in inner.split(",")] if inner else []
+            return validate_job_ids(parts), True
+        if "," in text:
+            return validate_job_ids([part.strip() for part in text.split(",")]), True
+        return [validate_job_id(value)], False
+    if isinstance(value, list | tuple):
+        return validate_job_ids(list(value)), True
+    raise ZendeskInvalidInputError(
+        f"job_id must be a Zendesk job id or a list of them, got {type(value).__name__} {_show(value)}. "
+        "When it comes from XCom, check that the upstream task returns the job id."
+    )

@@ -1,0 +1,300 @@
+"""The parsed job-status model: what Zendesk said about a job, with no I/O and no Airflow inside.
+
+Zendesk's job bodies vary by the kind of bulk call and by the age of the account (see
+``ZENDESK_API.md``), so parsing is lenient about which keys an item carries and strict
+about types: an unknown key is kept in ``extra``, while a value of the wrong type raises
+:class:`ZendeskResponseError` naming the field, never a bare ``KeyError``/``TypeError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskResponseError
+
+#: The keys of a result item that :class:`JobResult` reads into its own fields.
+_ITEM_KEYS = frozenset({"index", "id", "action", "status", "success", "error", "errors", "details"})
+
+
+class JobState(str, Enum):
+    """The lifecycle position of a job. ``UNKNOWN`` stands for any status Zendesk may add later."""
+
+    QUEUED = "queued"
+    WORKING = "working"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    KILLED = "killed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def from_status(cls, status: str) -> JobState:
+        """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
+        try:
+            return cls(status.strip().lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+#: States after which a job never changes again.
+TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
+#: States of a job that may still change (``UNKNOWN`` included: we cannot know it is over).
+NON_TERMINAL_STATES: frozenset[JobState] = frozenset(set(JobState) - TERMINAL_STATES)
+#: Terminal states that mean the job itself did not do its work.
+FAILED_STATES: frozenset[JobState] = frozenset({JobState.FAILED, JobState.KILLED})
+
+
+def _where(job_id: str | None, what: str) -> str:
+    return f"job {job_id}: {what}" if job_id else what
+
+
+def _bad(job_id: str | None, what: str) -> ZendeskResponseError:
+    return ZendeskResponseError(
+        f"Zendesk sent a job status that is not in the documented form ({_where(job_id, what)}). "
+        "If this repeats, check that the connection points at a Zendesk account and report the body."
+    )
+
+
+def _optional_int(data: Mapping[str, Any], key: str, job_id: str | None) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(job_id, f"{key!r} should be a whole number or null, got {type(value).__name__}")
+    return value
+
+
+def _optional_str(data: Mapping[str, Any], key: str, job_id: str | None) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad(job_id, f"{key!r} should be text or null, got {type(value).__name__}")
+    return value
+
+
+def _as_text(value: Any) -> str | None:
+    """Zendesk's ``error``/``errors``/``details`` are usually text, sometimes an object; keep both as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected."""
+
+    index: int | None
+    id: int | str | None
+    action: str | None = None
+    status: str | None = None
+    success: bool | None = None
+    error: str | None = None
+    details: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any, *, job_id: str | None = None, position: int = 0) -> JobResult:
+        if not isinstance(data, Mapping):
+            raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
+        where = f"results[{position}]"
+        item_id = data.get("id")
+        if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int | str)):
+            raise _bad(job_id, f"{where}.id should be a number, text or null, got {type(item_id).__name__}")
+        success = data.get("success")
+        if success is not None and not isinstance(success, bool):
+            raise _bad(job_id, f"{where}.success should be true, false or null, got {type(success).__name__}")
+        error = _as_text(data.get("error")) or _as_text(data.get("errors")) or None
+        return cls(
+            index=_optional_int(data, "index", _where(job_id, where)),
+            id=item_id,
+            action=_optional_str(data, "action", _where(job_id, where)),
+            status=_optional_str(data, "status", _where(job_id, where)),
+            success=success,
+            error=error,
+            details=_as_text(data.get("details")),
+            extra={k: v for k, v in data.items() if k not in _ITEM_KEYS},
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Failed when Zendesk says so in any of the three ways it does (see ``ZENDESK_API.md``)."""
+        return (
+            bool(self.error)
+            or self.success is False
+            or (self.status is not None and self.status.strip().lower() == "failed")
+        )
+
+    @property
+    def error_text(self) -> str:
+        """The reason shown to people: ``error``, else ``errors``, else ``status``, else ``success=false``."""
+        if self.error:
+            return self.error
+        if self.status and self.status.strip().lower() == "failed":
+            return self.status
+        return "success=false"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalised item of the XCom form: the same keys for every shape, unknown keys kept."""
+        item: dict[str, Any] = {
+            "index": self.index,
+            "id": self.id,
+            "success": not self.failed,
+            "action": self.action,
+            "status": self.status,
+            "error": self.error_text if self.failed else None,
+            "details": self.details,
+        }
+        for key, value in self.extra.items():
+            item.setdefault(key, value)
+        return item
+
+    def failure_dict(self) -> dict[str, Any]:
+        """The compact form listed under ``failed`` in the XCom form."""
+        return {"index": self.index, "id": self.id, "error": self.error_text, "details": self.details}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one Zendesk background job, as one read returned it."""
+
+    id: str
+    status: str
+    state: JobState
+    job_type: str | None = None
+    total: int | None = None
+    progress: int | None = None
+    message: str | None = None
+    url: str | None = None
+    results: list[JobResult] | dict[str, Any] | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> JobStatus:
+        """Parse one job object (the value under ``job_status``, or one entry of ``job_statuses``)."""
+        if not isinstance(data, Mapping):
+            raise _bad(None, f"expected an object, got {type(data).__name__}")
+        job_id = data.get("id")
+        if not isinstance(job_id, str) or not job_id:
+            raise _bad(None, f"'id' should be non-empty text, got {_describe(job_id)}")
+        status = data.get("status")
+        if not isinstance(status, str) or not status:
+            raise _bad(job_id, f"'status' should be non-empty text, got {_describe(status)}")
+        raw_results = data.get("results")
+        results: list[JobResult] | dict[str, Any] | None
+        if raw_results is None:
+            results = None
+        elif isinstance(raw_results, list):
+            results = [
+                JobResult.from_api(item, job_id=job_id, position=position) for position, item in enumerate(raw_results)
+            ]
+        elif isinstance(raw_results, Mapping):
+            results = dict(raw_results)
+        else:
+            raise _bad(job_id, f"'results' should be a list, an object or null, got {type(raw_results).__name__}")
+        return cls(
+            id=job_id,
+            status=status,
+            state=JobState.from_status(status),
+            job_type=_optional_str(data, "job_type", job_id),
+            total=_optional_int(data, "total", job_id),
+            progress=_optional_int(data, "progress", job_id),
+            message=_optional_str(data, "message", job_id),
+            url=_optional_str(data, "url", job_id),
+            results=results,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state.is_terminal
+
+    @property
+    def items(self) -> list[JobResult]:
+        """The per-record results; empty while the job runs and for object-shaped results."""
+        return self.results if isinstance(self.results, list) else []
+
+    @property
+    def failed_items(self) -> list[JobResult]:
+        return [item for item in self.items if item.failed]
+
+    @property
+    def succeeded_ids(self) -> list[int | str]:
+        return [item.id for item in self.items if not item.failed and item.id is not None]
+
+    @property
+    def success(self) -> bool | None:
+        """For object-shaped results (a permanent deletion): Zendesk's overall ``success``, else ``None``."""
+        if isinstance(self.results, dict):
+            value = self.results.get("success")
+            return value if isinstance(value, bool) else None
+        return None
+
+    def describe_progress(self) -> str:
+        """One log line's worth, e.g. ``V3-abc: working 31/100``."""
+        if self.total is not None:
+            done = self.progress if self.progress is not None else 0
+            counter = f" {done}/{self.total}"
+        elif self.progress is not None:
+            counter = f" {self.progress}"
+        else:
+            counter = ""
+        line = f"{self.id}: {self.status}{counter}"
+        if self.state is JobState.UNKNOWN:
+            line += " (a status this provider does not know; treated as not finished)"
+        if self.message and (self.state in FAILED_STATES or self.state is JobState.UNKNOWN):
+            line += f" - {self.message}"
+        return line
+
+    def to_dict(self, *, include_results: bool = True) -> dict[str, Any]:
+        """The XCom form of DESIGN.md: JSON-safe, compact, the same keys for every job shape."""
+        items = self.items
+        failed = [item for item in items if item.failed]
+        out: dict[str, Any] = {
+            "job_id": self.id,
+            "status": self.status,
+            "job_type": self.job_type,
+            "total": self.total,
+            "progress": self.progress,
+            "message": self.message,
+            "succeeded_ids": self.succeeded_ids,
+            "failed": [item.failure_dict() for item in failed],
+            "counts": {"succeeded": len(items) - len(failed), "failed": len(failed)},
+        }
+        if isinstance(self.results, dict):
+            out["success"] = self.success
+        if include_results:
+            out["results"] = [item.to_dict() for item in items]
+        return out
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {str(value)[:40]!r}" if not isinstance(value, str) else "empty text"
+
+
+def parse_job_status_body(body: Any) -> JobStatus:
+    """Parse a show-one or bulk-call answer: ``{"job_status": {...}}``."""
+    if not isinstance(body, Mapping) or "job_status" not in body:
+        raise ZendeskResponseError(
+            "Zendesk's answer has no 'job_status' object; the endpoint may not start a background job. "
+            "Check the endpoint and method of the call."
+        )
+    return JobStatus.from_api(body["job_status"])
+
+
+def parse_job_statuses_body(body: Any) -> list[JobStatus]:
+    """Parse a list or show-many answer: ``{"job_statuses": [...]}``."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("job_statuses"), list):
+        raise ZendeskResponseError(
+            "Zendesk's answer has no 'job_statuses' list. Check that the connection points at a Zendesk account."
+        )
+    return [JobStatus.from_api(item) for item in body["job_statuses"]]

@@ -1,0 +1,134 @@
+"""The one rule for "is the wait over?", shared by the sensor's poke, the trigger and the operator.
+
+It is a pure function of what Zendesk last said and the clock, so the three ways of
+waiting cannot drift apart and every branch is tested without Airflow or HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskJobFailedError,
+    ZendeskJobsError,
+    ZendeskNotFoundError,
+)
+from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JobState, JobStatus
+
+DEFAULT_NOT_FOUND_GRACE = 60.0
+_MAX_ITEMS_SHOWN = 5
+
+
+class WaitDecision(str, Enum):
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """What the DAG author chose about the wait."""
+
+    fail_on_item_errors: bool = False
+    #: Seconds from the wait's first check during which an unknown id still counts as "not visible yet".
+    not_found_grace: float = DEFAULT_NOT_FOUND_GRACE
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    """The answer for one check: the decision, and everything needed to explain it."""
+
+    decision: WaitDecision
+    statuses: Mapping[str, JobStatus] = field(default_factory=dict)
+    #: Jobs that ended the wait with a failure: failed/killed, or completed with item errors when asked.
+    failed_jobs: tuple[JobStatus, ...] = ()
+    #: Ids Zendesk did not know past the grace period.
+    missing: tuple[str, ...] = ()
+    #: Ids not found yet but still inside the grace period.
+    not_visible_yet: tuple[str, ...] = ()
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.decision is not WaitDecision.WAITING
+
+    def error(self) -> ZendeskJobsError:
+        """The provider error that stands for a failed outcome."""
+        if self.failed_jobs:
+            return ZendeskJobFailedError(self.message, job_ids=[job.id for job in self.failed_jobs])
+        return ZendeskNotFoundError(self.message, job_ids=self.missing)
+
+
+def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
+    """Name the job, its status and Zendesk's message, plus the first failed items when they matter."""
+    if job.state in FAILED_STATES:
+        message = job.message or "Zendesk gave no message"
+        return f"Zendesk job {job.id} ended {job.status}: {message}"
+    failed_items = job.failed_items
+    shown = "; ".join(
+        f"item {item.index if item.index is not None else item.id}: {item.error_text}"
+        + (f" ({item.details})" if item.details else "")
+        for item in failed_items[:_MAX_ITEMS_SHOWN]
+    )
+    more = f"; and {len(failed_items) - _MAX_ITEMS_SHOWN} more" if len(failed_items) > _MAX_ITEMS_SHOWN else ""
+    return (
+        f"Zendesk job {job.id} completed but {len(failed_items)} of {len(job.items)} items failed "
+        f"(fail_on_item_errors=True): {shown}{more}"
+    )
+
+
+def _completed_with_failures(job: JobStatus, options: WaitOptions) -> bool:
+    if job.state is not JobState.COMPLETED or not options.fail_on_item_errors:
+        return False
+    return bool(job.failed_items) or job.success is False
+
+
+def evaluate_wait(
+    job_ids: Sequence[str],
+    statuses: Mapping[str, JobStatus],
+    *,
+    options: WaitOptions,
+    started_at: float,
+    now: float,
+) -> WaitOutcome:
+    """Decide the wait for ``job_ids`` from the latest ``statuses`` (keyed by id; absent = not found).
+
+    A dead job is not revived by waiting longer, so any failed job ends the wait at once
+    even while others still run; the message names every failed job seen so far.
+    """
+    failed: list[JobStatus] = []
+    missing: list[str] = []
+    not_visible: list[str] = []
+    pending = False
+    in_grace = now - started_at < options.not_found_grace
+    for job_id in job_ids:
+        job = statuses.get(job_id)
+        if job is None:
+            (not_visible if in_grace else missing).append(job_id)
+            continue
+        if job.state in FAILED_STATES or _completed_with_failures(job, options):
+            failed.append(job)
+        elif not job.is_terminal:
+            pending = True
+    known = {job_id: statuses[job_id] for job_id in job_ids if job_id in statuses}
+    if failed or missing:
+        parts = [describe_failed_job(job, fail_on_item_errors=options.fail_on_item_errors) for job in failed]
+        if missing:
+            parts.append(
+                f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {', '.join(missing)} "
+                f"after {options.not_found_grace:g} s of waiting: the id is wrong, or the job is older than "
+                "Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
+            )
+        return WaitOutcome(
+            WaitDecision.FAILED,
+            statuses=known,
+            failed_jobs=tuple(failed),
+            missing=tuple(missing),
+            message="; ".join(parts),
+        )
+    if pending or not_visible:
+        return WaitOutcome(WaitDecision.WAITING, statuses=known, not_visible_yet=tuple(not_visible))
+    done = ", ".join(job_ids) if len(job_ids) <= _MAX_ITEMS_SHOWN else f"{len(job_ids)} jobs"
+    return WaitOutcome(WaitDecision.SUCCEEDED, statuses=known, message=f"Zendesk finished {done}")
