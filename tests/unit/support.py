@@ -1,0 +1,45 @@
+"""Helpers for unit tests: a clock the test owns, and connections set through the environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+
+BASE = "https://acme.zendesk.com"
+EMAIL = "agent@example.com"
+API_TOKEN = "tok-SECRET-1234567890"
+
+
+class FakeClock:
+    """Time that moves only when the code under test sleeps; records every sleep."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str = "zendesk_default", **fields: Any) -> None:
+    data = {"conn_type": "zendesk_jobs", **fields}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(data))
+
+
+def make_hook(clock: FakeClock, **kwargs: Any) -> ZendeskJobStatusHook:
+    hook = ZendeskJobStatusHook(**kwargs)
+    hook._clock = clock.time
+    hook._sleep = clock.sleep
+    return hook
+
+
+def job(job_id: str = "V3-abc", status: str = "completed", **fields: Any) -> dict[str, Any]:
+    return {"id": job_id, "status": status, "url": f"{BASE}/api/v2/job_statuses/{job_id}.json", **fields}

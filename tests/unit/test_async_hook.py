@@ -1,0 +1,96 @@
+"""ZendeskJobStatusAsyncHook on an httpx mock transport: same decisions as the sync hook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError, ZendeskRateLimitError
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
+from tests.unit.support import FakeClock, job, set_connection
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def async_hook(handler: Handler, clock: FakeClock, **kwargs: object) -> ZendeskJobStatusAsyncHook:
+    hook = ZendeskJobStatusAsyncHook(**kwargs)  # type: ignore[arg-type]
+    hook._client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    hook._clock = clock.time
+
+    async def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+
+    hook._sleep = sleep
+    return hook
+
+
+async def test_client_credentials_token_fetched_once_for_concurrent_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    set_connection(monkeypatch, host="acme", extra={"client_id": "cid", "client_secret": "cs"})
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("Authorization")))
+        if request.url.path == "/oauth/tokens":
+            assert json.loads(request.content)["client_secret"] == "cs"
+            return httpx.Response(200, json={"access_token": "T1", "expires_in": 3600})
+        ids = request.url.params["ids"].split(",")
+        return httpx.Response(200, json={"job_statuses": [job(i, "working") for i in ids]})
+
+    hook = async_hook(handler, FakeClock())
+    results = await asyncio.gather(*(hook.get_job_statuses([f"V3-{n}"]) for n in range(5)))
+    assert [r[0].id for r in results] == [f"V3-{n}" for n in range(5)]
+    assert [path for path, _ in seen].count("/oauth/tokens") == 1
+    assert {auth for path, auth in seen if path != "/oauth/tokens"} == {"Bearer T1"}
+    await hook.aclose()
+
+
+async def test_async_429_then_success_waits_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_connection(monkeypatch, host="acme", login="a@b.c", password="tok")
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "4"}), httpx.Response(200, json={"job_status": job("V3-a")})]
+    )
+    clock = FakeClock()
+    hook = async_hook(lambda request: next(answers), clock)
+    assert (await hook.get_job_status("V3-a")).id == "V3-a"
+    assert sum(clock.sleeps) == pytest.approx(4.0)
+
+
+async def test_async_429_past_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_connection(monkeypatch, host="acme", login="a@b.c", password="tok")
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(429, headers={"Retry-After": "1"})
+
+    with pytest.raises(ZendeskRateLimitError):
+        await async_hook(handler, FakeClock(), retry_limit=3).get_job_status("V3-a")
+    assert len(calls) == 3
+
+
+async def test_async_missing_ids_and_list_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_connection(monkeypatch, host="acme", login="a@b.c", password="tok")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("show_many"):
+            return httpx.Response(200, json={"job_statuses": [job("V3-a")]})
+        if "page[after]" in str(request.url):
+            return httpx.Response(200, json={"job_statuses": [job("V3-c")], "meta": {"has_more": False}})
+        return httpx.Response(
+            200,
+            json={
+                "job_statuses": [job("V3-b")],
+                "meta": {"has_more": True, "after_cursor": "x"},
+                "links": {"next": "https://acme.zendesk.com/api/v2/job_statuses?page[size]=100&page[after]=x"},
+            },
+        )
+
+    hook = async_hook(handler, FakeClock())
+    with pytest.raises(ZendeskNotFoundError, match="V3-z"):
+        await hook.get_job_statuses(["V3-a", "V3-z"])
+    assert [j.id for j in await hook.list_job_statuses()] == ["V3-b", "V3-c"]
