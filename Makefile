@@ -25,7 +25,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check airflow_provider_zendesk_jobs tests benchmarks example_dags
+	$(BIN)/ruff check .
 
 typecheck: install
 	$(BIN)/mypy
