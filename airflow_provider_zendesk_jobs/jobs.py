@@ -89,9 +89,30 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
+def _describe_bad_item(position: int, index: Any, item_id: Any, action: Any, status: Any, success: Any) -> str:
+    where = f"results[{position}]"
+    if index is not None and type(index) is not int:
+        return f"{where}.'index' should be a whole number or null, got {type(index).__name__}"
+    if item_id is not None and type(item_id) is not int and type(item_id) is not str:
+        return f"{where}.id should be a number, text or null, got {type(item_id).__name__}"
+    if action is not None and type(action) is not str:
+        return f"{where}.'action' should be text or null, got {type(action).__name__}"
+    if status is not None and type(status) is not str:
+        return f"{where}.'status' should be text or null, got {type(status).__name__}"
+    return f"{where}.success should be true, false or null, got {type(success).__name__}"
+
+
+#: Shared by every item without unknown keys; never mutated.
+_NO_EXTRA: Mapping[str, Any] = {}
+
+
+@dataclass(slots=True)
 class JobResult:
-    """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected."""
+    """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected.
+
+    A job can carry thousands of items, so parsing takes one pass over each item with exact
+    type checks, and whether it failed is decided once, here, for every later reader.
+    """
 
     index: int | None
     id: int | str | None
@@ -101,38 +122,53 @@ class JobResult:
     error: str | None = None
     details: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Failed when Zendesk says so in any of the three ways it does (see ``ZENDESK_API.md``).
+    failed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        status = self.status
+        self.failed = (
+            bool(self.error) or self.success is False or (status is not None and status.strip().lower() == "failed")
+        )
 
     @classmethod
-    def from_api(cls, data: Any, *, job_id: str | None = None, position: int = 0) -> JobResult:
-        if not isinstance(data, Mapping):
-            raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
-        where = f"results[{position}]"
-        item_id = data.get("id")
-        if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int | str)):
-            raise _bad(job_id, f"{where}.id should be a number, text or null, got {type(item_id).__name__}")
-        success = data.get("success")
-        if success is not None and not isinstance(success, bool):
-            raise _bad(job_id, f"{where}.success should be true, false or null, got {type(success).__name__}")
-        error = _as_text(data.get("error")) or _as_text(data.get("errors")) or None
-        return cls(
-            index=_optional_int(data, "index", _where(job_id, where)),
-            id=item_id,
-            action=_optional_str(data, "action", _where(job_id, where)),
-            status=_optional_str(data, "status", _where(job_id, where)),
-            success=success,
-            error=error,
-            details=_as_text(data.get("details")),
-            extra={k: v for k, v in data.items() if k not in _ITEM_KEYS},
+    def from_api(cls, data: Any, job_id: str | None = None, position: int = 0) -> JobResult:
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
+            data = dict(data)
+        get = data.get
+        index, item_id, action, status, success = get("index"), get("id"), get("action"), get("status"), get("success")
+        if not (
+            (index is None or type(index) is int)
+            and (item_id is None or type(item_id) is int or type(item_id) is str)
+            and (action is None or type(action) is str)
+            and (status is None or type(status) is str)
+            and (success is None or type(success) is bool)
+        ):
+            raise _bad(job_id, _describe_bad_item(position, index, item_id, action, status, success))
+        error = get("error")
+        if error is not None and type(error) is not str:
+            error = _as_text(error)
+        if not error:
+            errors = get("errors")
+            error = (errors if type(errors) is str else _as_text(errors)) or None
+        details = get("details")
+        if details is not None and type(details) is not str:
+            details = _as_text(details)
+        result = _new_result(cls)
+        result.index = index
+        result.id = item_id
+        result.action = action
+        result.status = status
+        result.success = success
+        result.error = error
+        result.details = details
+        result.extra = (
+            _NO_EXTRA if _ITEM_KEYS.issuperset(data) else {k: v for k, v in data.items() if k not in _ITEM_KEYS}
         )
-
-    @property
-    def failed(self) -> bool:
-        """Failed when Zendesk says so in any of the three ways it does (see ``ZENDESK_API.md``)."""
-        return (
-            bool(self.error)
-            or self.success is False
-            or (self.status is not None and self.status.strip().lower() == "failed")
-        )
+        result.failed = bool(error) or success is False or (status is not None and status.strip().lower() == "failed")
+        return result
 
     @property
     def error_text(self) -> str:
@@ -145,22 +181,28 @@ class JobResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised item of the XCom form: the same keys for every shape, unknown keys kept."""
+        failed = self.failed
         item: dict[str, Any] = {
             "index": self.index,
             "id": self.id,
-            "success": not self.failed,
+            "success": not failed,
             "action": self.action,
             "status": self.status,
-            "error": self.error_text if self.failed else None,
+            "error": self.error_text if failed else None,
             "details": self.details,
         }
-        for key, value in self.extra.items():
-            item.setdefault(key, value)
+        if self.extra:
+            for key, value in self.extra.items():
+                item.setdefault(key, value)
         return item
 
     def failure_dict(self) -> dict[str, Any]:
         """The compact form listed under ``failed`` in the XCom form."""
         return {"index": self.index, "id": self.id, "error": self.error_text, "details": self.details}
+
+
+#: Builds a JobResult without running ``__init__``: ``from_api`` has already computed every field.
+_new_result = object.__new__
 
 
 @dataclass(frozen=True)
@@ -193,9 +235,8 @@ class JobStatus:
         if raw_results is None:
             results = None
         elif isinstance(raw_results, list):
-            results = [
-                JobResult.from_api(item, job_id=job_id, position=position) for position, item in enumerate(raw_results)
-            ]
+            parse_item = JobResult.from_api
+            results = [parse_item(item, job_id, position) for position, item in enumerate(raw_results)]
         elif isinstance(raw_results, Mapping):
             results = dict(raw_results)
         else:
@@ -256,7 +297,13 @@ class JobStatus:
     def to_dict(self, *, include_results: bool = True) -> dict[str, Any]:
         """The XCom form of DESIGN.md: JSON-safe, compact, the same keys for every job shape."""
         items = self.items
-        failed = [item for item in items if item.failed]
+        failed: list[JobResult] = []
+        succeeded_ids: list[int | str] = []
+        for item in items:
+            if item.failed:
+                failed.append(item)
+            elif item.id is not None:
+                succeeded_ids.append(item.id)
         out: dict[str, Any] = {
             "job_id": self.id,
             "status": self.status,
@@ -264,7 +311,7 @@ class JobStatus:
             "total": self.total,
             "progress": self.progress,
             "message": self.message,
-            "succeeded_ids": self.succeeded_ids,
+            "succeeded_ids": succeeded_ids,
             "failed": [item.failure_dict() for item in failed],
             "counts": {"succeeded": len(items) - len(failed), "failed": len(failed)},
         }
