@@ -261,6 +261,14 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
             await self._client.aclose()
             self._client = None
 
+    def rate_limit_wait(self) -> float:
+        """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds).
+
+        Lets a caller sharing the hook (the triggerer's poller) tell a rate-limit pause from a
+        backoff, and plan its other work around the pause.
+        """
+        return self._gate.wait_needed(self._clock())
+
     async def _authorization(self, request: ApiRequest) -> str | None:
         if not request.authenticated:
             return None

@@ -1,0 +1,250 @@
+"""``/__emulator__/``: drive a running emulator over HTTP, e.g. from another process or a shell.
+
+Everything the Python API offers a test (faults, the clock, jobs, the rate limit, the request
+log) is reachable here without credentials. These paths are not Zendesk's: they are never
+faulted, rate-limited or recorded in the request log.
+
+=========  ===================================  =========================================
+method     path                                 body / answer
+=========  ===================================  =========================================
+GET        /__emulator__                        URL, clock, settings
+POST       /__emulator__/faults                 Fault fields as JSON -> 201 {"fault": ...}
+GET        /__emulator__/faults                 {"faults": [...]}
+DELETE     /__emulator__/faults                 {"cleared": n}
+GET        /__emulator__/requests               {"requests": [...], "count": n} (?path_prefix=&method=)
+DELETE     /__emulator__/requests               {"cleared": true}
+GET        /__emulator__/clock                  {"now": epoch, "time": "... +0000"}
+POST       /__emulator__/clock/advance          {"seconds": 5} -> {"now": ...}
+POST       /__emulator__/jobs                   create_job arguments -> 201 {"job_status": ...}
+GET        /__emulator__/jobs/{id}              {"job_status": ..., "finish_time": epoch}
+POST       /__emulator__/jobs/{id}/status       {"status": "killed", "message": null}
+POST       /__emulator__/jobs/{id}/expire       {"expired": id}
+POST       /__emulator__/rate_limit             {"per_minute": 10} (null removes it)
+POST       /__emulator__/tokens/expire          issued OAuth tokens stop working
+GET/POST   /__emulator__/settings               pagination_style, next_link_base, failing_ids, timings, limits
+=========  ===================================  =========================================
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_zendesk_jobs.testing.faults import Fault
+from airflow_provider_zendesk_jobs.testing.jobs_store import zendesk_time
+from airflow_provider_zendesk_jobs.testing.messages import Request, Response, error_response, json_response
+from airflow_provider_zendesk_jobs.testing.zendesk_api import method_not_allowed, not_found_endpoint
+
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.testing.emulator import ZendeskEmulator
+
+PREFIX = "/__emulator__"
+_CREATE_JOB_ARGS = frozenset(
+    {"kind", "records", "count", "outcome", "fail_indexes", "queued_seconds", "work_seconds", "job_type"}
+)
+_STORE_SETTINGS = ("queued_seconds", "seconds_per_item", "not_visible_seconds", "retention_seconds")
+_API_LIMITS = ("max_active_jobs", "max_records", "max_show_many")
+
+
+class ControlError(Exception):
+    pass
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    if not request.body.strip():
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ControlError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ControlError("the body must be a JSON object")
+    return data
+
+
+def _number(data: dict[str, Any], name: str) -> float:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ControlError(f"{name} must be a finite number >= 0")
+    return float(value)
+
+
+class ControlApi:
+    def __init__(self, emulator: ZendeskEmulator) -> None:
+        self.emulator = emulator
+        self._routes: dict[tuple[str, str], Callable[[Request], Response]] = {
+            ("GET", ""): self._overview,
+            ("POST", "/faults"): self._add_fault,
+            ("GET", "/faults"): self._list_faults,
+            ("DELETE", "/faults"): self._clear_faults,
+            ("GET", "/requests"): self._list_requests,
+            ("DELETE", "/requests"): self._clear_requests,
+            ("GET", "/clock"): self._clock,
+            ("POST", "/clock/advance"): self._advance,
+            ("POST", "/jobs"): self._create_job,
+            ("POST", "/rate_limit"): self._rate_limit,
+            ("POST", "/tokens/expire"): self._expire_tokens,
+            ("GET", "/settings"): self._settings,
+            ("POST", "/settings"): self._change_settings,
+        }
+
+    def handle(self, request: Request) -> Response:
+        sub = request.path[len(PREFIX) :].rstrip("/")
+        try:
+            handler = self._routes.get((request.method, sub))
+            if handler is not None:
+                return handler(request)
+            if sub.startswith("/jobs/"):
+                return self._job_route(request, sub[len("/jobs/") :])
+            allowed = sorted(method for method, path in self._routes if path == sub)
+            if allowed:
+                return method_not_allowed(", ".join(allowed))
+            return not_found_endpoint()
+        except ControlError as exc:
+            return error_response(400, "InvalidControlRequest", str(exc))
+        except KeyError as exc:
+            return error_response(404, "RecordNotFound", f"no job {exc.args[0]!r}")
+        except (ValueError, TypeError) as exc:
+            return error_response(400, "InvalidControlRequest", str(exc))
+
+    def _overview(self, request: Request) -> Response:
+        emu = self.emulator
+        return json_response(200, {"url": emu.url, "now": emu.clock.now(), "settings": self._settings_dict()})
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def _add_fault(self, request: Request) -> Response:
+        fault = self.emulator.add_fault(Fault.from_dict(_json_object(request)))
+        return json_response(201, {"fault": fault.to_dict()})
+
+    def _list_faults(self, request: Request) -> Response:
+        return json_response(200, {"faults": [fault.to_dict() for fault in self.emulator.faults]})
+
+    def _clear_faults(self, request: Request) -> Response:
+        return json_response(200, {"cleared": self.emulator.clear_faults()})
+
+    # -- request log ------------------------------------------------------------------------
+
+    def _list_requests(self, request: Request) -> Response:
+        prefix = request.param("path_prefix")
+        method = request.param("method")
+        records = [
+            record.to_dict()
+            for record in self.emulator.requests
+            if (prefix is None or record.path.startswith(prefix))
+            and (method is None or record.method == method.upper())
+        ]
+        return json_response(200, {"requests": records, "count": len(records)})
+
+    def _clear_requests(self, request: Request) -> Response:
+        self.emulator.reset_requests()
+        return json_response(200, {"cleared": True})
+
+    # -- clock ------------------------------------------------------------------------------
+
+    def _clock(self, request: Request) -> Response:
+        now = self.emulator.clock.now()
+        return json_response(200, {"now": now, "time": zendesk_time(now), "clock": type(self.emulator.clock).__name__})
+
+    def _advance(self, request: Request) -> Response:
+        seconds = _number(_json_object(request), "seconds")
+        now = self.emulator.advance(seconds)
+        return json_response(200, {"now": now, "time": zendesk_time(now)})
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def _create_job(self, request: Request) -> Response:
+        args = _json_object(request)
+        unknown = sorted(set(args) - _CREATE_JOB_ARGS)
+        if unknown:
+            raise ControlError(f"unknown create_job arguments: {', '.join(unknown)}")
+        job_id = self.emulator.create_job(**args)
+        return json_response(201, {"job_status": self.emulator.job(job_id)})
+
+    def _job_route(self, request: Request, rest: str) -> Response:
+        job_id, _, action = rest.partition("/")
+        emu = self.emulator
+        if action == "" and request.method == "GET":
+            return json_response(200, {"job_status": emu.job(job_id), "finish_time": _finite(emu.finish_time(job_id))})
+        if action == "status" and request.method == "POST":
+            data = _json_object(request)
+            status = data.get("status")
+            message = data.get("message")
+            if not isinstance(status, str) or (message is not None and not isinstance(message, str)):
+                raise ControlError('the body must be {"status": "...", "message": "..." or null}')
+            emu.set_job_status(job_id, status, message)
+            return json_response(200, {"job_status": emu.job(job_id)})
+        if action == "expire" and request.method == "POST":
+            emu.expire_job(job_id)
+            return json_response(200, {"expired": job_id})
+        if action in ("", "status", "expire"):
+            return method_not_allowed("GET" if action == "" else "POST")
+        return not_found_endpoint()
+
+    # -- limits, tokens, settings -----------------------------------------------------------
+
+    def _rate_limit(self, request: Request) -> Response:
+        data = _json_object(request)
+        if "per_minute" not in data:
+            raise ControlError('the body must be {"per_minute": <int or null>}')
+        self.emulator.set_rate_limit(data["per_minute"])
+        return json_response(200, {"per_minute": self.emulator.rate_limit})
+
+    def _expire_tokens(self, request: Request) -> Response:
+        self.emulator.expire_tokens()
+        return json_response(200, {"tokens_issued": self.emulator.tokens_issued})
+
+    def _settings_dict(self) -> dict[str, Any]:
+        emu = self.emulator
+        api = emu.api_settings
+        settings: dict[str, Any] = asdict(emu.store_settings)
+        settings.update(
+            max_active_jobs=api.max_active_jobs,
+            max_records=api.max_records,
+            max_show_many=api.max_show_many,
+            pagination_style=api.pagination_style,
+            next_link_base=api.next_link_base,
+            failing_ids=sorted(api.failing_ids, key=str),
+            rate_limit=emu.rate_limit,
+        )
+        return settings
+
+    def _settings(self, request: Request) -> Response:
+        return json_response(200, {"settings": self._settings_dict()})
+
+    def _change_settings(self, request: Request) -> Response:
+        data = _json_object(request)
+        known = {*_STORE_SETTINGS, *_API_LIMITS, "pagination_style", "next_link_base", "failing_ids"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ControlError(f"unknown settings: {', '.join(unknown)}")
+        emu = self.emulator
+        for name in _STORE_SETTINGS:
+            if name in data:
+                setattr(emu.store_settings, name, _number(data, name))
+        for name in _API_LIMITS:
+            if name in data:
+                value = data[name]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ControlError(f"{name} must be a positive integer")
+                setattr(emu.api_settings, name, value)
+        if "pagination_style" in data:
+            emu.pagination_style = data["pagination_style"]
+        if "next_link_base" in data:
+            base = data["next_link_base"]
+            if base is not None and not isinstance(base, str):
+                raise ControlError("next_link_base must be a URL or null")
+            emu.next_link_base = base
+        if "failing_ids" in data:
+            ids = data["failing_ids"]
+            if not isinstance(ids, list) or not all(isinstance(i, (int, str)) for i in ids):
+                raise ControlError("failing_ids must be a list of ticket ids")
+            emu.failing_ids = ids
+        return json_response(200, {"settings": self._settings_dict()})
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,575 @@
+"""The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
+
+A triggerer may hold thousands of waits. Polling each on its own costs N requests per
+interval and burns the account's rate limit (Team plans get 200 requests a minute). Here
+every wait registers its job ids and poll interval with one poller per (event loop,
+connection); each cycle the poller asks ``show_many`` for the ids that are due, at most 100
+per request, and hands each wait the answers for its own ids. The wait itself decides
+(with :func:`~airflow_provider_zendesk_jobs.waiting.evaluate_wait`); the poller only reads.
+
+How a cycle is planned:
+
+* A wait is *due* when its interval has passed since its ids were last asked for (or its
+  deadline has come). Every due wait is asked for in the cycle, however many requests that
+  takes, so no wait is polled later than its interval and a short interval is never starved
+  by long ones.
+* The last request of a cycle usually has room (a request holds 100 ids). It is filled with
+  waits that are not due yet but are within half their interval, soonest first. That costs
+  no extra request, and it pulls waits that arrived at different moments onto one rhythm:
+  after a cycle or two, waits with the same interval are all asked for in the same requests.
+* Requests go out one after another, not concurrently. Zendesk's budget is per minute, so
+  concurrency would only shorten a cycle, and a 429 answered to one of several requests in
+  flight would already have cost the others. Sequential requests mean a pause for
+  ``Retry-After`` stops every request at once. A cycle starts as early as the previous one
+  took, so a long cycle does not make its last waits late.
+* A 429 pauses the whole poller: the hook waits out ``Retry-After`` before the next request
+  (up to its ``max_retry_after``), and a longer ``Retry-After`` is waited out here, between
+  cycles. Every wait is told about the pause once, and a wait whose deadline comes during a
+  pause is told so on time.
+* A request that fails for good (auth, retry budget spent) fails only the waits whose ids
+  were in it; the others go on.
+
+The poller's one task does every request and every pause, so a test drives it exactly with a
+manual clock (see :mod:`.timing`), and cancelling it stops all its traffic. It ends as soon
+as no wait is registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskInvalidInputError,
+    ZendeskNotFoundError,
+    ZendeskRateLimitError,
+)
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
+from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.triggers.timing import Clock, Sleep
+
+__all__ = [
+    "DeadlineReached",
+    "PollAnswer",
+    "PollFailure",
+    "PollMessage",
+    "PollPaused",
+    "SharedJobStatusPoller",
+    "Subscription",
+]
+
+_log = logging.getLogger(__name__)
+
+#: A wait not yet due rides along in a cycle's spare room when it is due within this share of its interval.
+EARLY_SHARE = 0.5
+#: A cycle starts early by the time the previous one took, but never by more than this share of an interval.
+MAX_LEAD_SHARE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    """Zendesk's answer for every id of one wait: the jobs it knows, keyed by id (absent = not found)."""
+
+    #: Clock time the (first) request carrying these ids was sent: when the statuses were observed.
+    at: float
+    statuses: dict[str, JobStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailure:
+    """A request carrying this wait's ids failed for good (auth refused, retry budget spent...)."""
+
+    at: float
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
+class PollPaused:
+    """Zendesk asked to slow down: no request leaves this poller before ``until``."""
+
+    at: float
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReached:
+    """The wait's deadline came while requests were paused, so no final answer could be read."""
+
+    at: float
+
+
+PollMessage = PollAnswer | PollFailure | PollPaused | DeadlineReached
+
+
+class _Waiter:
+    """One registered wait: its ids, its rhythm, and the messages not yet read."""
+
+    __slots__ = ("closed", "deadline", "deadline_done", "ids", "inbox", "interval", "next_poll", "wakeup")
+
+    def __init__(self, ids: tuple[str, ...], interval: float, deadline: float | None, next_poll: float) -> None:
+        self.ids = ids
+        self.interval = interval
+        self.deadline = deadline
+        self.next_poll = next_poll
+        #: True once the wait was polled (or told) at or after its deadline: the deadline needs nothing more.
+        self.deadline_done = False
+        self.inbox: deque[PollMessage] = deque()
+        self.wakeup: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def deliver(self, message: PollMessage) -> None:
+        inbox = self.inbox
+        if isinstance(message, PollAnswer) and inbox and isinstance(inbox[-1], PollAnswer):
+            inbox[-1] = message  # a newer answer supersedes one not read yet
+        else:
+            inbox.append(message)
+        wakeup = self.wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def wake_at(self, lead: float) -> float:
+        """When the poller must be awake for this wait."""
+        when = self.next_poll - lead
+        if self.deadline is not None and not self.deadline_done:
+            when = min(when, self.deadline)
+        return when
+
+
+class Subscription:
+    """A wait's handle on the poller: read its messages, and leave."""
+
+    __slots__ = ("_poller", "_waiter")
+
+    def __init__(self, poller: SharedJobStatusPoller, waiter: _Waiter) -> None:
+        self._poller = poller
+        self._waiter = waiter
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        return self._waiter.ids
+
+    @property
+    def closed(self) -> bool:
+        return self._waiter.closed
+
+    async def next_message(self) -> PollMessage:
+        """The next answer, failure, pause or deadline notice for this wait's ids."""
+        waiter = self._waiter
+        while not waiter.inbox:
+            if waiter.closed:
+                raise RuntimeError("this subscription to the Zendesk poller is closed; register again to wait")
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter.wakeup = future
+            try:
+                await future
+            finally:
+                waiter.wakeup = None
+        return waiter.inbox.popleft()
+
+    def drain(self) -> list[PollMessage]:
+        """Every message waiting now, oldest first, without waiting for more."""
+        inbox = self._waiter.inbox
+        messages = list(inbox)
+        inbox.clear()
+        return messages
+
+    def close(self) -> None:
+        """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
+        self._poller._unregister(self._waiter)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+@dataclass
+class _Cycle:
+    ids: list[str]
+    members: list[_Waiter]
+
+
+class SharedJobStatusPoller:
+    """Polls ``show_many`` for every wait registered on one connection, in one task.
+
+    :param zendesk_conn_id: the Airflow connection every request goes through.
+    :param clock: epoch seconds; :param sleep: an async sleep on that clock. Tests pass a
+        manual clock and a sleep that moves it (see :mod:`.timing`).
+    :param hook: the async hook to use (one per poller); by default one is made for the connection.
+    :param chunk_size: ids per ``show_many`` request (Zendesk's documented maximum is unconfirmed; 100 is safe).
+    :param on_close: called once when the poller stops taking waits (the registry forgets it).
+    """
+
+    def __init__(
+        self,
+        zendesk_conn_id: str = ZendeskJobStatusAsyncHook.default_conn_name,
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        hook: ZendeskJobStatusAsyncHook | None = None,
+        chunk_size: int = SHOW_MANY_LIMIT,
+        on_close: Callable[[SharedJobStatusPoller], None] | None = None,
+    ) -> None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= SHOW_MANY_LIMIT:
+            raise ZendeskInvalidInputError(f"chunk_size must be a whole number from 1 to {SHOW_MANY_LIMIT}.")
+        self.zendesk_conn_id = zendesk_conn_id
+        self._clock = clock
+        self._sleep = sleep
+        self._hook = hook if hook is not None else ZendeskJobStatusAsyncHook(zendesk_conn_id)
+        # Every wait of the hook (Retry-After, backoff) goes through the poller, on the poller's clock.
+        self._hook._clock = clock
+        self._hook._sleep = self._hook_sleep
+        self._chunk_size = chunk_size
+        self._on_close = on_close
+        self._waiters: dict[_Waiter, None] = {}
+        #: How many registered waits want each id; a request only carries ids someone still wants.
+        self._wanted: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._planned_wake = math.inf
+        self._paused_until = 0.0
+        self._pause_told_until = 0.0
+        self._lead = 0.0
+        self._slept = 0.0
+        self._idle = False
+        self._closed = False
+        #: Requests sent and cycles run, for logs, tests and benchmarks.
+        self.requests_sent = 0
+        self.cycles = 0
+
+    def __repr__(self) -> str:
+        return f"SharedJobStatusPoller(zendesk_conn_id={self.zendesk_conn_id!r}, waits={len(self._waiters)})"
+
+    # -- registration ---------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once the last wait has left: the registry then makes a new poller for the next one."""
+        return self._closed
+
+    @property
+    def clock(self) -> Clock:
+        """The poller's time: every message's ``at`` is on it."""
+        return self._clock
+
+    @property
+    def waits(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    @property
+    def idle(self) -> bool:
+        """True while the poller only waits on its clock: no request in flight, no wake-up pending."""
+        return self._idle and not self._wake.is_set() and not self._closed
+
+    def register(self, job_ids: Sequence[str], *, poll_interval: float, deadline: float | None = None) -> Subscription:
+        """Start polling ``job_ids`` at least every ``poll_interval`` seconds; first answer within one interval.
+
+        ``deadline`` (clock time) guarantees one last answer read at or after it (or a
+        :class:`DeadlineReached` when requests are paused then), so a wait can end on time.
+        Must be called from the event loop the poller belongs to.
+        """
+        if self._closed:
+            raise RuntimeError("this Zendesk poller has stopped; ask the registry for the current one")
+        ids = tuple(dict.fromkeys(validate_job_ids(list(job_ids))))
+        interval = _positive_seconds(poll_interval, "poll_interval")
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int | float)):
+            raise ZendeskInvalidInputError(f"deadline must be epoch seconds or None, got {deadline!r}.")
+        now = self._clock()
+        waiter = _Waiter(ids, interval, None if deadline is None else float(deadline), now + interval)
+        self._waiters[waiter] = None
+        wanted = self._wanted
+        for job_id in ids:
+            wanted[job_id] = wanted.get(job_id, 0) + 1
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            # A fresh context: the poller serves many tasks, so its log lines must not be filed
+            # under the task whose trigger happened to start it.
+            name = f"zendesk-poller-{self.zendesk_conn_id}"
+            self._task = contextvars.Context().run(loop.create_task, self._run(), name=name)
+        elif waiter.wake_at(self._lead) < self._planned_wake:
+            self._wake.set()
+        return Subscription(self, waiter)
+
+    def _unregister(self, waiter: _Waiter) -> None:
+        if waiter.closed:
+            return
+        waiter.closed = True
+        if waiter.wakeup is not None and not waiter.wakeup.done():
+            waiter.wakeup.set_result(None)
+        self._waiters.pop(waiter, None)
+        wanted = self._wanted
+        for job_id in waiter.ids:
+            left = wanted.get(job_id, 0) - 1
+            if left > 0:
+                wanted[job_id] = left
+            else:
+                wanted.pop(job_id, None)
+        if not self._waiters:
+            self._stop()
+
+    def _mark_closed(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._on_close is not None:
+                self._on_close(self)
+
+    def _stop(self) -> None:
+        """No wait left: stop at once, including a request in flight or a pause."""
+        self._mark_closed()
+        task = self._task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+
+    async def aclose(self) -> None:
+        """Drop every wait and stop; waits still reading get a :class:`PollFailure`."""
+        error = RuntimeError("the Zendesk poller was closed while this wait was registered")
+        for waiter in list(self._waiters):
+            waiter.deliver(PollFailure(self._clock(), error))
+            self._unregister(waiter)
+        self._stop()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- the loop -------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while self._waiters:
+                now = self._clock()
+                if now < self._paused_until:
+                    self._tell_deadlines(now)
+                    await self._nap(min(self._paused_until, self._next_deadline()) - now)
+                    continue
+                cycle = self._plan(now)
+                if cycle is None:
+                    await self._nap(self._next_wake() - now)
+                    continue
+                await self._run_cycle(cycle)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a fault of the poller itself must not leave waits hanging
+            _log.exception("The Zendesk job-status poller for %s stopped on an unexpected error", self.zendesk_conn_id)
+            for waiter in list(self._waiters):
+                waiter.deliver(PollFailure(self._clock(), exc))
+        finally:
+            self._mark_closed()
+            stopped = RuntimeError("the Zendesk poller stopped while this wait was registered; the task can retry")
+            for waiter in list(self._waiters):
+                if not (waiter.inbox and isinstance(waiter.inbox[-1], PollFailure)):
+                    waiter.deliver(PollFailure(self._clock(), stopped))
+            try:
+                await self._hook.aclose()
+            except Exception:  # closing a broken connection is not worth failing anything over
+                _log.debug("Closing the poller's HTTP client failed", exc_info=True)
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep, but wake early when a new wait needs an answer sooner than planned."""
+        seconds = max(0.0, seconds)
+        self._planned_wake = self._clock() + seconds
+        self._wake.clear()
+        self._idle = True
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._idle = False
+            self._planned_wake = -math.inf
+            sleeper.cancel()
+            waker.cancel()
+
+    def _next_wake(self) -> float:
+        lead = self._lead
+        return min((waiter.wake_at(lead) for waiter in self._waiters), default=math.inf)
+
+    def _next_deadline(self) -> float:
+        return min(
+            (w.deadline for w in self._waiters if w.deadline is not None and not w.deadline_done), default=math.inf
+        )
+
+    def _tell_deadlines(self, now: float) -> None:
+        for waiter in self._waiters:
+            if waiter.deadline is not None and not waiter.deadline_done and waiter.deadline <= now:
+                waiter.deadline_done = True
+                waiter.deliver(DeadlineReached(now))
+
+    def _plan(self, now: float) -> _Cycle | None:
+        horizon = now + self._lead
+        due: list[_Waiter] = []
+        early: list[_Waiter] = []
+        for waiter in self._waiters:
+            if waiter.next_poll <= horizon or (
+                waiter.deadline is not None and not waiter.deadline_done and waiter.deadline <= now
+            ):
+                due.append(waiter)
+            elif waiter.next_poll - now <= waiter.interval * EARLY_SHARE:
+                early.append(waiter)
+        if not due:
+            return None
+        due.sort(key=_next_poll)
+        ids: dict[str, None] = {}
+        for waiter in due:
+            ids.update(dict.fromkeys(waiter.ids))
+        spare = -len(ids) % self._chunk_size
+        if spare and early:
+            early.sort(key=_next_poll)
+            for waiter in early:
+                extra = [job_id for job_id in waiter.ids if job_id not in ids]
+                if len(extra) <= spare:
+                    ids.update(dict.fromkeys(extra))
+                    spare -= len(extra)
+                    due.append(waiter)
+                    if not spare:
+                        break
+        return _Cycle(list(ids), due)
+
+    async def _run_cycle(self, cycle: _Cycle) -> None:
+        self.cycles += 1
+        clock = self._clock
+        started = clock()
+        waiting_on: dict[_Waiter, int] = {}
+        by_id: dict[str, list[_Waiter]] = {}
+        for waiter in cycle.members:
+            waiting_on[waiter] = len(waiter.ids)
+            for job_id in waiter.ids:
+                by_id.setdefault(job_id, []).append(waiter)
+        first_sent: dict[_Waiter, float] = {}
+        found: dict[str, JobStatus] = {}
+        self._slept = 0.0
+        for chunk in chunked(cycle.ids, self._chunk_size):
+            if not self._waiters or clock() < self._paused_until:
+                break  # everyone left, or a long pause began: the unanswered waits stay due
+            asked = [job_id for job_id in chunk if job_id in self._wanted]
+            if not asked:
+                continue
+            sent = clock()
+            slept = self._slept
+            self.requests_sent += 1
+            try:
+                answer = await self._hook.get_job_statuses_by_id(asked)
+            except ZendeskNotFoundError:
+                answer = {}  # show_many answered 404: Zendesk knows none of these ids (yet)
+            except Exception as exc:  # auth refused, retry budget spent, a body Zendesk should not send...
+                if not _too_long_to_wait_inside(exc, self._hook):
+                    self._fail(asked, by_id, waiting_on, sent + self._slept - slept, exc)
+                # ...or a Retry-After longer than a request may wait: the waits stay due, after the pause.
+                pause = self._hook.rate_limit_wait()
+                if pause > 0:
+                    self._pause(clock(), pause)
+                continue
+            # When the answer was read: after any Retry-After or backoff the hook waited out.
+            sent += self._slept - slept
+            found.update(answer)
+            for job_id in asked:
+                for waiter in by_id[job_id]:
+                    if waiter not in waiting_on:
+                        continue
+                    first_sent.setdefault(waiter, sent)
+                    waiting_on[waiter] -= 1
+                    if waiting_on[waiter] == 0:
+                        del waiting_on[waiter]
+                        self._answer(waiter, first_sent[waiter], found)
+        if self._waiters:
+            # Time spent sending, not pausing: how much earlier the next cycle should start.
+            shortest = min(waiter.interval for waiter in self._waiters)
+            self._lead = min(max(0.0, clock() - started - self._slept), shortest * MAX_LEAD_SHARE)
+
+    @staticmethod
+    def _polled(waiter: _Waiter, sent: float) -> None:
+        waiter.next_poll = sent + waiter.interval
+        if waiter.deadline is not None and sent >= waiter.deadline:
+            waiter.deadline_done = True
+
+    def _answer(self, waiter: _Waiter, sent: float, found: dict[str, JobStatus]) -> None:
+        if waiter.closed:
+            return
+        self._polled(waiter, sent)
+        waiter.deliver(PollAnswer(sent, {job_id: found[job_id] for job_id in waiter.ids if job_id in found}))
+
+    def _fail(
+        self,
+        asked: list[str],
+        by_id: dict[str, list[_Waiter]],
+        waiting_on: dict[_Waiter, int],
+        sent: float,
+        error: Exception,
+    ) -> None:
+        """Only the waits whose ids were in the failed request hear of it."""
+        for job_id in asked:
+            for waiter in by_id[job_id]:
+                if waiting_on.pop(waiter, None) is None or waiter.closed:
+                    continue
+                self._polled(waiter, sent)
+                waiter.deliver(PollFailure(sent, error))
+
+    # -- pauses ---------------------------------------------------------------------------------------
+    def _pause(self, now: float, seconds: float) -> None:
+        until = now + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+        self._announce_pause(now, until)
+
+    def _announce_pause(self, now: float, until: float) -> None:
+        """Log once and tell every wait once per pause, not once per request that hit it."""
+        if until <= self._pause_told_until:
+            return
+        self._pause_told_until = until
+        _log.warning(
+            "Zendesk asked to slow down (429): no request on connection %s for %.1f s; %d waits will be checked after",
+            self.zendesk_conn_id,
+            until - now,
+            len(self._waiters),
+        )
+        for waiter in self._waiters:
+            waiter.deliver(PollPaused(now, until))
+
+    async def _hook_sleep(self, seconds: float) -> None:
+        """The hook's waits between attempts: announced when Zendesk asked for them, and deadline-aware."""
+        now = self._clock()
+        end = now + seconds
+        pause = self._hook.rate_limit_wait()
+        if pause > 0:
+            self._announce_pause(now, now + pause)
+        while now < end:
+            self._idle = True
+            try:
+                await self._sleep(min(end, self._next_deadline()) - now)
+            finally:
+                self._idle = False
+            later = self._clock()
+            self._slept += later - now
+            now = later
+            self._tell_deadlines(now)
+
+
+def _too_long_to_wait_inside(error: Exception, hook: ZendeskJobStatusAsyncHook) -> bool:
+    """A 429 whose Retry-After is longer than the hook may sleep in a request: a pause, not a failure."""
+    return (
+        isinstance(error, ZendeskRateLimitError)
+        and error.retry_after is not None
+        and error.retry_after > hook.retry_policy.max_retry_after
+    )
+
+
+def _next_poll(waiter: _Waiter) -> float:
+    return waiter.next_poll
+
+
+def _positive_seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ZendeskInvalidInputError(f"{name} must be a number of seconds above 0, got {value!r}.")
+    return float(value)

@@ -1,0 +1,176 @@
+"""``ZendeskJobStatusTrigger``: the deferred wait on one Zendesk job or many.
+
+The trigger does no HTTP of its own. It joins the shared poller of its connection on the
+triggerer's event loop (see :mod:`.poller`), reads the answers for its ids, and asks
+:func:`~airflow_provider_zendesk_jobs.waiting.evaluate_wait` whether the wait is over, the
+same rule the sensor's poke uses. It yields exactly one event (see :mod:`.events`) and
+leaves the poller before yielding it, or as soon as it is cancelled.
+
+Everything it needs to resume after a triggerer restart is in :meth:`serialize`: ids,
+connection id, interval, options, and two absolute epoch times (the wait's first check,
+for the not-found grace; the deadline, for the sensor's timeout). Never a credential: the
+connection is read by the poller's async hook, through Airflow's async connection path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.triggers.events import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    event_payload,
+)
+from airflow_provider_zendesk_jobs.triggers.poller import (
+    DeadlineReached,
+    PollAnswer,
+    PollFailure,
+    PollPaused,
+)
+from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
+from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
+from airflow_provider_zendesk_jobs.waiting import (
+    DEFAULT_NOT_FOUND_GRACE,
+    WaitDecision,
+    WaitOptions,
+    evaluate_wait,
+)
+
+__all__ = ["ZendeskJobStatusTrigger"]
+
+_CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
+_SHOWN_IN_MESSAGES = 5
+
+
+def _seconds(value: Any, name: str, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ZendeskInvalidInputError(f"{name} must be a finite number of seconds, got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        raise ZendeskInvalidInputError(f"{name} must be {'above' if positive else 'at least'} 0, got {value!r}.")
+    return float(value)
+
+
+def _epoch(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ZendeskInvalidInputError(f"{name} must be epoch seconds (UTC) or None, got {value!r}.")
+    return float(value)
+
+
+def _show_ids(job_ids: Sequence[str]) -> str:
+    if len(job_ids) <= _SHOWN_IN_MESSAGES:
+        return ", ".join(job_ids)
+    return f"{', '.join(job_ids[:_SHOWN_IN_MESSAGES])} and {len(job_ids) - _SHOWN_IN_MESSAGES} more"
+
+
+class ZendeskJobStatusTrigger(BaseTrigger):
+    """Wait in the triggerer until every job in ``job_ids`` is finished, failed, or the deadline passes.
+
+    :param job_ids: the Zendesk job ids to wait on.
+    :param zendesk_conn_id: the Airflow connection; all triggers on it share one poller.
+    :param poll_interval: the longest time, in seconds, between two reads of these jobs.
+    :param not_found_grace: seconds from ``started_at`` during which an id Zendesk does not know
+        counts as "not visible yet".
+    :param fail_on_item_errors: a completed job with failed items fails the wait.
+    :param started_at: epoch seconds of the wait's first check (default: when the trigger starts).
+    :param deadline: epoch seconds after which the wait ends with a ``timeout`` event; ``None`` waits on.
+    """
+
+    def __init__(
+        self,
+        job_ids: list[str],
+        zendesk_conn_id: str = "zendesk_default",
+        poll_interval: float = 30.0,
+        not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
+        fail_on_item_errors: bool = False,
+        started_at: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.job_ids: list[str] = list(dict.fromkeys(validate_job_ids(job_ids)))
+        if not isinstance(zendesk_conn_id, str) or not zendesk_conn_id:
+            raise ZendeskInvalidInputError(f"zendesk_conn_id must be a connection id, got {zendesk_conn_id!r}.")
+        self.zendesk_conn_id = zendesk_conn_id
+        self.poll_interval = _seconds(poll_interval, "poll_interval", positive=True)
+        self.not_found_grace = _seconds(not_found_grace, "not_found_grace", positive=False)
+        self.fail_on_item_errors = bool(fail_on_item_errors)
+        self.started_at = _epoch(started_at, "started_at")
+        self.deadline = _epoch(deadline, "deadline")
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            _CLASSPATH,
+            {
+                "job_ids": list(self.job_ids),
+                "zendesk_conn_id": self.zendesk_conn_id,
+                "poll_interval": self.poll_interval,
+                "not_found_grace": self.not_found_grace,
+                "fail_on_item_errors": self.fail_on_item_errors,
+                "started_at": self.started_at,
+                "deadline": self.deadline,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        payload = await self._wait()
+        yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+
+    async def _wait(self) -> dict[str, Any]:
+        """Read the poller's messages until the rule decides; the poller is left before returning."""
+        job_ids = self.job_ids
+        options = WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace)
+        progress = ProgressLog(self.log, not_found_grace=self.not_found_grace)
+        poller = shared_poller(self.zendesk_conn_id)
+        started_at = self.started_at if self.started_at is not None else poller.clock()
+        last_seen: Mapping[str, JobStatus] = {}
+        with poller.register(job_ids, poll_interval=self.poll_interval, deadline=self.deadline) as subscription:
+            while True:
+                message = await subscription.next_message()
+                if isinstance(message, PollAnswer):
+                    outcome = evaluate_wait(
+                        job_ids, message.statuses, options=options, started_at=started_at, now=message.at
+                    )
+                    last_seen = outcome.statuses
+                    progress.poll(job_ids, outcome)
+                    if outcome.decision is WaitDecision.SUCCEEDED:
+                        return event_payload(EVENT_SUCCESS, job_ids, outcome.message, last_seen)
+                    if outcome.decision is WaitDecision.FAILED:
+                        return event_payload(EVENT_FAILED, job_ids, outcome.message, last_seen)
+                    if self.deadline is not None and message.at >= self.deadline:
+                        return self._timeout(message.at, started_at, last_seen)
+                elif isinstance(message, PollFailure):
+                    error = message.error
+                    text = str(error) or f"{type(error).__name__} while reading the job statuses"
+                    self.log.warning("Stopped waiting on %s: %s", _show_ids(job_ids), text)
+                    return event_payload(EVENT_ERROR, job_ids, text, last_seen, error=error)
+                elif isinstance(message, PollPaused):
+                    progress.paused(job_ids, message.until - message.at)
+                elif isinstance(message, DeadlineReached):
+                    return self._timeout(message.at, started_at, last_seen)
+
+    def _timeout(self, now: float, started_at: float, last_seen: Mapping[str, JobStatus]) -> dict[str, Any]:
+        unfinished = [job_id for job_id in self.job_ids if job_id not in last_seen or not last_seen[job_id].is_terminal]
+        seen = "; ".join(
+            last_seen[job_id].describe_progress() for job_id in unfinished[:_SHOWN_IN_MESSAGES] if job_id in last_seen
+        )
+        deadline = datetime.fromtimestamp(self.deadline if self.deadline is not None else now, tz=timezone.utc)
+        message = (
+            f"Zendesk job{'s' if len(unfinished) > 1 else ''} {_show_ids(unfinished)} did not finish by the "
+            f"sensor's deadline ({deadline.isoformat(timespec='seconds')}, {now - started_at:.0f} s after the "
+            f"first check)"
+            + (f"; last seen: {seen}" if seen else "")
+            + ". Raise the timeout or look at the job in Zendesk."
+        )
+        self.log.warning("%s", message)
+        return event_payload(EVENT_TIMEOUT, self.job_ids, message, last_seen)

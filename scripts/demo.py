@@ -1,0 +1,308 @@
+"""``make demo``: run the bulk-import gate DAG against the built-in Zendesk emulator, then explain what happened.
+
+What it does, in order:
+
+1. makes a throwaway Airflow home with SQLite (``.airflow_home_demo``) and migrates it;
+2. starts the emulator (``python -m airflow_provider_zendesk_jobs.testing``) on a free port;
+3. points ``AIRFLOW_CONN_ZENDESK_DEFAULT`` at it and runs ``airflow dags test
+   example_zendesk_bulk_import_gate``: the sensor defers, and the trigger polls the emulator;
+4. prints the job id, the created ticket ids, the rejected records with their reasons, the
+   requests the emulator served, and whether the run succeeded; stops the emulator.
+
+The emulator's clock stands still until the trigger is polling, then runs at ``--clock-speed``
+times real time: the job therefore always outlives the sensor's first look and the deferred
+path always runs, however fast or slow the machine is. Exit status: 0 when the DAG run
+succeeded and the deferred wait really happened, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+ROOT = Path(__file__).resolve().parent.parent
+DAG_ID = "example_zendesk_bulk_import_gate"
+STATUS_PATH = "/api/v2/job_statuses"
+#: Printed by ``airflow dags test`` each time it runs a deferred task's trigger.
+TRIGGER_RAN = "running trigger in line"
+DAGS_TEST_TIMEOUT = 240.0
+TASK_ORDER = ("start_import", "wait_for_import", "read_results", "report")
+_TRIGGER_LINE = re.compile(
+    r"\] V3-\w+: (?P<progress>[^\[\n]+?)\s+\[airflow_provider_zendesk_jobs\.triggers\.zendesk_jobs\."
+)
+
+
+class DemoError(Exception):
+    """A step failed; the message says which and where to look."""
+
+
+def step(text: str) -> float:
+    print(f"- {text} ...", end="", flush=True)
+    return time.monotonic()
+
+
+def done(started: float, extra: str = "") -> None:
+    print(f" done ({time.monotonic() - started:.1f} s){extra}", flush=True)
+
+
+def airflow(args: Sequence[str], env: dict[str, str], log_path: Path, timeout: float) -> int:
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+    return process.returncode
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    return "\n".join("    " + line for line in text[-lines:])
+
+
+# -- the emulator, in its own process ---------------------------------------------------------------
+class Emulator:
+    """The console-script emulator on a free port, with a manual clock this script drives."""
+
+    def __init__(self, home: Path) -> None:
+        self.url_file = home / "emulator.url"
+        self.log_path = home / "emulator.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, env: dict[str, str]) -> str:
+        self.url_file.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "airflow_provider_zendesk_jobs.testing", "--port", "0", "--manual-clock"]
+        command += ["--queued-seconds", "2", "--seconds-per-item", "1", "--url-file", str(self.url_file)]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while not self.url_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise DemoError(f"the emulator did not start; its output:\n{tail(self.log_path)}")
+            time.sleep(0.05)
+        self.url = self.url_file.read_text(encoding="utf-8").strip()
+        return self.url
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/__emulator__{path}", data=data, method="POST" if data else "GET")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def status_reads(self) -> int:
+        return int(self.control(f"/requests?path_prefix={STATUS_PATH}&method=GET")["count"])
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class ClockDriver(threading.Thread):
+    """Holds the emulator's time still until the trigger polls, then lets it run at ``speed``."""
+
+    def __init__(self, emulator: Emulator, speed: float, tick: float = 0.25) -> None:
+        super().__init__(name="demo-clock", daemon=True)
+        self.emulator = emulator
+        self.speed = speed
+        self.tick = tick
+        self.stopping = threading.Event()
+        self.released = threading.Event()
+
+    def run(self) -> None:
+        try:
+            # Two status reads: the sensor's own first look (if it takes one) and the trigger's.
+            while not self.stopping.wait(self.tick):
+                reads = self.emulator.status_reads()
+                if reads >= 2:
+                    self.released.set()
+                    break
+            while not self.stopping.wait(self.tick):
+                self.emulator.control("/clock/advance", {"seconds": self.tick * self.speed})
+        except OSError:
+            return  # the emulator is gone: the demo is ending
+
+
+# -- reading the run back ---------------------------------------------------------------------------
+def read_run(env: dict[str, str]) -> dict[str, Any]:
+    """The DAG run's state, task states and XCom values, from the demo's metadata database."""
+    os.environ.update(env)
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc())).first()
+        if run is None:
+            raise DemoError("airflow dags test left no DAG run in the metadata database")
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=DAG_ID, key="return_value")).all()
+        xcoms = {cast("Any", row).task_id: XComModel.deserialize_value(row) for row in rows}
+        return {"state": str(run.state), "tasks": tasks, "xcoms": xcoms}
+
+
+def trigger_progress(log_text: str) -> list[str]:
+    """The trigger's progress lines from the ``airflow dags test`` output, e.g. ``working 1/4``."""
+    return [match.group("progress") for match in _TRIGGER_LINE.finditer(log_text)]
+
+
+def describe_requests(records: list[dict[str, Any]]) -> list[str]:
+    counts = Counter((r["method"], r["path"], r["status"]) for r in records)
+    return [f"{n:3d} x {method} {path} -> {status}" for (method, path, status), n in counts.items()]
+
+
+def summary(run: dict[str, Any], records: list[dict[str, Any]], log_text: str) -> list[str]:
+    report = run["xcoms"].get("report") or {}
+    results = run["xcoms"].get("read_results") or {}
+    lines = ["", "Summary"]
+    lines.append(f"  job id           {report.get('job_id') or results.get('job_id') or '(none)'}")
+    if results:
+        counts = results.get("counts", {})
+        lines.append(
+            f"  job status       {results.get('status')} ({results.get('job_type')}): "
+            f"{counts.get('succeeded', 0)} records created, {counts.get('failed', 0)} rejected"
+        )
+    created = report.get("created_ticket_ids") or []
+    lines.append(f"  created tickets  {', '.join(str(i) for i in created) or '(none)'}")
+    failed = report.get("failed_items") or []
+    lines.append(f"  failed items     {len(failed) or '(none)'}")
+    for item in failed:
+        lines.append(f"    record {item.get('index')}: {item.get('error')} - {item.get('details') or 'no details'}")
+    polls = trigger_progress(log_text)
+    deferred = f"the sensor deferred; the trigger polled {len(polls)} times" if polls else "the trigger did not run"
+    lines.append(f"  deferred wait    {deferred}")
+    if polls:
+        lines.append(f"                   {' -> '.join(polls)}")
+    order = {task: position for position, task in enumerate(TASK_ORDER)}
+    tasks = sorted(run["tasks"].items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+    lines.append(f"  tasks            {', '.join(f'{task}={state}' for task, state in tasks)}")
+    lines.append(f"  emulator served  {len(records)} requests:")
+    lines += ["    " + line for line in describe_requests(records)]
+    return lines
+
+
+# -- the demo ---------------------------------------------------------------------------------------
+def demo_env(home: Path, conn: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if conn is not None:
+        env["AIRFLOW_CONN_ZENDESK_DEFAULT"] = conn
+    return env
+
+
+def connection_json(url: str) -> str:
+    from airflow_provider_zendesk_jobs.testing import DEFAULT_CREDENTIALS
+
+    return json.dumps(
+        {
+            "conn_type": "zendesk_jobs",
+            "host": url,
+            "login": DEFAULT_CREDENTIALS.email,
+            "password": DEFAULT_CREDENTIALS.api_token,
+        }
+    )
+
+
+def run_demo(home: Path, *, migrate: bool, clock_speed: float) -> int:
+    began = time.monotonic()
+    print(f"Zendesk jobs demo: {DAG_ID} against the built-in Zendesk emulator")
+    if migrate:
+        shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
+    env = demo_env(home)
+    if migrate:
+        started = step(f"creating a throwaway Airflow home with SQLite in {home.name}")
+        if airflow(["db", "migrate"], env, home / "db_migrate.log", timeout=180) != 0:
+            raise DemoError(f"airflow db migrate failed:\n{tail(home / 'db_migrate.log')}")
+        done(started)
+    emulator = Emulator(home)
+    driver: ClockDriver | None = None
+    try:
+        started = step("starting the Zendesk emulator on a free port")
+        url = emulator.start(env)
+        done(started, f": {url}")
+        env = demo_env(home, connection_json(url))
+        driver = ClockDriver(emulator, clock_speed)
+        driver.start()
+        log_path = home / "dags_test.log"
+        started = step(f"running 'airflow dags test {DAG_ID}' (log: {log_path.relative_to(ROOT)})")
+        code = airflow(["dags", "test", DAG_ID], env, log_path, timeout=DAGS_TEST_TIMEOUT)
+        done(started)
+        driver.stopping.set()
+        records = emulator.control("/requests")["requests"]
+        log_text = log_path.read_text(encoding="utf-8", errors="replace")
+        trigger_runs = log_text.count(TRIGGER_RAN)
+        run = read_run(env)
+        for line in summary(run, records, log_text):
+            print(line)
+        if code != 0 or run["state"] != "success":
+            raise DemoError(
+                f"the DAG run did not succeed (state {run['state']}); the end of its log:\n{tail(log_path)}"
+            )
+        if trigger_runs == 0:
+            raise DemoError("the sensor never deferred, so the trigger did not run; see " + str(log_path))
+    finally:
+        if driver is not None:
+            driver.stopping.set()
+        emulator.stop()
+    print(f"\nThe DAG run succeeded in {time.monotonic() - began:.1f} s. The emulator is stopped.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--airflow-home", type=Path, default=ROOT / ".airflow_home_demo")
+    parser.add_argument(
+        "--skip-migrate",
+        action="store_true",
+        help="use an Airflow home whose database is already migrated, as it is (for tests)",
+    )
+    parser.add_argument("--clock-speed", type=float, default=2.0, help="emulated seconds per real second")
+    args = parser.parse_args(argv)
+    try:
+        return run_demo(args.airflow_home.resolve(), migrate=not args.skip_migrate, clock_speed=args.clock_speed)
+    except DemoError as exc:
+        print(f"\nThe demo FAILED: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as exc:
+        print(f"\nThe demo FAILED: {' '.join(map(str, exc.cmd))} did not finish in {exc.timeout:g} s", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nThe demo was interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

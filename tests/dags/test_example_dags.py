@@ -1,0 +1,179 @@
+"""The example DAGs as users run them: parsed by a real DagBag, run by ``airflow dags test`` against the emulator.
+
+The emulator runs in this process on a manual clock; ``airflow dags test`` runs in a
+subprocess. The gate's job stays queued until the emulator has been asked about it twice
+(the sensor's own first look, then the trigger's), and only then does its clock move: so the
+sensor always defers and the trigger always runs, however fast or slow the machine is.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+GATE = "example_zendesk_bulk_import_gate"
+AUDIT = "example_zendesk_job_audit"
+STATUS_READS = "/api/v2/job_statuses"
+
+
+@pytest.fixture
+def emulator() -> Iterator[ZendeskEmulator]:
+    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
+        yield emu
+
+
+def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+
+
+def latest_run(dag_id: str) -> dict[str, Any]:
+    """Task states and XCom return values of the DAG's latest run, from the test metadata database."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
+        assert run is not None
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
+        return {
+            "state": str(run.state),
+            "tasks": tasks,
+            "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
+        }
+
+
+class ClockAfterTrigger(threading.Thread):
+    """Moves the emulator's clock past every job once the job statuses were read ``reads`` times."""
+
+    def __init__(self, emu: ZendeskEmulator, reads: int = 2) -> None:
+        super().__init__(daemon=True)
+        self.emu = emu
+        self.reads = reads
+        self.stop = threading.Event()
+        self.fired = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05):
+            if self.emu.request_count(STATUS_READS, "GET") >= self.reads:
+                self.emu.advance(3600)
+                self.fired.set()
+                return
+
+
+# -- parsing ----------------------------------------------------------------------------------------
+def test_dagbag_loads_the_examples_without_errors() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "example_dags"))
+    assert bag.import_errors == {}
+    assert {GATE, AUDIT} <= set(bag.dag_ids)
+    gate, audit = bag.dags[GATE], bag.dags[AUDIT]
+    assert gate.schedule is None
+    assert audit.schedule == "@daily"
+    assert not gate.catchup and not audit.catchup
+    assert set(gate.task_ids) == {"start_import", "wait_for_import", "read_results", "report"}
+    sensor = gate.get_task("wait_for_import")
+    assert sensor.deferrable is True
+    assert sensor.upstream_task_ids == {"start_import"}
+    assert gate.get_task("read_results").upstream_task_ids == {"start_import", "wait_for_import"}
+    assert gate.get_task("report").upstream_task_ids == {"read_results"}
+    assert gate.params["include_failing_record"] is True
+
+
+def test_example_tickets_are_harmless_and_the_failing_one_is_optional() -> None:
+    sys.path.insert(0, str(ROOT / "example_dags"))
+    try:
+        from example_zendesk_bulk_import_gate import DEMO_TAG, build_tickets
+    finally:
+        sys.path.remove(str(ROOT / "example_dags"))
+    with_failure = build_tickets(3, True, "Demo")
+    assert [t["subject"] for t in with_failure] == [
+        "Demo #1",
+        "Demo: FAIL on purpose (the emulator rejects it)",
+        "Demo #2",
+        "Demo #3",
+    ]
+    assert all(t["status"] == "closed" and t["tags"] == [DEMO_TAG] for t in with_failure)
+    assert all(t["requester"]["email"].endswith("@example.com") for t in with_failure)
+    assert not any("FAIL" in t["subject"] for t in build_tickets(2, False, "Demo"))
+
+
+# -- running ----------------------------------------------------------------------------------------
+@pytest.mark.timeout(180)
+def test_gate_dag_runs_the_deferred_path_and_reports_failed_items(airflow_db: Path, emulator: ZendeskEmulator) -> None:
+    driver = ClockAfterTrigger(emulator)
+    driver.start()
+    try:
+        result = dags_test(emulator, GATE)
+    finally:
+        driver.stop.set()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert driver.fired.is_set()
+    assert "running trigger in line" in output  # the sensor deferred and the trigger ran
+    assert "ZendeskJobStatusTrigger" in output
+    run = latest_run(GATE)
+    assert run["state"] == "success"
+    assert set(run["tasks"].values()) == {"success"}
+    job_id = run["xcom"]["start_import"]
+    job = emulator.job(job_id)
+    assert job["status"] == "completed"
+    created = [item["id"] for item in job["results"] if "error" not in item]
+    results = run["xcom"]["read_results"]
+    assert results["job_id"] == job_id
+    assert results["succeeded_ids"] == created
+    assert len(created) == 3
+    assert results["failed"] == [
+        {"index": 1, "id": None, "error": "TicketCreateFailed", "details": "Subject: is invalid (contains FAIL)"}
+    ]
+    assert run["xcom"]["report"] == {"job_id": job_id, "created_ticket_ids": created, "failed_items": results["failed"]}
+    assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 1
+
+
+@pytest.mark.timeout(180)
+def test_audit_dag_runs_and_flags_failed_jobs(airflow_db: Path, emulator: ZendeskEmulator) -> None:
+    ok = [emulator.create_job("tickets_import", count=3, queued_seconds=0, work_seconds=1) for _ in range(3)]
+    failed_users = emulator.create_job("users_create_or_update", count=2, outcome="failed", work_seconds=1)
+    killed_update = emulator.create_job("tickets_update", count=2, outcome="killed", work_seconds=1)
+    emulator.advance(60)
+    running = emulator.create_job("tickets_update", count=5, queued_seconds=0, work_seconds=600)
+    result = dags_test(emulator, AUDIT)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    run = latest_run(AUDIT)
+    assert run["tasks"] == {"audit_jobs": "success", "audit_failed_imports": "success"}
+    summary = run["xcom"]["audit_jobs"]
+    assert summary["checked"] == 6
+    assert summary["counts_by_status"] == {"working": 1, "completed": 3, "failed": 1, "killed": 1}
+    assert summary["counts_by_type"]["Bulk Import Ticket"] == len(ok)
+    assert {j["id"] for j in summary["failed_jobs"]} == {failed_users, killed_update}
+    assert summary["unfinished"] == [running]
+    imports = run["xcom"]["audit_failed_imports"]
+    assert imports["checked"] == 0  # no import failed, so the fail flag did not fire
+    assert "Zendesk job audit: 6 jobs checked" in output

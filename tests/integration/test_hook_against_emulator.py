@@ -1,0 +1,272 @@
+"""The sync hook against the emulator over loopback: reads, auth modes, pagination, bulk calls, faults.
+
+The hook sleeps on the emulator's manual clock, so every Retry-After and backoff is measured in
+clock seconds and no test waits in real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskAuthError,
+    ZendeskNotFoundError,
+    ZendeskRateLimitError,
+    ZendeskResponseError,
+    ZendeskUnavailableError,
+)
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+from airflow_provider_zendesk_jobs.jobs import JobState
+from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[ZendeskEmulator]:
+    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
+        yield emu
+
+
+def hook_for(
+    emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, auth: str = "token", **kwargs: object
+) -> ZendeskJobStatusHook:
+    monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json(auth=auth))
+    hook = ZendeskJobStatusHook(**kwargs)  # type: ignore[arg-type]
+    hook._clock = emu.clock.now
+    hook._sleep = emu.advance
+    return hook
+
+
+def api_requests(emu: ZendeskEmulator) -> list[tuple[str, str, int]]:
+    return [(r.method, r.path, r.status) for r in emu.requests]
+
+
+# -- reads and the job lifecycle ----------------------------------------------------------------------
+def test_lifecycle_read_through_the_clock(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(kind="tickets_create", count=10, queued_seconds=2, work_seconds=10)
+    hook = hook_for(emulator, monkeypatch)
+    assert hook.get_job_status(job_id).state is JobState.QUEUED
+    emulator.advance(7)
+    working = hook.get_job_status(job_id)
+    assert working.state is JobState.WORKING
+    assert 0 < (working.progress or 0) < 10
+    emulator.advance(emulator.finish_time(job_id) - emulator.clock.now())
+    done = hook.get_job_status(job_id)
+    assert done.state is JobState.COMPLETED
+    assert len(done.succeeded_ids) == 10
+
+
+def test_show_many_in_order_and_missing_ids(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [emulator.create_job(count=1) for _ in range(150)]
+    hook = hook_for(emulator, monkeypatch)
+    asked = list(reversed(ids))
+    assert [job.id for job in hook.get_job_statuses(asked)] == asked
+    assert emulator.request_count("/api/v2/job_statuses/show_many") == 2
+    with pytest.raises(ZendeskNotFoundError) as info:
+        hook.get_job_statuses([ids[0], "V3-unknown"])
+    assert info.value.job_ids == ("V3-unknown",)
+
+
+def test_unknown_and_expired_ids_answer_not_found(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(count=1)
+    hook = hook_for(emulator, monkeypatch)
+    with pytest.raises(ZendeskNotFoundError, match="V3-doesnotexist"):
+        hook.get_job_status("V3-doesnotexist")
+    emulator.advance(86_400 + 1)
+    with pytest.raises(ZendeskNotFoundError, match=job_id):
+        hook.get_job_status(job_id)
+
+
+def test_not_yet_visible_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ZendeskEmulator(clock=ManualClock(), not_visible_seconds=5) as emu:
+        job_id = emu.create_job(count=1)
+        hook = hook_for(emu, monkeypatch)
+        assert hook.get_job_statuses_by_id([job_id]) == {}
+        emu.advance(5)
+        assert list(hook.get_job_statuses_by_id([job_id])) == [job_id]
+
+
+@pytest.mark.parametrize("style", ["cursor", "offset"])
+def test_list_walks_several_pages(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, style: str) -> None:
+    emulator.pagination_style = style
+    ids = {emulator.create_job(count=1) for _ in range(230)}
+    hook = hook_for(emulator, monkeypatch)
+    listed = [job.id for job in hook.list_job_statuses()]
+    assert set(listed) == ids and len(listed) == 230
+    assert emulator.request_count("/api/v2/job_statuses", method="GET") == 3
+    emulator.reset_requests()
+    assert len(list(hook.list_job_statuses(limit=120))) == 120
+    assert emulator.request_count("/api/v2/job_statuses", method="GET") == 2
+
+
+def test_foreign_next_link_is_refused(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.pagination_style = "offset"
+    emulator.next_link_base = "http://evil.example.com:80"
+    for _ in range(120):
+        emulator.create_job(count=1)
+    hook = hook_for(emulator, monkeypatch)
+    with pytest.raises(ZendeskResponseError, match="another address"):
+        list(hook.list_job_statuses())
+    assert emulator.request_count() == 1
+
+
+def test_test_connection(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    ok, message = hook_for(emulator, monkeypatch).test_connection()
+    assert ok, message
+    assert emulator.url in message
+
+
+# -- auth modes ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("auth", ["token", "oauth", "client_credentials"])
+def test_every_auth_mode_reads(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, auth: str) -> None:
+    job_id = emulator.create_job(count=1)
+    assert hook_for(emulator, monkeypatch, auth=auth).get_job_status(job_id).id == job_id
+    expected = {"token": "basic", "oauth": "bearer", "client_credentials": "oauth-client-token"}[auth]
+    assert emulator.requests[-1].auth == expected
+
+
+def test_client_credential_token_is_renewed_after_expiry(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = emulator.create_job(count=1)
+    hook = hook_for(emulator, monkeypatch, auth="client_credentials")
+    hook.get_job_status(job_id)
+    assert emulator.tokens_issued == 1
+    emulator.expire_tokens()  # the cached token is now refused with 401
+    hook.get_job_status(job_id)
+    assert emulator.tokens_issued == 2
+    statuses = [status for method, path, status in api_requests(emulator) if path.startswith("/api/v2/job_statuses")]
+    assert statuses == [200, 401, 200]
+
+
+def test_client_credential_token_renewed_before_its_lifetime_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ZendeskEmulator(clock=ManualClock(), oauth_token_ttl=600) as emu:
+        job_id = emu.create_job(count=1)
+        hook = hook_for(emu, monkeypatch, auth="client_credentials")
+        hook.get_job_status(job_id)
+        emu.advance(570)
+        hook.get_job_status(job_id)
+        assert emu.tokens_issued == 2
+        assert all(r.status == 200 for r in emu.requests)
+
+
+def test_wrong_credentials_are_refused(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ZENDESK_DEFAULT",
+        f'{{"conn_type": "zendesk_jobs", "host": "{emulator.url}", "login": "demo@example.com", "password": "nope"}}',
+    )
+    with pytest.raises(ZendeskAuthError, match="401"):
+        ZendeskJobStatusHook().get_job_status("V3-a")
+    assert emulator.request_count() == 1
+
+
+# -- bulk calls -------------------------------------------------------------------------------------
+def test_bulk_import_with_a_failing_record(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = hook_for(emulator, monkeypatch)
+    tickets = [{"subject": "ok 1"}, {"subject": "please FAIL"}, {"subject": "ok 2"}]
+    job = hook.submit_job("POST", "/api/v2/imports/tickets/create_many", {"tickets": tickets})
+    assert job.state is JobState.QUEUED and job.total == 3
+    emulator.advance(emulator.finish_time(job.id) - emulator.clock.now())
+    done = hook.get_job_status(job.id).to_dict()
+    assert done["counts"] == {"succeeded": 2, "failed": 1}
+    assert done["failed"][0]["index"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "endpoint", "payload", "expected"),
+    [
+        ("POST", "/api/v2/tickets/create_many", {"tickets": [{"subject": "a"}]}, "index"),
+        ("PUT", "/api/v2/tickets/update_many", {"tickets": [{"id": 1, "status": "solved"}]}, "update"),
+        ("POST", "/api/v2/users/create_or_update_many", {"users": [{"email": "a@b.c", "name": "A"}]}, "Created"),
+        ("DELETE", "/api/v2/tickets/destroy_many?ids=1,2", None, "delete"),
+        ("DELETE", "/api/v2/deleted_tickets/destroy_many?ids=1,2", None, "success"),
+    ],
+)
+def test_every_bulk_call_shape(
+    emulator: ZendeskEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    endpoint: str,
+    payload: object,
+    expected: str,
+) -> None:
+    hook = hook_for(emulator, monkeypatch)
+    job = hook.submit_job(method, endpoint, payload)
+    emulator.advance(emulator.finish_time(job.id) - emulator.clock.now())
+    done = hook.get_job_status(job.id)
+    assert done.state is JobState.COMPLETED
+    if expected == "success":
+        assert done.to_dict()["success"] is True
+    else:
+        item = done.items[0]
+        assert expected in {item.action, item.status, "index" if item.index is not None else None}
+
+
+# -- faults -------------------------------------------------------------------------------------------
+def test_429_with_retry_after_seconds_is_honoured(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(count=1)
+    emulator.add_fault(Fault("rate_limit", count=2, retry_after=7))
+    hook = hook_for(emulator, monkeypatch)
+    assert hook.get_job_status(job_id).id == job_id
+    times = [r.time for r in emulator.requests]
+    assert [r.status for r in emulator.requests] == [429, 429, 200]
+    assert times[1] - times[0] >= 7
+    assert times[2] - times[1] >= 7
+
+
+def test_429_with_http_date_is_honoured(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(count=1)
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, retry_after_http_date=True))
+    hook = hook_for(emulator, monkeypatch)
+    hook.get_job_status(job_id)
+    first, second = emulator.requests
+    assert second.time - first.time >= 29  # HTTP dates carry whole seconds
+
+
+def test_requests_per_minute_limit(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(count=1)
+    emulator.set_rate_limit(5)
+    hook = hook_for(emulator, monkeypatch)
+    for _ in range(8):
+        hook.get_job_status(job_id)
+    served = [r for r in emulator.requests if r.status == 200]
+    assert len(served) == 8
+    assert any(r.status == 429 for r in emulator.requests)
+    # Never more than five served in any clock minute.
+    for first in served:
+        assert sum(1 for r in served if first.time <= r.time < first.time + 60) <= 5
+
+
+@pytest.mark.parametrize("kind", ["server_error", "html_error", "malformed_json", "truncated", "close"])
+def test_transient_faults_are_retried(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    job_id = emulator.create_job(count=1)
+    emulator.add_fault(Fault(kind, count=2))
+    assert hook_for(emulator, monkeypatch).get_job_status(job_id).id == job_id
+    assert emulator.request_count() == 3
+
+
+def test_html_errors_past_the_budget_give_a_short_excerpt(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.add_fault(Fault("html_error"))
+    with pytest.raises(ZendeskUnavailableError) as info:
+        hook_for(emulator, monkeypatch, retry_limit=3).get_job_status("V3-a")
+    assert emulator.request_count() == 3
+    assert "<" not in str(info.value) and len(str(info.value)) < 600
+
+
+def test_rate_limit_past_the_budget(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.add_fault(Fault("rate_limit", retry_after=1))
+    with pytest.raises(ZendeskRateLimitError):
+        hook_for(emulator, monkeypatch, retry_limit=2).get_job_status("V3-a")
+
+
+@pytest.mark.timeout(30)
+def test_a_hang_is_cut_off_by_the_read_timeout(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = emulator.create_job(count=1)
+    emulator.add_fault(Fault("hang", count=1))
+    hook = hook_for(emulator, monkeypatch, read_timeout=0.5)
+    assert hook.get_job_status(job_id).id == job_id

@@ -1,0 +1,339 @@
+"""The shared poller against the emulator, on a manual clock the test drives.
+
+Every request count and every time below comes from the emulator's own request log or from
+the messages the poller delivered, so each assertion is about what went over the wire.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+
+import pytest
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskAuthError,
+    ZendeskInvalidInputError,
+    ZendeskUnavailableError,
+)
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.triggers.poller import (
+    DeadlineReached,
+    PollAnswer,
+    PollFailure,
+    PollPaused,
+    SharedJobStatusPoller,
+)
+from tests.unit.test_poller_support import (  # noqa: F401
+    SHOW_MANY,
+    Driven,
+    asked_ids,
+    emulator_fixture,
+    requests_per_time,
+    show_many_requests,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def running_jobs(emu: ZendeskEmulator, count: int) -> list[str]:
+    """Jobs that stay 'working' for an hour of clock time."""
+    return [emu.create_job(count=2, work_seconds=3600) for _ in range(count)]
+
+
+def answer_times(messages: list[object]) -> list[float]:
+    return [message.at for message in messages if isinstance(message, PollAnswer)]
+
+
+async def test_waits_share_show_many_requests_of_at_most_100_ids(emulator: ZendeskEmulator) -> None:
+    ids = running_jobs(emulator, 250)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
+    await driven.run_for(20)
+
+    records = show_many_requests(emulator)
+    assert requests_per_time(records) == {start + 5: 3, start + 10: 3, start + 15: 3, start + 20: 3}
+    assert [len(asked_ids(r)) for r in records[:3]] == [100, 100, 50]
+    assert sorted(job_id for r in records[:3] for job_id in asked_ids(r)) == sorted(ids)
+    for sub in subs:
+        messages = sub.take()
+        assert answer_times(messages) == [start + 5, start + 10, start + 15, start + 20]
+        assert messages[-1].statuses[sub.job_ids[0]].status == "working"
+    for sub in subs:
+        sub.close()
+
+
+async def test_ids_shared_by_several_waits_are_asked_once(emulator: ZendeskEmulator) -> None:
+    a, b, c = running_jobs(emulator, 3)
+    driven = Driven(emulator)
+    subs = [driven.watch(ids, poll_interval=5) for ids in ([a, b], [b, c], [a], [a, a])]
+    await driven.run_for(5)
+    (record,) = show_many_requests(emulator)
+    assert sorted(asked_ids(record)) == sorted([a, b, c])
+    assert set(subs[0].take()[0].statuses) == {a, b}
+    assert set(subs[1].take()[0].statuses) == {b, c}
+    assert set(subs[3].take()[0].statuses) == {a}
+    for sub in subs:
+        sub.close()
+
+
+async def test_a_short_interval_is_not_starved_by_many_long_ones(emulator: ZendeskEmulator) -> None:
+    fast_id, *slow_ids = running_jobs(emulator, 301)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    fast = driven.watch([fast_id], poll_interval=2)
+    slow = [driven.watch([job_id], poll_interval=30) for job_id in slow_ids]
+    await driven.run_for(60)
+
+    assert answer_times(fast.take()) == [start + 2 * n for n in range(1, 31)]
+    for sub in slow:
+        times = answer_times(sub.take())
+        gaps = [later - earlier for earlier, later in zip([start, *times], times, strict=False)]
+        assert times and max(gaps) <= 30
+    # One request per fast cycle (the slow waits ride in its spare room) plus their own cycles.
+    assert len(show_many_requests(emulator)) <= 30 + 3 * 2
+    for sub in [fast, *slow]:
+        sub.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_no_wait_is_polled_later_than_its_interval(emulator: ZendeskEmulator, seed: int) -> None:
+    rng = random.Random(seed)
+    ids = running_jobs(emulator, 150)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    plan = sorted((rng.uniform(0, 30), rng.choice([1, 2, 5, 7, 10, 30]), job_id) for job_id in ids)
+    subs = []
+    for offset, interval, job_id in plan:
+        await driven.run_for(start + offset - emulator.clock.now())
+        subs.append((emulator.clock.now(), interval, driven.watch([job_id], poll_interval=interval)))
+    await driven.run_for(start + 120 - emulator.clock.now())
+
+    naive = 0
+    for registered, interval, sub in subs:
+        times = answer_times(sub.take())
+        gaps = [later - earlier for earlier, later in zip([registered, *times], times, strict=False)]
+        assert gaps and max(gaps) <= interval + 1e-9, (interval, gaps)
+        naive += math.floor((start + 120 - registered) / interval)
+    # Sharing: far fewer requests than one per wait per interval.
+    assert len(show_many_requests(emulator)) * 3 < naive
+    for _, _, sub in subs:
+        sub.close()
+
+
+async def test_waits_registered_at_different_moments_fall_into_one_rhythm(emulator: ZendeskEmulator) -> None:
+    ids = running_jobs(emulator, 5)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    subs = []
+    for job_id in ids:
+        subs.append(driven.watch([job_id], poll_interval=5))
+        await driven.run_for(1)
+    await driven.run_for(start + 40 - emulator.clock.now())
+    late = [r for r in show_many_requests(emulator) if r.time >= start + 12]
+    assert all(sorted(asked_ids(r)) == sorted(ids) for r in late)
+    assert len(late) == len({r.time for r in late}) <= 6
+    for sub in subs:
+        gaps = answer_times(sub.take())
+        assert all(later - earlier <= 5 for earlier, later in itertools.pairwise(gaps))
+        sub.close()
+
+
+async def test_a_new_short_wait_wakes_a_sleeping_poller(emulator: ZendeskEmulator) -> None:
+    slow_id, fast_id = running_jobs(emulator, 2)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    slow = driven.watch([slow_id], poll_interval=60)
+    await driven.run_for(5)
+    fast = driven.watch([fast_id], poll_interval=2)
+    await driven.run_for(5)
+    assert answer_times(fast.take()) == [start + 7, start + 9]
+    assert slow.take() == []  # not due, and not within half its interval of being due
+    assert [asked_ids(r) for r in show_many_requests(emulator)] == [[fast_id], [fast_id]]
+    await driven.run_for(25)
+    # Within half its interval of being due, the slow wait rides in the fast wait's request.
+    assert answer_times(slow.take()) == [start + 31]
+    assert len(show_many_requests(emulator)) == 15
+    slow.close()
+    fast.close()
+
+
+async def test_a_deadline_gets_one_answer_read_at_the_deadline(emulator: ZendeskEmulator) -> None:
+    (job_id,) = running_jobs(emulator, 1)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    sub = driven.watch([job_id], poll_interval=30, deadline=start + 10)
+    await driven.run_for(40)
+    assert answer_times(sub.take()) == [start + 10, start + 40]
+    sub.close()
+
+
+async def test_a_failed_request_fails_only_the_waits_whose_ids_it_carried(emulator: ZendeskEmulator) -> None:
+    ids = running_jobs(emulator, 150)
+    driven = Driven(emulator)
+    subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
+    emulator.add_fault(Fault("server_error", count=5, path_prefix=SHOW_MANY))  # the hook's whole retry budget
+    await driven.run_for(30)
+
+    first_chunk = set(asked_ids(show_many_requests(emulator)[0]))
+    assert len(first_chunk) == 100
+    for sub in subs:
+        message = sub.take()[0]
+        if sub.job_ids[0] in first_chunk:
+            assert isinstance(message, PollFailure)
+            assert isinstance(message.error, ZendeskUnavailableError)
+            assert "503" in str(message.error)
+        else:
+            assert isinstance(message, PollAnswer)
+    assert [r.status for r in show_many_requests(emulator)][:6] == [503] * 5 + [200]
+    for sub in subs:
+        sub.close()
+
+
+async def test_refused_credentials_reach_every_wait_without_the_secret(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(emulator.connection_extra_json())
+    conn["password"] = "wrong-SECRET-token"
+    monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", json.dumps(conn))
+    ids = running_jobs(emulator, 2)
+    driven = Driven(emulator)
+    subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
+    await driven.run_for(5)
+    for sub in subs:
+        (message,) = sub.take()
+        assert isinstance(message, PollFailure)
+        assert isinstance(message.error, ZendeskAuthError)
+        assert "401" in str(message.error)
+        assert "wrong-SECRET-token" not in str(message.error)
+        sub.close()
+
+
+async def test_429_pauses_every_request_of_the_poller_for_retry_after(emulator: ZendeskEmulator) -> None:
+    ids = running_jobs(emulator, 250)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
+    await driven.run_for(40)
+
+    records = show_many_requests(emulator)
+    assert (records[0].time, records[0].status) == (start + 5, 429)
+    # Nothing at all left the poller before Retry-After had passed on the clock.
+    assert [r.time for r in emulator.requests if start + 5 < r.time < start + 35] == []
+    assert [(r.time, r.status) for r in records[1:4]] == [(start + 35, 200)] * 3
+    assert requests_per_time(records[4:]) == {start + 40: 3}
+    for sub in subs:
+        messages = sub.take()
+        assert [m for m in messages if isinstance(m, PollPaused)] == [PollPaused(start + 5, start + 35)]
+        assert answer_times(messages) == [start + 35, start + 40]
+        sub.close()
+
+
+async def test_a_retry_after_longer_than_a_request_may_wait_pauses_between_cycles(
+    emulator: ZendeskEmulator,
+) -> None:
+    ids = running_jobs(emulator, 2)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    patient = driven.watch([ids[0]], poll_interval=5)
+    hurried = driven.watch([ids[1]], poll_interval=5, deadline=start + 100)
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=600, path_prefix=SHOW_MANY))
+    await driven.run_for(610)
+
+    assert [(r.time, r.status) for r in show_many_requests(emulator)] == [
+        (start + 5, 429),
+        (start + 605, 200),
+        (start + 610, 200),
+    ]
+    assert hurried.take()[:2] == [PollPaused(start + 5, start + 605), DeadlineReached(start + 100)]
+    messages = patient.take()
+    assert messages[0] == PollPaused(start + 5, start + 605)
+    assert answer_times(messages) == [start + 605, start + 610]
+    patient.close()
+    hurried.close()
+
+
+async def test_show_many_answering_404_means_no_id_is_known_yet(emulator: ZendeskEmulator) -> None:
+    (job_id,) = running_jobs(emulator, 1)
+    driven = Driven(emulator)
+    sub = driven.watch([job_id], poll_interval=5)
+    emulator.add_fault(Fault("not_found", count=1, path_prefix=SHOW_MANY))
+    await driven.run_for(10)
+    first, second = sub.take()
+    assert first.statuses == {}
+    assert set(second.statuses) == {job_id}
+    sub.close()
+
+
+async def test_a_wait_that_leaves_is_no_longer_asked_for(emulator: ZendeskEmulator) -> None:
+    stay_id, leave_id = running_jobs(emulator, 2)
+    driven = Driven(emulator)
+    stay = driven.watch([stay_id], poll_interval=5)
+    leave = driven.watch([leave_id], poll_interval=5)
+    await driven.run_for(5)
+    leave.close()
+    leave.close()  # twice is harmless
+    await driven.run_for(10)
+    assert [sorted(asked_ids(r)) for r in show_many_requests(emulator)] == [
+        sorted([stay_id, leave_id]),
+        [stay_id],
+        [stay_id],
+    ]
+    assert driven.poller.waits == 1
+    stay.close()
+
+
+async def test_the_last_wait_leaving_stops_the_poller_even_mid_pause(emulator: ZendeskEmulator) -> None:
+    (job_id,) = running_jobs(emulator, 1)
+    closed: list[SharedJobStatusPoller] = []
+    driven = Driven(emulator, on_close=closed.append)
+    start = emulator.clock.now()
+    sub = driven.watch([job_id], poll_interval=5)
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
+    await driven.run_for(10)  # the hook now sleeps out Retry-After before its second attempt
+    assert driven.timeline.pending == 1
+    sub.close()
+    await driven.settle()
+    task = driven.poller.task
+    assert task is not None and task.done() and task.cancelled()
+    assert closed == [driven.poller] and driven.poller.closed
+    await driven.run_for(120)
+    assert [(r.time, r.status) for r in emulator.requests] == [(start + 5, 429)]
+    assert driven.timeline.pending == 0
+    assert driven.poller._hook._client is None  # the HTTP client was closed
+    with pytest.raises(RuntimeError, match="stopped"):
+        driven.poller.register([job_id], poll_interval=5)
+
+
+async def test_answers_not_read_yet_are_superseded_but_failures_are_kept(emulator: ZendeskEmulator) -> None:
+    (job_id,) = running_jobs(emulator, 1)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    sub = driven.poller.register([job_id], poll_interval=5)  # nobody reads it for a while
+    await driven.run_for(15)
+    assert answer_times(sub.drain()) == [start + 15]
+    emulator.add_fault(Fault("server_error", count=5, path_prefix=SHOW_MANY))  # fails the next cycle
+    await driven.run_for(60)
+    failure, answer = sub.drain()
+    assert isinstance(failure, PollFailure)
+    assert isinstance(answer, PollAnswer)
+    assert answer.at == max(r.time for r in show_many_requests(emulator))
+    sub.close()
+
+
+async def test_registration_is_checked_before_any_request(emulator: ZendeskEmulator) -> None:
+    poller = Driven(emulator).poller
+    with pytest.raises(ZendeskInvalidInputError, match="not a valid Zendesk job id"):
+        poller.register(["../admin"], poll_interval=5)
+    with pytest.raises(ZendeskInvalidInputError, match="poll_interval"):
+        poller.register(["V3-a"], poll_interval=0)
+    with pytest.raises(ZendeskInvalidInputError, match="deadline"):
+        poller.register(["V3-a"], poll_interval=5, deadline="soon")  # type: ignore[arg-type]
+    with pytest.raises(ZendeskInvalidInputError, match="chunk_size"):
+        SharedJobStatusPoller(chunk_size=101)
+    assert poller.task is None
+    assert emulator.requests == []
