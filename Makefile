@@ -8,7 +8,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home_test
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := True
 
-.PHONY: help install test lint typecheck pytest demo bench clean lock
+.PHONY: help install test lint typecheck pytest demo clean lock
 
 help:
 	@echo "make test   - set up .venv and run ruff, mypy and the test suite"
@@ -34,6 +34,10 @@ pytest: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Runs the bulk-import gate DAG end to end against the built-in Zendesk emulator (SQLite, no account).
+demo: install
+	$(BIN)/python scripts/demo.py
 
 # Regenerates the lock from what the current .venv resolved (run after changing dependencies).
 lock: install

@@ -70,6 +70,24 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_zendesk_jobs.hooks.zendesk_jobs"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Zendesk Jobs",
+                "python-modules": ["airflow_provider_zendesk_jobs.sensors.zendesk_jobs"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Zendesk Jobs",
+                "python-modules": ["airflow_provider_zendesk_jobs.operators.zendesk_jobs"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Zendesk Jobs",
+                "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,

@@ -31,7 +31,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
@@ -78,9 +78,9 @@ def build_tickets(count: int, include_failing_record: bool, subject_prefix: str)
 )
 def example_zendesk_bulk_import_gate() -> None:
     @task
-    def start_import(params: dict[str, Any] | None = None) -> str:
+    def start_import() -> str:
         """Start the bulk import; only the job id goes to XCom."""
-        assert params is not None
+        params = get_current_context()["params"]
         tickets = build_tickets(
             int(params["ticket_count"]), bool(params["include_failing_record"]), str(params["subject_prefix"])
         )

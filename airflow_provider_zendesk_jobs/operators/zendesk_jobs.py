@@ -13,6 +13,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import (
@@ -54,6 +55,8 @@ from airflow_provider_zendesk_jobs.waiting import (
 __all__ = ["ZendeskJobResultsOperator", "ZendeskJobStatusAuditOperator"]
 
 XComValue = dict[str, Any] | list[dict[str, Any]]
+#: Seconds after the wait's own deadline at which Airflow's deferral timeout steps in, should the trigger not answer.
+_BACKSTOP = 60.0
 
 
 def _seconds(value: Any, name: str, *, positive: bool) -> float:
@@ -264,6 +267,7 @@ class ZendeskJobResultsOperator(BaseOperator):
                 deadline=deadline,
             ),
             method_name="execute_complete",
+            timeout=None if deadline is None else timedelta(seconds=max(0.0, deadline - self._now()) + _BACKSTOP),
         )
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> XComValue:

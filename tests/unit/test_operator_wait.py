@@ -210,6 +210,8 @@ def test_defers_to_the_trigger_with_the_wait_settings(emulator: ZendeskEmulator)
     assert kwargs["fail_on_item_errors"] is True
     assert kwargs["started_at"] == started
     assert kwargs["deadline"] == started + 600
+    assert deferred.timeout is not None
+    assert deferred.timeout.total_seconds() == 600 + 60  # Airflow's backstop, should the trigger not answer
     assert emulator.request_count() == 1  # one look before deferring
 
 
@@ -219,6 +221,7 @@ def test_no_deadline_without_timeout_and_no_deferral_when_already_done(emulator:
     with pytest.raises(TaskDeferred) as info:
         operator(emulator, running, deferrable=True).execute({})  # type: ignore[arg-type]
     assert info.value.trigger.serialize()[1]["deadline"] is None
+    assert info.value.timeout is None
     done = emulator.create_job("tickets_create", count=2, queued_seconds=0, work_seconds=1)
     emulator.advance(200)
     value = operator(emulator, done, deferrable=True).execute({})  # type: ignore[arg-type]
