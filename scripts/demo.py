@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="use an Airflow home whose database is already migrated, as it is (for tests)",
     )
-    parser.add_argument("--clock-speed", type=float, default=2.0, help="emulated seconds per real second")
+    parser.add_argument("--clock-speed", type=float, default=3.0, help="emulated seconds per real second")
     args = parser.parse_args(argv)
     try:
         return run_demo(args.airflow_home.resolve(), migrate=not args.skip_migrate, clock_speed=args.clock_speed)

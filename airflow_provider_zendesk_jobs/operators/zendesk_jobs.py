@@ -163,12 +163,16 @@ class ZendeskJobResultsOperator(BaseOperator):
 
     def _xcom_value(self, jobs: Sequence[JobStatus], many: bool) -> XComValue:
         for job in jobs:
-            self.log.info(
-                "%s: %d items succeeded, %d failed",
-                job.describe_progress(),
-                len(job.succeeded_ids),
-                len(job.failed_items),
-            )
+            if isinstance(job.results, dict):
+                self.log.info("%s: %s, results %s", job.id, job.status, job.results)
+            else:
+                self.log.info(
+                    "%s: %s, %d items succeeded, %d failed",
+                    job.id,
+                    job.status,
+                    len(job.items) - len(job.failed_items),
+                    len(job.failed_items),
+                )
         values = [job.to_dict(include_results=self.include_results) for job in jobs]
         return values if many else values[0]
 

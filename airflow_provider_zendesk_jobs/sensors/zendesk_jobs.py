@@ -106,13 +106,14 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         self.fail_on_item_errors = fail_on_item_errors
         self.not_found_grace = _seconds(not_found_grace, "not_found_grace", positive=False)
         self.deferrable = deferrable
-        if poll_interval is None:
-            poll_interval = self.poke_interval
-            if deferrable and not poll_interval:
-                raise ZendeskInvalidInputError(
-                    "A deferrable ZendeskJobStatusSensor needs poke_interval (or poll_interval) above 0."
-                )
-        self.poll_interval = _seconds(poll_interval, "poll_interval", positive=True)
+        if poll_interval is not None:
+            self.poll_interval = _seconds(poll_interval, "poll_interval", positive=True)
+        elif deferrable and not self.poke_interval:
+            raise ZendeskInvalidInputError(
+                "A deferrable ZendeskJobStatusSensor needs poke_interval (or poll_interval) above 0."
+            )
+        else:
+            self.poll_interval = float(self.poke_interval)
         #: The sensor's time; None = the current time source (tests run it on the emulator's clock).
         self._clock: Clock | None = None
         self._hook: ZendeskJobStatusHook | None = None

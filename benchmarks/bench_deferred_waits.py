@@ -1,0 +1,259 @@
+"""Deferred waits on one event loop: the shared poller against one-request-per-trigger polling.
+
+For 10, 100 and 1,000 concurrent waits on one asyncio loop (as in one triggerer), against
+the emulator: one job per wait, the jobs finishing spread evenly over 60 s of emulator clock
+time, a poll interval of 5 s. Two ways of waiting are measured in the same run:
+
+* **shared**: ``ZendeskJobStatusTrigger.run()``, every trigger on one shared poller (one
+  ``show_many`` per 100 due ids per cycle).
+* **alone**: the common provider pattern (dbt Cloud, Airbyte): each trigger has its own hook
+  and asks show-one for its job, then sleeps its interval. The same rule, the same log lines;
+  each trigger keeps its HTTP connection open between polls (kinder to it than a new session per
+  call, which those providers open).
+
+Time is the emulator's ``ManualClock``, driven by a ``ManualTimeline``: the clock jumps to the
+next wake-up once everything woken has gone back to sleep, so a minute of waiting takes well
+under a second of real time and every latency is exact in clock seconds. Per wait size:
+
+* requests: ``show_many`` / show-one requests the emulator served, per poll cycle and in total;
+* latency: clock seconds from a job finishing to its trigger's event (p50 / p95 / max);
+* CPU: CPU time of the event-loop thread (``time.thread_time``; the emulator's own thread is
+  not counted) per 5-second step of the clock, i.e. per poll cycle, mean and max;
+* memory: Python memory held per wait once every wait is registered and has been polled once
+  (``tracemalloc``, a separate run, the emulator's own allocations filtered out).
+
+Log lines are produced and formatted as in a triggerer (Airflow's structlog set-up) and written
+to ``os.devnull``.
+
+    python benchmarks/bench_deferred_waits.py [--sizes 10 100 1000]
+
+Exits 1 when, at the largest size, a target is missed: >= 50x fewer requests than "alone",
+every event within one poll interval of its job finishing, < 50 ms of CPU per cycle, < 20 KB
+per wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-deferred-waits-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError  # noqa: E402
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook  # noqa: E402
+from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator  # noqa: E402
+from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog  # noqa: E402
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop  # noqa: E402
+from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source  # noqa: E402
+from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # noqa: E402
+from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait  # noqa: E402
+
+INTERVAL = 5.0
+SPREAD = 60.0
+SHOW_MANY = "/api/v2/job_statuses/show_many"
+SHOW_ONE = "/api/v2/job_statuses/V3-"
+TARGET_RATIO = 50.0
+TARGET_CPU_MS = 50.0
+TARGET_MEMORY_KB = 20.0
+
+
+@dataclass
+class Run:
+    mode: str
+    waits: int
+    requests: int = 0
+    cycles: int = 0
+    latencies: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    memory_per_wait: float = 0.0
+    wall: float = 0.0
+    statuses: set[str] = field(default_factory=set)
+
+    @property
+    def per_cycle(self) -> float:
+        return self.requests / self.cycles if self.cycles else 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
+
+
+# -- the two ways of waiting -------------------------------------------------------------------------
+WaitFactory = Callable[[ZendeskEmulator, ManualTimeline, str, float, dict[str, tuple[str, float]]], Awaitable[None]]
+
+
+async def shared_wait(
+    emu: ZendeskEmulator, timeline: ManualTimeline, job_id: str, start: float, fired: dict[str, tuple[str, float]]
+) -> None:
+    trigger = ZendeskJobStatusTrigger([job_id], poll_interval=INTERVAL, started_at=start)
+    event = await anext(trigger.run())
+    fired[job_id] = (event.payload["status"], emu.clock.now())
+
+
+async def alone_wait(
+    emu: ZendeskEmulator, timeline: ManualTimeline, job_id: str, start: float, fired: dict[str, tuple[str, float]]
+) -> None:
+    """One trigger polling on its own: its own hook, show-one, then sleep its interval."""
+    hook = ZendeskJobStatusAsyncHook()
+    hook._clock = emu.clock.now
+    hook._sleep = timeline.sleep
+    trigger_log = ZendeskJobStatusTrigger([job_id]).log
+    progress = ProgressLog(trigger_log, not_found_grace=60.0)
+    options = WaitOptions()
+    try:
+        while True:
+            try:
+                found = {job_id: await hook.get_job_status(job_id)}
+            except ZendeskNotFoundError:
+                found = {}
+            outcome = evaluate_wait([job_id], found, options=options, started_at=start, now=emu.clock.now())
+            progress.poll([job_id], outcome)
+            if outcome.done:
+                fired[job_id] = (outcome.decision.value, emu.clock.now())
+                return
+            await timeline.sleep(INTERVAL)
+    finally:
+        await hook.aclose()
+
+
+# -- one measured run ----------------------------------------------------------------------------------
+async def measure(mode: str, waits: int, *, memory: bool) -> Run:
+    factory: WaitFactory = shared_wait if mode == "shared" else alone_wait
+    run = Run(mode, waits)
+    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=waits + 10) as emu:
+        os.environ["AIRFLOW_CONN_ZENDESK_DEFAULT"] = emu.connection_extra_json()
+        ids = [emu.create_job(count=1, queued_seconds=0, work_seconds=SPREAD * (n + 1) / waits) for n in range(waits)]
+        timeline = ManualTimeline(emu.clock)
+        start = emu.clock.now()
+        fired: dict[str, tuple[str, float]] = {}
+
+        def quiet() -> bool:
+            if mode == "shared":
+                pollers = pollers_on_running_loop().values()
+                return all(p.idle for p in pollers) and timeline.pending >= len(pollers)
+            return timeline.pending >= sum(not task.done() for task in tasks)
+
+        gc.collect()
+        if memory:
+            tracemalloc.start()
+            before = _traced()
+        began = time.perf_counter()
+        with use_time_source(emu.clock.now, timeline.sleep):
+            tasks = [asyncio.create_task(factory(emu, timeline, job_id, start, fired)) for job_id in ids]
+            for task in tasks:
+                task.add_done_callback(lambda _: timeline.notify())
+            if memory:
+                # Steady state: everything registered and read once (statuses held, connections open).
+                await timeline.run_until(start + INTERVAL, quiet=quiet)
+                run.memory_per_wait = (_traced() - before) / waits
+                tracemalloc.stop()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                return run
+            while not all(task.done() for task in tasks):
+                cpu = time.thread_time()
+                await timeline.run_until(emu.clock.now() + INTERVAL, quiet=quiet)
+                run.cpu_ms.append((time.thread_time() - cpu) * 1000)
+            await asyncio.gather(*tasks)
+        run.wall = time.perf_counter() - began
+        records = [r for r in emu.requests if r.path.startswith(SHOW_MANY if mode == "shared" else SHOW_ONE)]
+        run.requests = len(records)
+        run.cycles = len({r.time for r in records})
+        run.statuses = {status for status, _ in fired.values()}
+        run.latencies = [fired[job_id][1] - emu.finish_time(job_id) for job_id in ids]
+    return run
+
+
+def _traced() -> int:
+    """Python memory traced now, without what the emulator's server thread holds."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [
+            tracemalloc.Filter(False, "*/airflow_provider_zendesk_jobs/testing/*"),
+            tracemalloc.Filter(False, "*/http/server.py"),
+            tracemalloc.Filter(False, "*/socketserver.py"),
+            tracemalloc.Filter(False, tracemalloc.__file__),
+        ]
+    )
+    return sum(stat.size for stat in snapshot.statistics("filename"))
+
+
+# -- the table -------------------------------------------------------------------------------------------
+def row(run: Run) -> str:
+    return (
+        f"| {run.waits:,} | {run.mode} | {run.per_cycle:,.1f} | {run.requests:,} | "
+        f"{percentile(run.latencies, 0.5):.1f} / {percentile(run.latencies, 0.95):.1f} / {max(run.latencies):.1f} | "
+        f"{statistics.fmean(run.cpu_ms):.1f} / {max(run.cpu_ms):.1f} | {run.memory_per_wait / 1024:.1f} | {run.wall:.2f} |"
+    )
+
+
+async def main(sizes: list[int]) -> tuple[int, str]:
+    await measure("shared", 5, memory=False)  # warm up: imports, first connections, config
+    await measure("alone", 5, memory=False)
+    lines = [
+        f"Deferred waits on one event loop: jobs finishing over {SPREAD:g} s, poll interval {INTERVAL:g} s "
+        "(emulator clock)",
+        "",
+        "| waits | mode | requests / cycle | requests total | latency s p50 / p95 / max | CPU ms / cycle mean / max "
+        "| memory KB / wait | wall s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios = []
+    failures: list[str] = []
+    for waits in sizes:
+        pair = {}
+        for mode in ("shared", "alone"):
+            run = await measure(mode, waits, memory=False)
+            run.memory_per_wait = (await measure(mode, waits, memory=True)).memory_per_wait
+            pair[mode] = run
+            lines.append(row(run))
+        shared, alone = pair["shared"], pair["alone"]
+        ratio = alone.requests / shared.requests
+        ratios.append(
+            f"- {waits:,} waits: {ratio:.1f}x fewer requests in total "
+            f"({alone.per_cycle / shared.per_cycle:.1f}x fewer per cycle), "
+            f"{statistics.fmean(alone.cpu_ms) / statistics.fmean(shared.cpu_ms):.1f}x less CPU per cycle, "
+            f"{alone.memory_per_wait / shared.memory_per_wait:.1f}x less memory per wait than polling alone"
+        )
+        if waits == max(sizes):
+            if shared.statuses != {"success"}:
+                failures.append(f"not every wait succeeded: {shared.statuses}")
+            if ratio < TARGET_RATIO:
+                failures.append(f"only {ratio:.1f}x fewer requests (target {TARGET_RATIO:g}x)")
+            if max(shared.latencies) > INTERVAL or min(shared.latencies) < 0:
+                failures.append(f"an event came {max(shared.latencies):.1f} s after its job finished")
+            if max(shared.cpu_ms) >= TARGET_CPU_MS:
+                failures.append(f"{max(shared.cpu_ms):.1f} ms of CPU in one cycle (target < {TARGET_CPU_MS:g})")
+            if shared.memory_per_wait / 1024 >= TARGET_MEMORY_KB:
+                failures.append(f"{shared.memory_per_wait / 1024:.1f} KB per wait (target < {TARGET_MEMORY_KB:g})")
+    report = "\n".join([*lines, "", *ratios])
+    if failures:
+        return 1, report + "\n\nMISSED: " + "; ".join(failures)
+    return 0, report + (
+        f"\n\nTargets at {max(sizes):,} waits met: >= {TARGET_RATIO:g}x fewer requests, every event within "
+        f"{INTERVAL:g} s, < {TARGET_CPU_MS:g} ms CPU per cycle, < {TARGET_MEMORY_KB:g} KB per wait."
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    args = parser.parse_args()
+    # Log lines are formatted as usual but written nowhere (a triggerer writes them to files).
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        code, report = asyncio.run(main(sorted(args.sizes)))
+    print(report)
+    sys.exit(code)

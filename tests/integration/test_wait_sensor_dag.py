@@ -1,0 +1,151 @@
+"""ZendeskJobStatusSensor run by Airflow itself (``dag.test()``), against the emulator.
+
+``dag.test()`` runs each task through the real task runner and runs a deferred task's
+trigger in-process, rebuilt from its serialized form, as a triggerer would. The sensor and
+the trigger read the emulator's clock, and the trigger's sleeps move it, so a wait of minutes
+takes well under a second. Task states and XCom values are read back from the metadata database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+
+from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
+from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from tests.unit.test_poller_support import show_many_requests
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def emulator(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
+    """An emulator whose manual clock starts at the real time (reschedule dates come from the database)."""
+    with ZendeskEmulator(clock=ManualClock(start=time.time()), max_active_jobs=1000) as emu:
+        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
+        yield emu
+
+
+def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
+    """Register the DAG as the DAG processor would, run it with ``dag.test()``, read back states and XComs."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.models.xcom import XComModel
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        DagBundlesManager().sync_bundles_to_db(session=session)
+    with create_session() as session:
+        update_dag_parsing_results_in_db(
+            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
+        )
+    run = dag.test(**kwargs)
+    with create_session() as session:
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key="return_value")).all()
+        xcom = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+    return {"state": str(run.state), "tasks": tasks, "xcom": xcom}
+
+
+def gate_dag(dag_id: str, start_job: Callable[[], str], **sensor_kwargs: Any) -> Any:
+    """A bulk call (here: the emulator creating the job) followed by the sensor on its XCom."""
+    from airflow.sdk import DAG, task
+
+    with DAG(dag_id, schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False) as dag:
+
+        @task
+        def start_import() -> str:
+            return start_job()
+
+        sensor_kwargs.setdefault("poke_interval", 5)
+        ZendeskJobStatusSensor(task_id="wait", job_id=start_import(), **sensor_kwargs)
+    return dag
+
+
+def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator) -> None:
+    dag = gate_dag("zd_wait_deferred_ok", lambda: emulator.create_job(count=3, work_seconds=27), deferrable=True)
+    with use_time_source(emulator.clock.now, advance=emulator.advance):
+        result = run_dag(dag)
+    assert result["tasks"] == {"start_import": "success", "wait": "success"}
+    job_id = result["xcom"]["start_import"]
+    assert result["xcom"]["wait"] == {
+        "id": job_id,
+        "status": "completed",
+        "total": 3,
+        "progress": 3,
+        "message": emulator.job(job_id)["message"],
+    }
+    times = [r.time for r in show_many_requests(emulator)]
+    # The sensor's own check, then the trigger every 5 s until the job was seen completed (+28 s).
+    assert [t - times[0] for t in times] == [0, 5, 10, 15, 20, 25, 30]
+
+
+def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -> None:
+    dag = gate_dag(
+        "zd_wait_deferred_killed",
+        lambda: emulator.create_job(count=2, work_seconds=12, outcome="killed"),
+        deferrable=True,
+        retries=3,
+    )
+    with use_time_source(emulator.clock.now, advance=emulator.advance):
+        result = run_dag(dag)
+    # AirflowFailException: failed at once, not up for retry, although the task has retries.
+    assert result["tasks"] == {"start_import": "success", "wait": "failed"}
+    assert result["state"] == "failed"
+
+
+@pytest.mark.parametrize(("soft_fail", "state"), [(True, "skipped"), (False, "failed")])
+def test_the_sensor_timeout_holds_in_deferred_mode(emulator: ZendeskEmulator, soft_fail: bool, state: str) -> None:
+    dag = gate_dag(
+        f"zd_wait_deferred_timeout_{state}",
+        lambda: emulator.create_job(count=2, work_seconds=3600),
+        deferrable=True,
+        timeout=42,
+        poke_interval=30,
+        soft_fail=soft_fail,
+    )
+    with use_time_source(emulator.clock.now, advance=emulator.advance):
+        result = run_dag(dag)
+    assert result["tasks"]["wait"] == state
+    times = [r.time for r in show_many_requests(emulator)]
+    assert [t - times[0] for t in times] == [0, 30, 42]  # a last read exactly at the deadline
+
+
+def test_a_templated_list_of_ids_waits_on_every_job(emulator: ZendeskEmulator) -> None:
+    from airflow.sdk import DAG
+
+    ids = [emulator.create_job(count=1, work_seconds=w) for w in (4, 9)]
+    with DAG("zd_wait_templated_list", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
+        ZendeskJobStatusSensor(task_id="wait", job_id="{{ dag_run.conf['job_ids'] }}", deferrable=True, poke_interval=5)
+    with use_time_source(emulator.clock.now, advance=emulator.advance):
+        result = run_dag(dag, run_conf={"job_ids": ids})
+    assert result["tasks"] == {"wait": "success"}
+    assert [job["id"] for job in result["xcom"]["wait"]] == ids
+
+
+def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: ZendeskEmulator) -> None:
+    """Each try reads the clock; it moves 250 s per reading, so only the first try's start ends the grace."""
+    from airflow.sdk import DAG
+
+    with DAG("zd_wait_reschedule_grace", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
+        ZendeskJobStatusSensor(
+            task_id="wait", job_id="V3-notcreatedyet", mode="reschedule", poke_interval=0, not_found_grace=600
+        )
+
+    def clock() -> float:
+        return emulator.advance(250)
+
+    with use_time_source(clock, advance=emulator.advance):
+        result = run_dag(dag)
+    assert result["tasks"] == {"wait": "failed"}
+    # Try 1 (first check +250 s, read +500 s): in the grace, rescheduled. Try 2 reads +750 s, measured from
+    # the first reschedule (real time, a few seconds after the start): past the grace. A grace restarting
+    # at each try would never have ended.
+    assert len(show_many_requests(emulator)) == 2

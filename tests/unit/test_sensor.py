@@ -1,0 +1,344 @@
+"""ZendeskJobStatusSensor: every poke path and failure message, the deferral, and resuming from the event.
+
+Pokes run against the emulator on its manual clock: the sensor reads the emulator's clock and
+its hook sleeps by moving it, so the not-found grace and Retry-After are exact clock seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    PokeReturnValue,
+)
+from airflow.sdk.exceptions import TaskDeferred
+from structlog.testing import capture_logs
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
+from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import DEFERRAL_BACKSTOP_SECONDS, ZendeskJobStatusSensor
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+CONTEXT: Any = {}
+
+
+@pytest.fixture
+def logs() -> Iterator[list[dict[str, Any]]]:
+    with capture_logs() as captured:
+        yield captured
+
+
+def sensor_for(emu: ZendeskEmulator, job_id: Any, **kwargs: Any) -> ZendeskJobStatusSensor:
+    kwargs.setdefault("poke_interval", 5)
+    sensor = ZendeskJobStatusSensor(task_id="wait", job_id=job_id, **kwargs)
+    sensor._clock = emu.clock.now
+    sensor.hook._clock = emu.clock.now
+    sensor.hook._sleep = emu.advance
+    return sensor
+
+
+def events(logs: list[dict[str, Any]], level: str | None = None) -> list[str]:
+    return [entry["event"] for entry in logs if level is None or entry["log_level"] == level]
+
+
+# -- construction ---------------------------------------------------------------------------------------
+def test_defaults_and_templated_fields() -> None:
+    sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
+    assert ZendeskJobStatusSensor.template_fields == ("job_id", "zendesk_conn_id")
+    assert (sensor.zendesk_conn_id, sensor.fail_on_item_errors, sensor.not_found_grace) == (
+        "zendesk_default",
+        False,
+        60,
+    )
+    assert sensor.deferrable is False  # [operators] default_deferrable is off in the test config
+    assert sensor.poll_interval == sensor.poke_interval == 60
+    assert ZendeskJobStatusSensor(task_id="w", job_id="V3-a", poke_interval=7).poll_interval == 7
+    assert ZendeskJobStatusSensor(task_id="w", job_id="V3-a", poll_interval=3).poll_interval == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"not_found_grace": -1}, "not_found_grace must be at least 0"),
+        ({"not_found_grace": "soon"}, "not_found_grace must be a finite number"),
+        ({"poll_interval": 0}, "poll_interval must be above 0"),
+        ({"deferrable": True, "poke_interval": 0}, "needs poke_interval"),
+    ],
+)
+def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ZendeskInvalidInputError, match=fragment):
+        ZendeskJobStatusSensor(task_id="wait", job_id="V3-a", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("job_id", "fragment"),
+    [
+        ("V3-a/../../admin", "not a valid Zendesk job id"),
+        ([], "nothing to wait on"),
+        (42, "job_id must be a Zendesk job id or a list"),
+    ],
+)
+def test_bad_job_ids_fail_before_any_request(emulator: ZendeskEmulator, job_id: Any, fragment: str) -> None:
+    sensor = sensor_for(emulator, job_id)
+    with pytest.raises(AirflowFailException, match=fragment):
+        sensor.execute(CONTEXT)
+    assert emulator.requests == []
+
+
+# -- poke -----------------------------------------------------------------------------------------------
+def test_poke_says_not_yet_and_logs_one_line_per_job(emulator: ZendeskEmulator, logs: list[dict[str, Any]]) -> None:
+    ids = [emulator.create_job(count=10, queued_seconds=0, work_seconds=10) for _ in range(2)]
+    sensor = sensor_for(emulator, ids)
+    emulator.advance(3.1)
+    assert sensor.poke(CONTEXT) is False
+    assert events(logs, "info") == [f"{ids[0]}: working 3/10", f"{ids[1]}: working 3/10"]
+
+
+def test_poke_succeeds_with_the_jobs_summaries_as_xcom(emulator: ZendeskEmulator) -> None:
+    ids = [emulator.create_job(count=3, work_seconds=2) for _ in range(2)]
+    emulator.advance(10)
+    many = sensor_for(emulator, ids).poke(CONTEXT)
+    one = sensor_for(emulator, ids[0]).poke(CONTEXT)
+    assert isinstance(many, PokeReturnValue) and many.is_done
+    assert [job["id"] for job in many.xcom_value] == ids
+    assert isinstance(one, PokeReturnValue)
+    assert one.xcom_value == {
+        "id": ids[0],
+        "status": "completed",
+        "total": 3,
+        "progress": 3,
+        "message": emulator.job(ids[0])["message"],
+    }
+
+
+def test_a_list_rendered_as_text_is_read_back_as_a_list(emulator: ZendeskEmulator) -> None:
+    ids = [emulator.create_job(count=1, work_seconds=1) for _ in range(2)]
+    emulator.advance(10)
+    result = sensor_for(emulator, str(ids)).poke(CONTEXT)
+    assert isinstance(result, PokeReturnValue)
+    assert [job["id"] for job in result.xcom_value] == ids
+
+
+def test_poke_asks_one_show_many_per_100_ids(emulator: ZendeskEmulator) -> None:
+    ids = [emulator.create_job(count=1, work_seconds=600) for _ in range(250)]
+    assert sensor_for(emulator, ids).poke(CONTEXT) is False
+    assert [r.query.count(",") + 1 for r in show_many_requests(emulator)] == [100, 100, 50]
+
+
+@pytest.mark.parametrize("outcome", ["failed", "killed"])
+def test_a_dead_job_fails_the_task_for_good_naming_it(emulator: ZendeskEmulator, outcome: str) -> None:
+    job_id = emulator.create_job(count=2, work_seconds=2, outcome=outcome)
+    emulator.advance(10)
+    with pytest.raises(AirflowFailException) as info:
+        sensor_for(emulator, job_id).poke(CONTEXT)
+    assert str(info.value) == f"Zendesk job {job_id} ended {outcome}: {emulator.job(job_id)['message']}"
+
+
+def test_failed_items_fail_the_task_only_when_asked(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(
+        "tickets_import",
+        records=[{"subject": "ok"}, {"subject": "FAIL me"}, {"subject": "fine"}],
+        work_seconds=1,
+    )
+    emulator.advance(10)
+    assert sensor_for(emulator, job_id).poke(CONTEXT)
+    with pytest.raises(AirflowFailException) as info:
+        sensor_for(emulator, job_id, fail_on_item_errors=True).poke(CONTEXT)
+    assert str(info.value) == (
+        f"Zendesk job {job_id} completed but 1 of 3 items failed (fail_on_item_errors=True): "
+        "item 1: TicketCreateFailed (Subject: is invalid (contains FAIL))"
+    )
+
+
+def test_not_found_within_the_grace_waits_and_after_it_fails(
+    emulator: ZendeskEmulator, logs: list[dict[str, Any]]
+) -> None:
+    sensor = sensor_for(emulator, "V3-neverexisted", not_found_grace=30)
+    assert sensor.poke(CONTEXT) is False
+    emulator.advance(29)
+    assert sensor.poke(CONTEXT) is False
+    emulator.advance(1)
+    with pytest.raises(AirflowFailException) as info:
+        sensor.poke(CONTEXT)
+    assert str(info.value) == (
+        "Zendesk does not know job id V3-neverexisted after 30 s of waiting: the id is wrong, or the job is older "
+        "than Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
+    )
+    assert events(logs, "info")[0].startswith("V3-neverexisted: not visible yet")
+
+
+def test_an_expired_job_fails_after_the_grace(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=1)
+    emulator.expire_job(job_id)
+    sensor = sensor_for(emulator, job_id, not_found_grace=0)
+    with pytest.raises(AirflowFailException, match="about a day"):
+        sensor.poke(CONTEXT)
+
+
+def test_an_unknown_status_waits_and_is_warned_about_once(
+    emulator: ZendeskEmulator, logs: list[dict[str, Any]]
+) -> None:
+    job_id = emulator.create_job(count=2, work_seconds=1)
+    emulator.set_job_status(job_id, "archived")
+    sensor = sensor_for(emulator, job_id)
+    assert sensor.poke(CONTEXT) is False
+    assert sensor.poke(CONTEXT) is False
+    warnings = events(logs, "warning")
+    assert len(warnings) == 1 and "status 'archived'" in warnings[0]
+    assert (
+        events(logs, "info")
+        == [f"{job_id}: archived 0/2 (a status this provider does not know; treated as not finished)"] * 2
+    )
+
+
+def test_a_rate_limit_past_the_budget_does_not_fail_a_long_wait(
+    emulator: ZendeskEmulator, logs: list[dict[str, Any]]
+) -> None:
+    job_id = emulator.create_job(count=2, work_seconds=1)
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
+    sensor = sensor_for(emulator, job_id)
+    assert sensor.poke(CONTEXT) is False
+    assert "asked to wait 900 s" in events(logs, "warning")[-1]
+    assert sensor.poke(CONTEXT)  # the next poke reads the job
+
+
+def test_an_outage_past_the_budget_does_not_fail_a_long_wait(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=2, work_seconds=1)
+    emulator.add_fault(Fault("server_error", count=5, path_prefix=SHOW_MANY))
+    sensor = sensor_for(emulator, job_id)
+    assert sensor.poke(CONTEXT) is False
+    assert sensor.poke(CONTEXT)
+
+
+def test_refused_credentials_fail_the_task_for_good(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = json.loads(emulator.connection_extra_json())
+    conn["password"] = "bad-SECRET"
+    monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", json.dumps(conn))
+    with pytest.raises(AirflowFailException) as info:
+        sensor_for(emulator, "V3-a").poke(CONTEXT)
+    assert "refused the credentials" in str(info.value)
+    assert "bad-SECRET" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_body_zendesk_should_not_send_fails_the_try_so_retries_can_help(emulator: ZendeskEmulator) -> None:
+    emulator.add_fault(Fault("malformed_json", path_prefix=SHOW_MANY))
+    with pytest.raises(ZendeskWaitError, match="not JSON") as info:
+        sensor_for(emulator, "V3-a").poke(CONTEXT)
+    assert not isinstance(info.value, AirflowFailException)
+
+
+def test_poke_mode_execute_returns_the_xcom_value(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=1)
+    emulator.advance(5)
+    assert sensor_for(emulator, [job_id]).execute(CONTEXT)[0]["status"] == "completed"
+
+
+def test_reschedule_mode_counts_the_grace_from_the_first_reschedule(emulator: ZendeskEmulator) -> None:
+    first_try = datetime.fromtimestamp(emulator.clock.now() - 50, tz=timezone.utc)
+
+    class RescheduledTaskInstance:
+        def get_first_reschedule_date(self, context: Any) -> datetime:
+            return first_try
+
+    job_id = emulator.create_job(count=1, work_seconds=1)
+    sensor = sensor_for(emulator, "V3-notthere", mode="reschedule", not_found_grace=45)
+    with pytest.raises(AirflowFailException, match="after 45 s"):
+        sensor.execute({"ti": RescheduledTaskInstance()})
+    fresh = sensor_for(emulator, job_id, mode="reschedule", not_found_grace=45)
+    emulator.advance(5)
+    assert fresh.execute({"ti": RescheduledTaskInstance()})["status"] == "completed"
+
+
+# -- deferral -----------------------------------------------------------------------------------------
+def test_deferrable_execute_returns_at_once_when_the_jobs_are_done(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=1)
+    emulator.advance(5)
+    assert sensor_for(emulator, job_id, deferrable=True).execute(CONTEXT)["status"] == "completed"
+
+
+def test_deferrable_execute_defers_with_the_first_check_and_the_deadline(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=600)
+    sensor = sensor_for(emulator, job_id, deferrable=True, timeout=3600, poke_interval=20, not_found_grace=90)
+    start = emulator.clock.now()
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute(CONTEXT)
+    deferred = info.value
+    assert deferred.method_name == "execute_complete"
+    assert deferred.timeout == timedelta(seconds=3600 + DEFERRAL_BACKSTOP_SECONDS)
+    assert isinstance(deferred.trigger, ZendeskJobStatusTrigger)
+    assert deferred.trigger.serialize()[1] == {
+        "job_ids": [job_id],
+        "zendesk_conn_id": "zendesk_default",
+        "poll_interval": 20.0,
+        "not_found_grace": 90.0,
+        "fail_on_item_errors": False,
+        "started_at": start,
+        "deadline": start + 3600,
+    }
+    assert len(show_many_requests(emulator)) == 1  # checked once before deferring
+
+
+def success_event(job_ids: list[str]) -> dict[str, Any]:
+    jobs = [{"id": j, "status": "completed", "total": 1, "progress": 1, "message": "done"} for j in job_ids]
+    return {"status": "success", "job_ids": job_ids, "message": "Zendesk finished", "jobs": jobs}
+
+
+def test_execute_complete_turns_success_into_the_xcom_value() -> None:
+    sensor = ZendeskJobStatusSensor(task_id="wait", job_id=["V3-b", "V3-a"])
+    assert [job["id"] for job in sensor.execute_complete(CONTEXT, success_event(["V3-a", "V3-b"]))] == ["V3-b", "V3-a"]
+    single = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
+    assert single.execute_complete(CONTEXT, success_event(["V3-a"]))["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("event", "raised", "not_raised"),
+    [
+        ({"status": "failed", "message": "Zendesk job V3-a ended killed: x"}, AirflowFailException, None),
+        ({"status": "timeout", "message": "did not finish by the deadline"}, AirflowSensorTimeout, None),
+        (
+            {"status": "error", "message": "Zendesk refused the credentials", "error_type": "ZendeskAuthError"},
+            AirflowFailException,
+            None,
+        ),
+        (
+            {"status": "error", "message": "Zendesk answered 503", "error_type": "ZendeskUnavailableError"},
+            ZendeskWaitError,
+            AirflowFailException,
+        ),
+        ({"status": "exploded"}, ZendeskWaitError, AirflowFailException),
+        (None, ZendeskWaitError, AirflowFailException),
+    ],
+)
+def test_execute_complete_turns_other_events_into_the_right_failure(
+    event: Any, raised: type[Exception], not_raised: type[Exception] | None
+) -> None:
+    sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
+    with pytest.raises(raised) as info:
+        sensor.execute_complete(CONTEXT, event)
+    if not_raised is not None:
+        assert not isinstance(info.value, not_raised)
+    assert isinstance(info.value, AirflowException)
+    if event and event.get("message"):
+        assert str(info.value) == event["message"]
+
+
+def test_a_deferred_timeout_with_soft_fail_skips_the_task() -> None:
+    sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a", soft_fail=True)
+    timeout = {"status": "timeout", "message": "did not finish", "job_ids": ["V3-a"], "jobs": []}
+    with pytest.raises(AirflowSkipException):
+        sensor.resume_execution("execute_complete", {"event": timeout}, CONTEXT)
+    hard = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
+    with pytest.raises(AirflowSensorTimeout, match="did not finish"):
+        hard.resume_execution("execute_complete", {"event": timeout}, CONTEXT)
