@@ -51,14 +51,14 @@ from dataclasses import dataclass, field
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-deferred-waits-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError  # noqa: E402
-from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook  # noqa: E402
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator  # noqa: E402
-from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog  # noqa: E402
-from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop  # noqa: E402
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source  # noqa: E402
-from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # noqa: E402
-from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait  # noqa: E402
+from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
+from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
+from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source
+from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
 
 INTERVAL = 5.0
 SPREAD = 60.0
@@ -196,7 +196,8 @@ def row(run: Run) -> str:
     return (
         f"| {run.waits:,} | {run.mode} | {run.per_cycle:,.1f} | {run.requests:,} | "
         f"{percentile(run.latencies, 0.5):.1f} / {percentile(run.latencies, 0.95):.1f} / {max(run.latencies):.1f} | "
-        f"{statistics.fmean(run.cpu_ms):.1f} / {max(run.cpu_ms):.1f} | {run.memory_per_wait / 1024:.1f} | {run.wall:.2f} |"
+        f"{statistics.fmean(run.cpu_ms):.1f} / {max(run.cpu_ms):.1f} | "
+        f"{run.memory_per_wait / 1024:.1f} | {run.wall:.2f} |"
     )
 
 
