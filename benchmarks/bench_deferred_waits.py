@@ -7,9 +7,10 @@ time, a poll interval of 5 s. Two ways of waiting are measured in the same run:
 * **shared**: ``ZendeskJobStatusTrigger.run()``, every trigger on one shared poller (one
   ``show_many`` per 100 due ids per cycle).
 * **alone**: the common provider pattern (dbt Cloud, Airbyte): each trigger has its own hook
-  and asks show-one for its job, then sleeps its interval. The same rule, the same log lines;
-  each trigger keeps its HTTP connection open between polls (kinder to it than a new session per
-  call, which those providers open).
+  and asks show-one for its job, then sleeps its interval. The same rule, the same log lines.
+  Each keeps its own HTTP client and connection; the connection settings and the TLS context
+  are made once and shared. Those providers read the connection and open a new session on
+  every call, so "alone" is cheaper here than in real life: the comparison is conservative.
 
 Time is the emulator's ``ManualClock``, driven by a ``ManualTimeline``: the clock jumps to the
 next wake-up once everything woken has gone back to sleep, so a minute of waiting takes well
@@ -18,12 +19,16 @@ under a second of real time and every latency is exact in clock seconds. Per wai
 * requests: ``show_many`` / show-one requests the emulator served, per poll cycle and in total;
 * latency: clock seconds from a job finishing to its trigger's event (p50 / p95 / max);
 * CPU: CPU time of the event-loop thread (``time.thread_time``; the emulator's own thread is
-  not counted) per 5-second step of the clock, i.e. per poll cycle, mean and max;
+  not counted) per 5-second step of the clock, i.e. per poll cycle: the first cycle apart (it
+  also pays one-time costs: the connection look-up, the HTTP client and its TLS context, each
+  trigger's logger), then mean and max of the others;
 * memory: Python memory held per wait once every wait is registered and has been polled once
-  (``tracemalloc``, a separate run, the emulator's own allocations filtered out).
+  (``tracemalloc``, a separate run, the emulator's own allocations filtered out; "alone" on at
+  most 200 waits, as each of its waits holds the same).
 
-Log lines are produced and formatted as in a triggerer (Airflow's structlog set-up) and written
-to ``os.devnull``.
+Log lines are produced and formatted as in a triggerer's runner process (Airflow's structlog
+set-up, JSON lines for the supervisor) and written to ``os.devnull``; ``--log-level WARNING``
+leaves the progress lines out, to show what they cost.
 
     python benchmarks/bench_deferred_waits.py [--sizes 10 100 1000]
 
@@ -40,6 +45,7 @@ import contextlib
 import gc
 import math
 import os
+import ssl
 import statistics
 import sys
 import tempfile
@@ -47,6 +53,8 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+import httpx
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-deferred-waits-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -64,6 +72,9 @@ INTERVAL = 5.0
 SPREAD = 60.0
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 SHOW_ONE = "/api/v2/job_statuses/V3-"
+#: "alone" holds the same memory per wait at any size (its own hook and client); tracing 1,000 of
+#: them is slow, so its memory is measured on at most this many.
+ALONE_MEMORY_SAMPLE = 200
 TARGET_RATIO = 50.0
 TARGET_CPU_MS = 50.0
 TARGET_MEMORY_KB = 20.0
@@ -92,41 +103,75 @@ def percentile(values: list[float], share: float) -> float:
 
 
 # -- the two ways of waiting -------------------------------------------------------------------------
-WaitFactory = Callable[[ZendeskEmulator, ManualTimeline, str, float, dict[str, tuple[str, float]]], Awaitable[None]]
+WaitFactory = Callable[..., Awaitable[None]]
 
 
 async def shared_wait(
-    emu: ZendeskEmulator, timeline: ManualTimeline, job_id: str, start: float, fired: dict[str, tuple[str, float]]
+    emu: ZendeskEmulator,
+    timeline: ManualTimeline,
+    job_id: str,
+    start: float,
+    fired: dict[str, tuple[str, float]],
+    pool: SharedPool,
 ) -> None:
     trigger = ZendeskJobStatusTrigger([job_id], poll_interval=INTERVAL, started_at=start)
     event = await anext(trigger.run())
     fired[job_id] = (event.payload["status"], emu.clock.now())
 
 
+class SharedPool:
+    """What every "alone" trigger's hook reuses: the connection settings and one TLS context.
+
+    Each trigger keeps its own HTTP client and connection, as each of those providers' triggers
+    does; like aiohttp's default, the TLS context is made once. The providers this imitates
+    also read the connection and open a new session on every call, so "alone" here is cheaper
+    than the real pattern and the comparison errs in its favour.
+    """
+
+    def __init__(self) -> None:
+        self.hook = ZendeskJobStatusAsyncHook()
+        self.tls = ssl.create_default_context()
+        self.clients: list[httpx.AsyncClient] = []
+
+    async def hook_for(self, emu: ZendeskEmulator, timeline: ManualTimeline) -> ZendeskJobStatusAsyncHook:
+        settings = await self.hook.aget_settings()
+        hook = ZendeskJobStatusAsyncHook()
+        hook._settings = settings
+        timeouts = httpx.Timeout(settings.timeouts.read, connect=settings.timeouts.connect)
+        hook._client = httpx.AsyncClient(timeout=timeouts, verify=self.tls, follow_redirects=False)
+        self.clients.append(hook._client)
+        hook._clock = emu.clock.now
+        hook._sleep = timeline.sleep
+        return hook
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients))
+        await self.hook.aclose()
+
+
 async def alone_wait(
-    emu: ZendeskEmulator, timeline: ManualTimeline, job_id: str, start: float, fired: dict[str, tuple[str, float]]
+    emu: ZendeskEmulator,
+    timeline: ManualTimeline,
+    job_id: str,
+    start: float,
+    fired: dict[str, tuple[str, float]],
+    pool: SharedPool,
 ) -> None:
-    """One trigger polling on its own: its own hook, show-one, then sleep its interval."""
-    hook = ZendeskJobStatusAsyncHook()
-    hook._clock = emu.clock.now
-    hook._sleep = timeline.sleep
-    trigger_log = ZendeskJobStatusTrigger([job_id]).log
-    progress = ProgressLog(trigger_log, not_found_grace=60.0)
+    """One trigger polling on its own: its own hook, a show-one request, then sleep its interval."""
+    hook = await pool.hook_for(emu, timeline)
+    progress = ProgressLog(ZendeskJobStatusTrigger([job_id]).log, not_found_grace=60.0)
     options = WaitOptions()
-    try:
-        while True:
-            try:
-                found = {job_id: await hook.get_job_status(job_id)}
-            except ZendeskNotFoundError:
-                found = {}
-            outcome = evaluate_wait([job_id], found, options=options, started_at=start, now=emu.clock.now())
-            progress.poll([job_id], outcome)
-            if outcome.done:
-                fired[job_id] = (outcome.decision.value, emu.clock.now())
-                return
-            await timeline.sleep(INTERVAL)
-    finally:
-        await hook.aclose()
+    while True:
+        try:
+            found = {job_id: await hook.get_job_status(job_id)}
+        except ZendeskNotFoundError:
+            found = {}
+        outcome = evaluate_wait([job_id], found, options=options, started_at=start, now=emu.clock.now())
+        progress.poll([job_id], outcome)
+        if outcome.done:
+            fired[job_id] = (outcome.decision.value, emu.clock.now())
+            return
+        await timeline.sleep(INTERVAL)
 
 
 # -- one measured run ----------------------------------------------------------------------------------
@@ -139,6 +184,7 @@ async def measure(mode: str, waits: int, *, memory: bool) -> Run:
         timeline = ManualTimeline(emu.clock)
         start = emu.clock.now()
         fired: dict[str, tuple[str, float]] = {}
+        pool = SharedPool()
 
         def quiet() -> bool:
             if mode == "shared":
@@ -152,9 +198,10 @@ async def measure(mode: str, waits: int, *, memory: bool) -> Run:
             before = _traced()
         began = time.perf_counter()
         with use_time_source(emu.clock.now, timeline.sleep):
-            tasks = [asyncio.create_task(factory(emu, timeline, job_id, start, fired)) for job_id in ids]
+            tasks = [asyncio.create_task(factory(emu, timeline, job_id, start, fired, pool)) for job_id in ids]
             for task in tasks:
                 task.add_done_callback(lambda _: timeline.notify())
+            await asyncio.sleep(0)  # every wait starts (and registers) before the clock moves
             if memory:
                 # Steady state: everything registered and read once (statuses held, connections open).
                 await timeline.run_until(start + INTERVAL, quiet=quiet)
@@ -163,12 +210,14 @@ async def measure(mode: str, waits: int, *, memory: bool) -> Run:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await pool.aclose()
                 return run
             while not all(task.done() for task in tasks):
                 cpu = time.thread_time()
                 await timeline.run_until(emu.clock.now() + INTERVAL, quiet=quiet)
                 run.cpu_ms.append((time.thread_time() - cpu) * 1000)
             await asyncio.gather(*tasks)
+        await pool.aclose()
         run.wall = time.perf_counter() - began
         records = [r for r in emu.requests if r.path.startswith(SHOW_MANY if mode == "shared" else SHOW_ONE)]
         run.requests = len(records)
@@ -193,10 +242,11 @@ def _traced() -> int:
 
 # -- the table -------------------------------------------------------------------------------------------
 def row(run: Run) -> str:
+    first, steady = run.cpu_ms[0], run.cpu_ms[1:] or run.cpu_ms
     return (
         f"| {run.waits:,} | {run.mode} | {run.per_cycle:,.1f} | {run.requests:,} | "
         f"{percentile(run.latencies, 0.5):.1f} / {percentile(run.latencies, 0.95):.1f} / {max(run.latencies):.1f} | "
-        f"{statistics.fmean(run.cpu_ms):.1f} / {max(run.cpu_ms):.1f} | "
+        f"{first:.0f} | {statistics.fmean(steady):.1f} / {max(steady):.1f} | "
         f"{run.memory_per_wait / 1024:.1f} | {run.wall:.2f} |"
     )
 
@@ -208,9 +258,9 @@ async def main(sizes: list[int]) -> tuple[int, str]:
         f"Deferred waits on one event loop: jobs finishing over {SPREAD:g} s, poll interval {INTERVAL:g} s "
         "(emulator clock)",
         "",
-        "| waits | mode | requests / cycle | requests total | latency s p50 / p95 / max | CPU ms / cycle mean / max "
-        "| memory KB / wait | wall s |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| waits | mode | requests / cycle | requests total | latency s p50 / p95 / max | CPU ms first cycle "
+        "| CPU ms / later cycle mean / max | memory KB / wait | wall s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ratios = []
     failures: list[str] = []
@@ -218,7 +268,8 @@ async def main(sizes: list[int]) -> tuple[int, str]:
         pair = {}
         for mode in ("shared", "alone"):
             run = await measure(mode, waits, memory=False)
-            run.memory_per_wait = (await measure(mode, waits, memory=True)).memory_per_wait
+            sample = waits if mode == "shared" else min(waits, ALONE_MEMORY_SAMPLE)
+            run.memory_per_wait = (await measure(mode, sample, memory=True)).memory_per_wait
             pair[mode] = run
             lines.append(row(run))
         shared, alone = pair["shared"], pair["alone"]
@@ -236,8 +287,8 @@ async def main(sizes: list[int]) -> tuple[int, str]:
                 failures.append(f"only {ratio:.1f}x fewer requests (target {TARGET_RATIO:g}x)")
             if max(shared.latencies) > INTERVAL or min(shared.latencies) < 0:
                 failures.append(f"an event came {max(shared.latencies):.1f} s after its job finished")
-            if max(shared.cpu_ms) >= TARGET_CPU_MS:
-                failures.append(f"{max(shared.cpu_ms):.1f} ms of CPU in one cycle (target < {TARGET_CPU_MS:g})")
+            if max(shared.cpu_ms[1:]) >= TARGET_CPU_MS:
+                failures.append(f"{max(shared.cpu_ms[1:]):.1f} ms of CPU in one cycle (target < {TARGET_CPU_MS:g})")
             if shared.memory_per_wait / 1024 >= TARGET_MEMORY_KB:
                 failures.append(f"{shared.memory_per_wait / 1024:.1f} KB per wait (target < {TARGET_MEMORY_KB:g})")
     report = "\n".join([*lines, "", *ratios])
@@ -252,9 +303,16 @@ async def main(sizes: list[int]) -> tuple[int, str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--log-level", default="INFO", help="level of the waits' log lines (WARNING leaves out the progress lines)"
+    )
     args = parser.parse_args()
-    # Log lines are formatted as usual but written nowhere (a triggerer writes them to files).
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        code, report = asyncio.run(main(sorted(args.sizes)))
+    from airflow.sdk.log import configure_logging
+
+    with open(os.devnull, "wb") as devnull:
+        # As in a triggerer's runner process: JSON lines for the supervisor, here written nowhere.
+        configure_logging(json_output=True, output=devnull, sending_to_supervisor=True, log_level=args.log_level)
+        with contextlib.redirect_stdout(sys.stderr):
+            code, report = asyncio.run(main(sorted(args.sizes)))
     print(report)
     sys.exit(code)

@@ -26,7 +26,10 @@ class ProgressLog:
     """Logs each poll of one wait; remembers which unknown statuses it already warned about."""
 
     def __init__(self, log: _Logger, *, not_found_grace: float) -> None:
-        self._log = log
+        # A structlog proxy resolves itself on every call; its bound logger does not (a triggerer
+        # logs a line per job per poll for thousands of jobs).
+        bind = getattr(log, "bind", None)
+        self._log: _Logger = bind() if callable(bind) else log
         self._grace = not_found_grace
         self._warned_unknown: set[str] = set()
 

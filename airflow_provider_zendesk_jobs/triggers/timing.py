@@ -163,6 +163,7 @@ class ManualTimeline:
         """
         if self._changed is None:
             self._changed = asyncio.Event()
+        await asyncio.sleep(0)  # whatever is ready runs first, even when quiet() holds already
         while not quiet():
             self._changed.clear()
             await self._changed.wait()

@@ -1,7 +1,7 @@
 """``ZendeskJobStatusTrigger``: the deferred wait on one Zendesk job or many.
 
 The trigger does no HTTP of its own. It joins the shared poller of its connection on the
-triggerer's event loop (see :mod:`.poller`), reads the answers for its ids, and asks
+triggerer's event loop (see :mod:`.poller`), is handed the answers for its ids, and asks
 :func:`~airflow_provider_zendesk_jobs.waiting.evaluate_wait` whether the wait is over, the
 same rule the sensor's poke uses. It yields exactly one event (see :mod:`.events`) and
 leaves the poller before yielding it, or as soon as it is cancelled.
@@ -14,8 +14,10 @@ connection is read by the poller's async hook, through Airflow's async connectio
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,12 +33,7 @@ from airflow_provider_zendesk_jobs.triggers.events import (
     EVENT_TIMEOUT,
     event_payload,
 )
-from airflow_provider_zendesk_jobs.triggers.poller import (
-    DeadlineReached,
-    PollAnswer,
-    PollFailure,
-    PollPaused,
-)
+from airflow_provider_zendesk_jobs.triggers.poller import PollAnswer, PollFailure, PollMessage, PollPaused
 from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
 from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
 from airflow_provider_zendesk_jobs.waiting import (
@@ -72,6 +69,16 @@ def _show_ids(job_ids: Sequence[str]) -> str:
     if len(job_ids) <= _SHOWN_IN_MESSAGES:
         return ", ".join(job_ids)
     return f"{', '.join(job_ids[:_SHOWN_IN_MESSAGES])} and {len(job_ids) - _SHOWN_IN_MESSAGES} more"
+
+
+@dataclass
+class _WaitState:
+    """What one running wait remembers between answers."""
+
+    started_at: float
+    options: WaitOptions
+    progress: ProgressLog
+    last_seen: Mapping[str, JobStatus] = field(default_factory=dict)
 
 
 class ZendeskJobStatusTrigger(BaseTrigger):
@@ -127,37 +134,62 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
     async def _wait(self) -> dict[str, Any]:
-        """Read the poller's messages until the rule decides; the poller is left before returning."""
-        job_ids = self.job_ids
-        options = WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace)
-        progress = ProgressLog(self.log, not_found_grace=self.not_found_grace)
+        """Wait for the rule to decide; the poller is left before the event is yielded, or on cancellation.
+
+        The poller hands each message to :meth:`_handle` in this task's context (so the log
+        lines land in this task's log) without waking this task; the task wakes once, at the end.
+        """
         poller = shared_poller(self.zendesk_conn_id)
-        started_at = self.started_at if self.started_at is not None else poller.clock()
-        last_seen: Mapping[str, JobStatus] = {}
-        with poller.register(job_ids, poll_interval=self.poll_interval, deadline=self.deadline) as subscription:
-            while True:
-                message = await subscription.next_message()
-                if isinstance(message, PollAnswer):
-                    outcome = evaluate_wait(
-                        job_ids, message.statuses, options=options, started_at=started_at, now=message.at
-                    )
-                    last_seen = outcome.statuses
-                    progress.poll(job_ids, outcome)
-                    if outcome.decision is WaitDecision.SUCCEEDED:
-                        return event_payload(EVENT_SUCCESS, job_ids, outcome.message, last_seen)
-                    if outcome.decision is WaitDecision.FAILED:
-                        return event_payload(EVENT_FAILED, job_ids, outcome.message, last_seen)
-                    if self.deadline is not None and message.at >= self.deadline:
-                        return self._timeout(message.at, started_at, last_seen)
-                elif isinstance(message, PollFailure):
-                    error = message.error
-                    text = str(error) or f"{type(error).__name__} while reading the job statuses"
-                    self.log.warning("Stopped waiting on %s: %s", _show_ids(job_ids), text)
-                    return event_payload(EVENT_ERROR, job_ids, text, last_seen, error=error)
-                elif isinstance(message, PollPaused):
-                    progress.paused(job_ids, message.until - message.at)
-                elif isinstance(message, DeadlineReached):
-                    return self._timeout(message.at, started_at, last_seen)
+        state = _WaitState(
+            started_at=self.started_at if self.started_at is not None else poller.clock(),
+            options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
+            progress=ProgressLog(self.log, not_found_grace=self.not_found_grace),
+        )
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def on_message(message: PollMessage) -> bool:
+            if done.done():
+                return True
+            try:
+                payload = self._handle(message, state)
+            except Exception as exc:  # a fault here must end the wait with a message, not leave it hanging
+                self.log.exception("Could not judge the answer for %s", _show_ids(self.job_ids))
+                payload = event_payload(EVENT_ERROR, self.job_ids, str(exc), state.last_seen, error=exc)
+            if payload is None:
+                return False
+            done.set_result(payload)
+            return True
+
+        with poller.register(
+            self.job_ids, poll_interval=self.poll_interval, deadline=self.deadline, on_message=on_message
+        ):
+            return await done
+
+    def _handle(self, message: PollMessage, state: _WaitState) -> dict[str, Any] | None:
+        """One message from the poller: the event payload when the wait is over, else None."""
+        job_ids = self.job_ids
+        if isinstance(message, PollAnswer):
+            outcome = evaluate_wait(
+                job_ids, message.statuses, options=state.options, started_at=state.started_at, now=message.at
+            )
+            state.last_seen = outcome.statuses
+            state.progress.poll(job_ids, outcome)
+            if outcome.decision is WaitDecision.SUCCEEDED:
+                return event_payload(EVENT_SUCCESS, job_ids, outcome.message, outcome.statuses)
+            if outcome.decision is WaitDecision.FAILED:
+                return event_payload(EVENT_FAILED, job_ids, outcome.message, outcome.statuses)
+            if self.deadline is not None and message.at >= self.deadline:
+                return self._timeout(message.at, state.started_at, outcome.statuses)
+            return None
+        if isinstance(message, PollFailure):
+            error = message.error
+            text = str(error) or f"{type(error).__name__} while reading the job statuses"
+            self.log.warning("Stopped waiting on %s: %s", _show_ids(job_ids), text)
+            return event_payload(EVENT_ERROR, job_ids, text, state.last_seen, error=error)
+        if isinstance(message, PollPaused):
+            state.progress.paused(job_ids, message.until - message.at)
+            return None
+        return self._timeout(message.at, state.started_at, state.last_seen)
 
     def _timeout(self, now: float, started_at: float, last_seen: Mapping[str, JobStatus]) -> dict[str, Any]:
         unfinished = [job_id for job_id in self.job_ids if job_id not in last_seen or not last_seen[job_id].is_terminal]

@@ -6,6 +6,8 @@ the messages the poller delivered, so each assertion is about what went over the
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import itertools
 import json
 import math
@@ -26,6 +28,7 @@ from airflow_provider_zendesk_jobs.triggers.poller import (
     PollPaused,
     SharedJobStatusPoller,
 )
+from airflow_provider_zendesk_jobs.triggers.timing import current_time_source, use_time_source
 from tests.unit.test_poller_support import (  # noqa: F401
     SHOW_MANY,
     Driven,
@@ -337,3 +340,61 @@ async def test_registration_is_checked_before_any_request(emulator: ZendeskEmula
         SharedJobStatusPoller(chunk_size=101)
     assert poller.task is None
     assert emulator.requests == []
+
+
+async def test_callbacks_run_in_the_registering_context_and_a_faulty_one_harms_no_other(
+    emulator: ZendeskEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    ok_id, bad_id = running_jobs(emulator, 2)
+    driven = Driven(emulator)
+    owner: contextvars.ContextVar[str] = contextvars.ContextVar("owner", default="poller")
+    seen: list[tuple[str, float]] = []
+
+    def healthy(message: object) -> bool:
+        seen.append((owner.get(), message.at))  # type: ignore[attr-defined]
+        return len(seen) == 2  # done after two answers: leaves the poller
+
+    def faulty(message: object) -> bool:
+        raise ValueError("a bug in one wait")
+
+    owner.set("trigger-7")
+    driven.poller.register([ok_id], poll_interval=5, on_message=healthy)
+    owner.set("trigger-8")
+    faulty_sub = driven.poller.register([bad_id], poll_interval=5, on_message=faulty)
+    owner.set("test")
+    start = emulator.clock.now()
+    await driven.run_for(30)
+    assert seen == [("trigger-7", start + 5), ("trigger-7", start + 10)]
+    assert faulty_sub.closed
+    assert "failed to handle" in caplog.text
+    assert [sorted(asked_ids(r)) for r in show_many_requests(emulator)] == [sorted([ok_id, bad_id]), [ok_id]]
+    assert driven.poller.closed  # both left: the poller ended
+    with pytest.raises(RuntimeError, match="callback"):
+        await faulty_sub.next_message()
+
+
+async def test_aclose_fails_the_waits_still_registered(emulator: ZendeskEmulator) -> None:
+    (job_id,) = running_jobs(emulator, 1)
+    driven = Driven(emulator)
+    sub = driven.poller.register([job_id], poll_interval=5)
+    await driven.run_for(5)
+    await driven.poller.aclose()
+    answer, failure = sub.drain()
+    assert isinstance(answer, PollAnswer)
+    assert isinstance(failure, PollFailure) and "closed" in str(failure.error)
+    assert sub.closed and driven.poller.closed
+    assert driven.poller.task is not None and driven.poller.task.done()
+
+
+def test_a_time_source_needs_exactly_one_way_to_sleep() -> None:
+    with pytest.raises(ValueError, match="exactly one"), use_time_source(lambda: 0.0):
+        pass
+    with (
+        pytest.raises(ValueError, match="exactly one"),
+        use_time_source(lambda: 0.0, asyncio.sleep, advance=lambda seconds: None),
+    ):
+        pass
+    before = current_time_source()
+    with use_time_source(lambda: 42.0, advance=lambda seconds: None) as chosen:
+        assert current_time_source() is chosen and chosen.clock() == 42.0
+    assert current_time_source() is before

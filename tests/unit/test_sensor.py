@@ -342,3 +342,50 @@ def test_a_deferred_timeout_with_soft_fail_skips_the_task() -> None:
     hard = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
     with pytest.raises(AirflowSensorTimeout, match="did not finish"):
         hard.resume_execution("execute_complete", {"event": timeout}, CONTEXT)
+
+
+# -- the helpers the results operator shares ------------------------------------------------------------
+def test_wait_support_maps_errors_by_class_or_by_event_name() -> None:
+    from airflow_provider_zendesk_jobs.exceptions import (
+        ZendeskAuthError,
+        ZendeskRateLimitError,
+        ZendeskResponseError,
+    )
+    from airflow_provider_zendesk_jobs.sensors.wait_support import exception_for_error
+
+    assert type(exception_for_error(ZendeskAuthError("no"))) is AirflowFailException
+    assert type(exception_for_error(ZendeskInvalidInputError("bad id"))) is AirflowFailException
+    assert type(exception_for_error("ZendeskAuthError", "refused")) is AirflowFailException
+    for retryable in (ZendeskRateLimitError("429"), ZendeskResponseError("odd body"), "ZendeskUnavailableError"):
+        error = exception_for_error(retryable)
+        assert isinstance(error, ZendeskWaitError) and not isinstance(error, AirflowFailException)
+    assert str(exception_for_error("KeyError", "")) == "The Zendesk wait stopped on KeyError."
+
+
+def test_wait_support_refuses_to_turn_a_success_into_an_exception() -> None:
+    from airflow_provider_zendesk_jobs.sensors.wait_support import exception_for_outcome
+    from airflow_provider_zendesk_jobs.waiting import WaitDecision, WaitOutcome
+
+    with pytest.raises(ValueError, match="only a failed outcome"):
+        exception_for_outcome(WaitOutcome(WaitDecision.SUCCEEDED))
+
+
+def test_wait_support_lets_an_operator_choose_its_timeout_exception() -> None:
+    from airflow_provider_zendesk_jobs.sensors.wait_support import result_from_event
+
+    class OperatorTimeout(Exception):
+        pass
+
+    with pytest.raises(OperatorTimeout, match="too slow"):
+        result_from_event({"status": "timeout", "message": "too slow"}, timeout_exception=OperatorTimeout)
+    assert result_from_event(success_event(["V3-a"]))["jobs"][0]["id"] == "V3-a"
+
+
+def test_wait_support_reads_ids_in_chunks_and_a_404_as_unknown(emulator: ZendeskEmulator) -> None:
+    from airflow_provider_zendesk_jobs.sensors.wait_support import read_job_statuses
+
+    ids = [emulator.create_job(count=1, work_seconds=5) for _ in range(150)]
+    emulator.add_fault(Fault("not_found", count=1, path_prefix=SHOW_MANY))
+    found = read_job_statuses(sensor_for(emulator, ids).hook, [*ids, "V3-unknown"])
+    assert sorted(found) == sorted(ids[100:])  # the first request answered 404: its ids count as not found
+    assert [r.status for r in show_many_requests(emulator)] == [404, 200]
