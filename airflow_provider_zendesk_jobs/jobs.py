@@ -33,6 +33,9 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
+        state = _STATE_BY_STATUS.get(status)  # the exact spelling Zendesk sends, without an Enum look-up
+        if state is not None:
+            return state
         try:
             return cls(status.strip().lower())
         except ValueError:
@@ -42,6 +45,9 @@ class JobState(str, Enum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATES
 
+
+#: The statuses Zendesk documents, spelled as it sends them.
+_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState if state is not JobState.UNKNOWN}
 
 #: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
@@ -205,6 +211,10 @@ class JobResult:
 _new_result = object.__new__
 
 
+#: Builds a JobStatus without running ``__init__``: ``from_api`` has already checked every field.
+_new_status = object.__new__
+
+
 @dataclass(frozen=True)
 class JobStatus:
     """A snapshot of one Zendesk background job, as one read returned it."""
@@ -241,17 +251,39 @@ class JobStatus:
             results = dict(raw_results)
         else:
             raise _bad(job_id, f"'results' should be a list, an object or null, got {type(raw_results).__name__}")
-        return cls(
+        job_type, total, progress, message, url = (
+            data.get("job_type"),
+            data.get("total"),
+            data.get("progress"),
+            data.get("message"),
+            data.get("url"),
+        )
+        # Exact types first (what Zendesk sends); the helpers only run to accept null or explain an error.
+        if not (type(job_type) is str or job_type is None):
+            job_type = _optional_str(data, "job_type", job_id)
+        if not (type(total) is int or total is None):
+            total = _optional_int(data, "total", job_id)
+        if not (type(progress) is int or progress is None):
+            progress = _optional_int(data, "progress", job_id)
+        if not (type(message) is str or message is None):
+            message = _optional_str(data, "message", job_id)
+        if not (type(url) is str or url is None):
+            url = _optional_str(data, "url", job_id)
+        # A poller parses every job of every wait at each poll: fill the frozen instance directly
+        # instead of through the generated __init__ (one checked setattr per field).
+        job = _new_status(cls)
+        job.__dict__.update(
             id=job_id,
             status=status,
             state=JobState.from_status(status),
-            job_type=_optional_str(data, "job_type", job_id),
-            total=_optional_int(data, "total", job_id),
-            progress=_optional_int(data, "progress", job_id),
-            message=_optional_str(data, "message", job_id),
-            url=_optional_str(data, "url", job_id),
+            job_type=job_type,
+            total=total,
+            progress=progress,
+            message=message,
+            url=url,
             results=results,
         )
+        return job
 
     @property
     def is_terminal(self) -> bool:

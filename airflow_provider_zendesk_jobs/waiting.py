@@ -15,7 +15,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskJobsError,
     ZendeskNotFoundError,
 )
-from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JobState, JobStatus
+from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
 _MAX_ITEMS_SHOWN = 5
@@ -98,6 +98,12 @@ def evaluate_wait(
     A dead job is not revived by waiting longer, so any failed job ends the wait at once
     even while others still run; the message names every failed job seen so far.
     """
+    if len(job_ids) == 1:
+        # The common poll of a one-job wait still running: decided without the general bookkeeping.
+        job_id = job_ids[0]
+        job = statuses.get(job_id)
+        if job is not None and job.state in NON_TERMINAL_STATES:
+            return WaitOutcome(WaitDecision.WAITING, {job_id: job})
     failed: list[JobStatus] = []
     missing: list[str] = []
     not_visible: list[str] = []

@@ -7,7 +7,7 @@ Zendesk asks to slow down. Nothing here decides anything; the decision is the ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from airflow_provider_zendesk_jobs.jobs import JobState
@@ -36,7 +36,8 @@ class ProgressLog:
     def poll(self, job_ids: Sequence[str], outcome: WaitOutcome) -> None:
         """One line per job: its progress, or that Zendesk does not show it yet."""
         log = self._log
-        not_visible = set(outcome.not_visible_yet)
+        hidden = outcome.not_visible_yet
+        not_visible: Collection[str] = hidden if len(hidden) <= 8 else frozenset(hidden)
         for job_id in job_ids:
             job = outcome.statuses.get(job_id)
             if job is None:
@@ -56,7 +57,8 @@ class ProgressLog:
                     job_id,
                     job.status,
                 )
-            log.info("%s", job.describe_progress())
+            # Already text: no %-formatting pass (a triggerer writes thousands of these per cycle).
+            log.info(job.describe_progress())
 
     def paused(self, job_ids: Sequence[str], seconds: float) -> None:
         shown = ", ".join(job_ids[:5]) + (f" and {len(job_ids) - 5} more" if len(job_ids) > 5 else "")
