@@ -17,8 +17,13 @@ from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
-JOB_ID_RULE = "1 to 128 characters from A-Z, a-z, 0-9, '-' and '_'"
-_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_MAX_LENGTH = 128
+JOB_ID_RULE = f"1 to {_MAX_LENGTH} characters from A-Z, a-z, 0-9, '-' and '_'"
+_JOB_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{_MAX_LENGTH}}}")
+_ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+#: What a template renders for None, a boolean or a number. Zendesk's ids are 32 hex characters,
+#: alone or after ``V3-``, so none of these can be one: they mean the upstream value was not an id.
+_RENDERED_NON_ID = re.compile(r"None|True|False|null|true|false|-?[0-9]{1,31}")
 _SHOWN = 60
 
 
@@ -36,11 +41,26 @@ def validate_job_id(job_id: object) -> str:
         )
     if not _JOB_ID.fullmatch(job_id):
         raise ZendeskInvalidInputError(
-            f"{_show(job_id)} is not a valid Zendesk job id: it must be {JOB_ID_RULE}. "
+            f"{_show(job_id)} is not a valid Zendesk job id ({_what_is_wrong(job_id)}): it must be {JOB_ID_RULE}. "
             "Pass the 'id' of the job status a bulk call returned, not its URL or a list rendered as text "
             "with other separators."
         )
+    if _RENDERED_NON_ID.fullmatch(job_id):
+        raise ZendeskInvalidInputError(
+            f"{job_id!r} is not a Zendesk job id: it is how a template renders None, a boolean or a number. "
+            "Check that the upstream task returns the 'id' of the job status its bulk call returned "
+            "(e.g. 'V3-0b5a6293...') and that xcom_pull names that task."
+        )
     return job_id
+
+
+def _what_is_wrong(job_id: str) -> str:
+    if not job_id:
+        return "it is empty"
+    for character in job_id:
+        if character not in _ALLOWED:
+            return f"it contains {character!r}"
+    return f"it has {len(job_id)} characters, more than {_MAX_LENGTH}"
 
 
 def validate_job_ids(job_ids: Sequence[object]) -> list[str]:

@@ -81,10 +81,18 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
+def _hide_userinfo(host: str) -> str:
+    """The host as shown in errors: whatever precedes an '@' may be a user name and password."""
+    if "@" not in host:
+        return host
+    scheme, separator, _ = host.partition("://")
+    return f"{scheme}{separator}***@{host.rpartition('@')[2]}" if separator else f"***@{host.rpartition('@')[2]}"
+
+
 def _host_error(host: str, why: str) -> ZendeskInvalidInputError:
     return ZendeskInvalidInputError(
-        f"The connection's host {host!r} cannot be used: {why}. Set it to the Zendesk subdomain ('acme'), "
-        "'acme.zendesk.com' or 'https://acme.zendesk.com'."
+        f"The connection's host {_hide_userinfo(host)!r} cannot be used: {why}. Set it to the Zendesk subdomain "
+        "('acme'), 'acme.zendesk.com' or 'https://acme.zendesk.com'."
     )
 
 
@@ -100,6 +108,8 @@ def base_url_from_host(host: str | None) -> str:
         if "/" in text or "@" in text or "?" in text or "#" in text:
             raise _host_error(text, "a bare host name may not contain '/', '@', '?' or '#'")
         text = ("https://" + text) if "." in text or ":" in text else f"https://{text}.zendesk.com"
+    if "@" in text:  # checked before parsing: a parse error could quote part of a password
+        raise _host_error(text, "it contains a user name ('user@host'); credentials belong in login/password")
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -108,8 +118,6 @@ def base_url_from_host(host: str | None) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise _host_error(text, f"the scheme {parts.scheme!r} is not supported, only https")
-    if "@" in parts.netloc:
-        raise _host_error(text, "it contains a user name ('user@host'); credentials belong in login/password")
     if parts.query or parts.fragment:
         raise _host_error(text, "it has a query or fragment")
     if parts.path.rstrip("/") not in ("", "/api/v2"):

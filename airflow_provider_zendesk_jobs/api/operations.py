@@ -7,7 +7,7 @@ differing only in how each request travels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings
@@ -34,7 +34,9 @@ MAX_PAGES = 10_000
 
 def show_many_requests(settings: ConnectionSettings, job_ids: Sequence[str]) -> list[ApiRequest]:
     """One request per 100 distinct ids; every id is checked before the first request is built."""
-    ids = validate_job_ids(list(job_ids))
+    if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
+        job_ids = list(job_ids)
+    ids = validate_job_ids(job_ids)  # text or None is refused here, not split into characters
     return [show_many_request(settings.base_url, chunk) for chunk in chunked(ids)]
 
 

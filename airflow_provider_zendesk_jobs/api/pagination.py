@@ -19,9 +19,13 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskResponseError
 
 
 def _foreign(url: str) -> ZendeskResponseError:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.hostname}"
+    except ValueError:  # not even a URL, e.g. an unclosed IPv6 bracket
+        where = "a link that is not a valid URL"
     return ZendeskResponseError(
-        f"Zendesk's job list points its next page at another address ({parts.scheme}://{parts.hostname}); "
+        f"Zendesk's job list points its next page at another address ({where}); "
         "it is not followed, so no credentials leave the connection's host. Check the connection's host "
         "(use the account's own https://<subdomain>.zendesk.com address)."
     )

@@ -39,11 +39,16 @@ class ApiRequest:
     authenticated: bool = True
     #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
+    #: True for the token request: its answer holds an access token, so errors never quote it.
+    private_answer: bool = False
 
     @property
     def idempotent(self) -> bool:
-        """Only idempotent requests are retried after an answer that may mean "done" (5xx, timeouts)."""
-        return self.method in IDEMPOTENT_METHODS
+        """Only idempotent requests are retried after an answer that may mean "done" (5xx, timeouts).
+
+        A token request is one too: a second grant only issues another token.
+        """
+        return self.method in IDEMPOTENT_METHODS or self.path == TOKEN_PATH
 
     def headers(self, authorization: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -120,7 +125,7 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
         or any(segment in ("..", ".") for segment in parts.path.split("/"))
         or "\\" in path
         or "%" in parts.path
-        or any(ch.isspace() for ch in path)
+        or any(not "!" <= ch <= "~" for ch in path)  # whitespace, control and non-ASCII characters
     ):
         raise ZendeskInvalidInputError(
             f"submit_job endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
@@ -130,4 +135,11 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
 
 
 def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
-    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)
+    return ApiRequest(
+        "POST",
+        base_url + TOKEN_PATH,
+        TOKEN_PATH,
+        json=auth.token_request_body(),
+        authenticated=False,
+        private_answer=True,
+    )

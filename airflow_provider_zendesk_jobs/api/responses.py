@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from enum import Enum
 from typing import Any
 
 from airflow_provider_zendesk_jobs.api.redaction import excerpt
@@ -25,15 +26,20 @@ from airflow_provider_zendesk_jobs.exceptions import (
 
 #: Statuses after which a non-idempotent request is known not to have been carried out.
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
+_NOT_SENT_AGAIN = "It is not sent again because Zendesk may have started the job. Look for it in the job status list."
 
 
 class RetryableError(Exception):
-    """An outcome worth another attempt; ``delay`` is Zendesk's own wish (Retry-After) when it said one."""
+    """An outcome worth another attempt; ``delay`` is Zendesk's own wish (Retry-After) when it said one.
 
-    def __init__(self, error: ZendeskJobsError, *, delay: float | None = None) -> None:
+    ``said`` is the excerpt of the body, for a give-up message written later (a Retry-After too long to wait).
+    """
+
+    def __init__(self, error: ZendeskJobsError, *, delay: float | None = None, said: str | None = None) -> None:
         super().__init__(str(error))
         self.error = error
         self.delay = delay
+        self.said = said
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -64,19 +70,37 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
+def _shown(request: ApiRequest, body: bytes) -> str:
+    """An excerpt for an error message; never of an answer that may hold an access token."""
+    if request.private_answer:
+        return "(body not shown: the answer to a token request may hold credentials)"
+    return excerpt(body)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
+    """Strict JSON: ``NaN``/``Infinity`` would later break the JSON XCom form, deep nesting the parser."""
     try:
-        return json.loads(body)
-    except ValueError:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         error = ZendeskResponseError(
             f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
-            f"JSON: {excerpt(body)}. This is usually a proxy or a cut connection; if it persists, check the host.",
+            f"JSON: {_shown(request, body)}. This is usually a proxy or a cut connection; if it persists, "
+            "check the host.",
             status_code=status,
             path=request.path,
         )
         if request.idempotent:
             raise RetryableError(error) from None
-        raise error from None
+        raise ZendeskResponseError(
+            f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
+            f"JSON: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
+            status_code=status,
+            path=request.path,
+        ) from None
 
 
 def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
@@ -93,14 +117,14 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         )
     if status == 401:
         raise ZendeskAuthError(
-            f"Zendesk refused the credentials for {where} (401): {excerpt(body)}. Check the connection's "
+            f"Zendesk refused the credentials for {where} (401): {_shown(request, body)}. Check the connection's "
             "email and API token, or its OAuth token or client; API tokens stop working on 2027-04-30.",
             status_code=status,
             path=request.path,
         )
     if status == 403:
         raise ZendeskAuthError(
-            f"Zendesk forbade {where} (403): {excerpt(body)}. The user or OAuth client needs the agent "
+            f"Zendesk forbade {where} (403): {_shown(request, body)}. The user or OAuth client needs the agent "
             "role or the 'read' scope for job statuses (and 'write' for bulk calls).",
             status_code=status,
             path=request.path,
@@ -116,17 +140,18 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         )
     if status == 429:
         delay = parse_retry_after(header(headers, "Retry-After"), now)
+        said = _shown(request, body)
         error: ZendeskJobsError = ZendeskRateLimitError(
-            f"Zendesk rate-limited {where} (429) and kept doing so past the retry budget"
+            f"Zendesk rate-limited {where} (429: {said}) and kept doing so past the retry budget"
             + (f"; it asked to wait {delay:g} s" if delay is not None else "")
             + ". Lower the number of parallel tasks on this account or raise the plan's limit.",
             retry_after=delay,
             path=request.path,
         )
-        raise RetryableError(error, delay=delay)
+        raise RetryableError(error, delay=delay, said=said)
     if status >= 500:
         error = ZendeskUnavailableError(
-            f"Zendesk answered {where} with {status} past the retry budget: {excerpt(body)}. "
+            f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
             "Zendesk is under load or down; the task's own retries will try again later.",
             status_code=status,
             path=request.path,
@@ -134,28 +159,47 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         if request.idempotent or status in _REFUSED_BEFORE_WORK:
             delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
             raise RetryableError(error, delay=delay)
-        raise error
+        raise ZendeskUnavailableError(
+            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
+            status_code=status,
+            path=request.path,
+        )
     raise ZendeskResponseError(
-        f"Zendesk answered {where} with {status}: {excerpt(body)}. Check the request's parameters.",
+        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.",
         status_code=status,
         path=request.path,
     )
 
 
-def interpret_transport_error(request: ApiRequest, *, connected: bool, detail: str) -> RetryableError:
+class TransportFailure(Enum):
+    """How a request failed without an HTTP answer, in the same words whichever HTTP library sent it."""
+
+    CONNECT = "could not connect"
+    CONNECT_TIMEOUT = "timed out connecting"
+    READ_TIMEOUT = "no answer within the read timeout"
+    CLOSED = "the connection closed before the whole answer arrived"
+    OTHER = "the connection failed"
+
+    @property
+    def reached_zendesk(self) -> bool:
+        """False when the request cannot have been received (then even a bulk call is safe to repeat)."""
+        return self not in (TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT)
+
+
+def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *, detail: str) -> RetryableError:
     """A timeout or a broken connection: retryable unless a bulk call may already have been received.
 
-    ``connected`` is False when the failure happened before the request could reach Zendesk
-    (DNS, refused, connect timeout): then even a bulk call is safe to send again.
+    ``detail`` names the library's exception, for whoever debugs the network path.
     """
+    what = f"{failure.value}, {detail}"
     error = ZendeskUnavailableError(
-        f"No answer from Zendesk for {request.method} {request.path} past the retry budget ({detail}). "
+        f"No answer from Zendesk for {request.method} {request.path} past the retry budget ({what}). "
         "Check the network path to the host and the connection's timeout extra.",
         path=request.path,
     )
-    if connected and not request.idempotent:
+    if failure.reached_zendesk and not request.idempotent:
         raise ZendeskUnavailableError(
-            f"The connection broke after {request.method} {request.path} was sent ({detail}); it is not "
+            f"The connection broke after {request.method} {request.path} was sent ({what}); it is not "
             "sent again because Zendesk may have started the job. Look for it in the job status list.",
             path=request.path,
         )

@@ -113,8 +113,9 @@ def tenacity_arguments(
                 and error.delay is not None
                 and error.delay > policy.max_retry_after
             ):
+                said = f": {error.said}" if error.said else ""
                 final = ZendeskRateLimitError(
-                    f"Zendesk rate-limited {final.path} (429) and asked to wait {error.delay:g} s, longer than "
+                    f"Zendesk rate-limited {final.path} (429{said}) and asked to wait {error.delay:g} s, longer than "
                     f"the {policy.max_retry_after:g} s this call may block. The task will be retried later.",
                     retry_after=error.delay,
                     path=final.path,

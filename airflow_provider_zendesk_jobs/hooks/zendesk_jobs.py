@@ -34,6 +34,7 @@ from airflow_provider_zendesk_jobs.api.request_builders import (
 )
 from airflow_provider_zendesk_jobs.api.responses import (
     RetryableError,
+    TransportFailure,
     interpret_response,
     interpret_transport_error,
 )
@@ -65,14 +66,35 @@ class _BearerOrBasic(requests.auth.AuthBase):
         return "<authorization hidden>"
 
 
-def _connect_failed(exc: requests.RequestException) -> bool:
-    """True when the request never reached Zendesk (DNS, refused, connect timeout)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+def _requests_failure(exc: requests.RequestException) -> TransportFailure:
+    """Which transport failure a ``requests`` exception is."""
     from urllib3.exceptions import NewConnectionError
 
-    return isinstance(reason, NewConnectionError)
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransportFailure.CONNECT_TIMEOUT
+    if isinstance(exc, requests.ReadTimeout):
+        return TransportFailure.READ_TIMEOUT
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError):
+        return TransportFailure.CONNECT
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return TransportFailure.CLOSED
+    return TransportFailure.OTHER
+
+
+def _httpx_failure(exc: Exception) -> TransportFailure:
+    """Which transport failure an ``httpx`` exception is."""
+    import httpx
+
+    if isinstance(exc, httpx.ConnectTimeout):
+        return TransportFailure.CONNECT_TIMEOUT
+    if isinstance(exc, httpx.ConnectError):
+        return TransportFailure.CONNECT
+    if isinstance(exc, httpx.ReadTimeout):
+        return TransportFailure.READ_TIMEOUT
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return TransportFailure.CLOSED
+    return TransportFailure.OTHER
 
 
 class ZendeskJobStatusHook(ZendeskJobsBaseHook):
@@ -147,9 +169,7 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
             )
             body = response.content
         except requests.RequestException as exc:
-            raise interpret_transport_error(
-                request, connected=not _connect_failed(exc), detail=type(exc).__name__
-            ) from None
+            raise interpret_transport_error(request, _requests_failure(exc), detail=type(exc).__name__) from None
         try:
             return interpret_response(request, response.status_code, response.headers, body, now=self._clock())
         except RetryableError as exc:
@@ -299,8 +319,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
             )
             body = response.content
         except httpx.HTTPError as exc:
-            connected = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-            raise interpret_transport_error(request, connected=connected, detail=type(exc).__name__) from None
+            raise interpret_transport_error(request, _httpx_failure(exc), detail=type(exc).__name__) from None
         try:
             return interpret_response(request, response.status_code, response.headers, body, now=self._clock())
         except RetryableError as exc:

@@ -24,7 +24,7 @@ from airflow.providers.common.compat.sdk import (
 )
 from airflow.sdk import BaseOperator, XComArg
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.operators.audit_summary import (
@@ -38,6 +38,7 @@ from airflow_provider_zendesk_jobs.sensors.wait_support import (
     ProgressLog,
     exception_for_error,
     exception_for_outcome,
+    pause_asked,
     read_job_statuses,
     resolve_job_ids,
     result_from_event,
@@ -130,6 +131,8 @@ class ZendeskJobResultsOperator(BaseOperator):
         self._clock: Callable[[], float] | None = None
         self._sleep: Callable[[float], Any] | None = None
         self._hook: ZendeskJobStatusHook | None = None
+        #: When the last 429's Retry-After ends: the triggerer must not check before then either.
+        self._not_before: float | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
     @property
@@ -206,6 +209,7 @@ class ZendeskJobResultsOperator(BaseOperator):
         try:
             found = read_job_statuses(self.hook, job_ids)
         except TRANSIENT_ERRORS as exc:
+            self._not_before = pause_asked(exc, self._now()) or self._not_before
             self.log.warning("Zendesk did not answer normally; checking again in %g s. %s", self.poll_interval, exc)
             return None
         except ZendeskJobsError as exc:
@@ -269,6 +273,7 @@ class ZendeskJobResultsOperator(BaseOperator):
                 fail_on_item_errors=self.fail_on_item_errors,
                 started_at=started_at,
                 deadline=deadline,
+                not_before=self._not_before if (self._not_before or 0.0) > self._now() else None,
             ),
             method_name="execute_complete",
             timeout=None if deadline is None else timedelta(seconds=max(0.0, deadline - self._now()) + _BACKSTOP),
@@ -280,6 +285,8 @@ class ZendeskJobResultsOperator(BaseOperator):
         result_from_event(event, timeout_exception=AirflowTaskTimeout)
         try:
             jobs = self.hook.get_job_statuses(job_ids)
+        except ZendeskNotFoundError as exc:  # expired since the trigger saw it: no retry brings it back
+            raise AirflowFailException(str(exc)) from None
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
         now = self._now()

@@ -59,6 +59,7 @@ __all__ = [
     "exception_for_outcome",
     "first_check_time",
     "job_summaries",
+    "pause_asked",
     "read_job_statuses",
     "resolve_job_ids",
     "result_from_event",
@@ -85,6 +86,17 @@ def resolve_job_ids(value: Any) -> tuple[list[str], bool]:
         return normalize_job_ids(value)
     except ZendeskInvalidInputError as exc:
         raise AirflowFailException(str(exc)) from None
+
+
+def pause_asked(error: BaseException, now: float) -> float | None:
+    """Epoch seconds before which Zendesk asked for no request (a 429 with ``Retry-After``), if it did.
+
+    The hook remembers the pause only while it lives; a reschedule try or the triggerer starts
+    with a new one, so the waiting task carries the pause over itself.
+    """
+    if isinstance(error, ZendeskRateLimitError) and error.retry_after:
+        return now + error.retry_after
+    return None
 
 
 def read_job_statuses(hook: ZendeskJobStatusHook, job_ids: Sequence[str]) -> dict[str, JobStatus]:

@@ -30,6 +30,7 @@ from airflow.providers.common.compat.sdk import (
     PokeReturnValue,
     conf,
 )
+from airflow.sdk import XComArg
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
@@ -40,6 +41,7 @@ from airflow_provider_zendesk_jobs.sensors.wait_support import (
     exception_for_outcome,
     first_check_time,
     job_summaries,
+    pause_asked,
     read_job_statuses,
     resolve_job_ids,
     result_from_event,
@@ -92,7 +94,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        job_id: str | list[str],
+        job_id: str | Sequence[str] | XComArg,
         zendesk_conn_id: str = ZendeskJobStatusHook.default_conn_name,
         fail_on_item_errors: bool = False,
         not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
@@ -121,6 +123,8 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         self._many = False
         self._started_at: float | None = None
         self._progress: ProgressLog | None = None
+        #: When the last 429's Retry-After ends: no check, in this try or after it, starts before then.
+        self._not_before: float | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
     @property
@@ -154,7 +158,8 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
             self.log.info("Zendesk had already finished; no need to defer.")
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
         deadline = self._started_at + self.timeout
-        remaining = max(0.0, deadline - self._now())
+        now = self._now()
+        remaining = max(0.0, deadline - now)
         self.log.info(
             "Deferring: the triggerer checks %d job%s every %g s until %s s from now",
             len(job_ids),
@@ -171,6 +176,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
                 fail_on_item_errors=self.fail_on_item_errors,
                 started_at=self._started_at,
                 deadline=deadline,
+                not_before=self._not_before if (self._not_before or 0.0) > now else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
@@ -185,6 +191,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         try:
             found = read_job_statuses(self.hook, job_ids)
         except TRANSIENT_ERRORS as exc:
+            self._not_before = pause_asked(exc, self._now()) or self._not_before
             self.log.warning("Zendesk did not answer normally; checking again at the next poke. %s", exc)
             return False
         except ZendeskJobsError as exc:
@@ -197,6 +204,13 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
             self.log.info("%s", outcome.message)
             return PokeReturnValue(True, xcom_value=job_summaries(job_ids, outcome.statuses, many=self._many))
         return False
+
+    def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
+        """Never sooner than Zendesk's ``Retry-After``: a reschedule try starts with a hook that has not heard it."""
+        interval = float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
+        if self._not_before is not None:
+            interval = max(interval, self._not_before - self._now())
+        return interval
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Back from the triggerer: the event becomes success, or the same failures as a poke."""

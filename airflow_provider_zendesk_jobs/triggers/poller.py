@@ -405,6 +405,8 @@ class SharedJobStatusPoller:
                 now = self._clock()
                 if now < self._paused_until:
                     self._tell_deadlines(now)
+                    if not self._waiters:  # the last wait ended at its deadline: nothing to pause for
+                        continue
                     await self._nap(min(self._paused_until, self._next_deadline()) - now)
                     continue
                 cycle = self._plan(now)
@@ -574,6 +576,15 @@ class SharedJobStatusPoller:
                 self._deliver(waiter, PollFailure(sent, error))
 
     # -- pauses ---------------------------------------------------------------------------------------
+    def hold_until(self, until: float) -> None:
+        """Send nothing before ``until`` (clock time): a ``Retry-After`` Zendesk gave before a wait was deferred.
+
+        Zendesk's budget is per account, so the pause holds for every wait on this connection.
+        """
+        now = self._clock()
+        if until > now:
+            self._pause(now, until - now)
+
     def _pause(self, now: float, seconds: float) -> None:
         until = now + seconds
         if until > self._paused_until:

@@ -7,9 +7,10 @@ same rule the sensor's poke uses. It yields exactly one event (see :mod:`.events
 leaves the poller before yielding it, or as soon as it is cancelled.
 
 Everything it needs to resume after a triggerer restart is in :meth:`serialize`: ids,
-connection id, interval, options, and two absolute epoch times (the wait's first check,
-for the not-found grace; the deadline, for the sensor's timeout). Never a credential: the
-connection is read by the poller's async hook, through Airflow's async connection path.
+connection id, interval, options, and absolute epoch times (the wait's first check, for the
+not-found grace; the deadline, for the sensor's timeout; and, when the task met a 429 just
+before deferring, the end of its ``Retry-After``). Never a credential: the connection is read
+by the poller's async hook, through Airflow's async connection path.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class ZendeskJobStatusTrigger(BaseTrigger):
     :param fail_on_item_errors: a completed job with failed items fails the wait.
     :param started_at: epoch seconds of the wait's first check (default: when the trigger starts).
     :param deadline: epoch seconds after which the wait ends with a ``timeout`` event; ``None`` waits on.
+    :param not_before: epoch seconds before which no request may be sent: the ``Retry-After`` of a 429
+        the task met just before it deferred (the triggerer's hook has not heard it).
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         fail_on_item_errors: bool = False,
         started_at: float | None = None,
         deadline: float | None = None,
+        not_before: float | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.job_ids: list[str] = list(dict.fromkeys(validate_job_ids(job_ids)))
@@ -114,20 +118,21 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         self.fail_on_item_errors = bool(fail_on_item_errors)
         self.started_at = _epoch(started_at, "started_at")
         self.deadline = _epoch(deadline, "deadline")
+        self.not_before = _epoch(not_before, "not_before")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            _CLASSPATH,
-            {
-                "job_ids": list(self.job_ids),
-                "zendesk_conn_id": self.zendesk_conn_id,
-                "poll_interval": self.poll_interval,
-                "not_found_grace": self.not_found_grace,
-                "fail_on_item_errors": self.fail_on_item_errors,
-                "started_at": self.started_at,
-                "deadline": self.deadline,
-            },
-        )
+        kwargs: dict[str, Any] = {
+            "job_ids": list(self.job_ids),
+            "zendesk_conn_id": self.zendesk_conn_id,
+            "poll_interval": self.poll_interval,
+            "not_found_grace": self.not_found_grace,
+            "fail_on_item_errors": self.fail_on_item_errors,
+            "started_at": self.started_at,
+            "deadline": self.deadline,
+        }
+        if self.not_before is not None:
+            kwargs["not_before"] = self.not_before
+        return _CLASSPATH, kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         payload = await self._wait()
@@ -163,6 +168,8 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         with poller.register(
             self.job_ids, poll_interval=self.poll_interval, deadline=self.deadline, on_message=on_message
         ):
+            if self.not_before is not None:
+                poller.hold_until(self.not_before)
             return await done
 
     def _handle(self, message: PollMessage, state: _WaitState) -> dict[str, Any] | None:

@@ -1,0 +1,288 @@
+"""ZendeskJobStatusTrigger under every fault, a triggerer restart and cancellation, against the emulator.
+
+Each trigger is rebuilt from its serialised form and runs its real ``run()``; the shared poller's
+sleeps move the emulator's clock, so each event's clock time and each request's are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
+from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.reliability.fault_support import (
+    SHOW_MANY,
+    FaultCase,
+    Schedule,
+    api_reads,
+    assert_per_minute_limit_honoured,
+    assert_retry_after_honoured,
+    connect,
+    connect_for,
+    emulator_fixture,  # noqa: F401
+    faults,
+    operator,
+    rebuilt,
+    run_trigger,
+    sensor,
+)
+from tests.unit.test_trigger import event_of
+
+pytestmark = pytest.mark.timeout(60)
+INTERVAL = 10.0
+
+
+def trigger_for(schedule: Schedule, job_ids: list[str], **kwargs: Any) -> ZendeskJobStatusTrigger:
+    kwargs.setdefault("poll_interval", INTERVAL)
+    kwargs.setdefault("started_at", schedule.emu.clock.now())
+    return ZendeskJobStatusTrigger(job_ids, **kwargs)
+
+
+def jobs_finishing(emu: ZendeskEmulator, *seconds: float) -> list[str]:
+    return [emu.create_job(count=2, queued_seconds=0, work_seconds=work) for work in seconds]
+
+
+def summaries(emu: ZendeskEmulator, job_ids: list[str]) -> list[dict[str, Any]]:
+    return [
+        {key: emu.job(job_id)[key] for key in ("status", "total", "progress", "message")} | {"id": job_id}
+        for job_id in job_ids
+    ]
+
+
+@pytest.mark.parametrize("case", faults())
+def test_a_fault_within_the_retry_budget_changes_no_event(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase
+) -> None:
+    connect_for(case, emulator, monkeypatch)
+    job_ids = jobs_finishing(emulator, 25, 30)
+    schedule = Schedule(emulator)
+    schedule.at(15, lambda: emulator.add_fault(case.fault(count=case.burst)))
+    event = run_trigger(schedule, trigger_for(schedule, job_ids))
+    assert event["status"] == "success"
+    assert event["jobs"] == summaries(emulator, job_ids)
+    records = api_reads(emulator)
+    assert records[-1].time >= emulator.finish_time(job_ids[1])
+    if case.retry_after is not None:
+        assert_retry_after_honoured(records, case.retry_after)
+        assert records[-1].time == schedule.start + 20 + 4 * case.retry_after  # the storm, then at once
+    else:
+        assert records[-1].time < schedule.start + 30 + INTERVAL  # a backoff of seconds, not a poll missed
+
+
+@pytest.mark.parametrize("case", faults())
+def test_past_the_retry_budget_the_event_names_the_error_and_keeps_what_was_read(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase
+) -> None:
+    connect_for(case, emulator, monkeypatch)
+    job_ids = jobs_finishing(emulator, 100, 200)
+    schedule = Schedule(emulator)
+    schedule.at(15, lambda: emulator.add_fault(case.fault()))
+    event = run_trigger(schedule, trigger_for(schedule, job_ids))
+    assert event["status"] == "error"
+    assert event["error_type"] == case.error.__name__
+    assert case.says in event["message"]
+    assert case.status is None or f"{case.status}" in event["message"]
+    assert len(event["message"]) < 600 and "Traceback" not in event["message"]
+    assert [(job["id"], job["status"]) for job in event["jobs"]] == [(job_id, "working") for job_id in job_ids]
+    assert [record.fault for record in api_reads(emulator)] == [None] + [case.kind] * 5
+
+
+async def test_a_429_storm_pauses_every_wait_on_the_connection(emulator: ZendeskEmulator) -> None:
+    job_ids = jobs_finishing(emulator, 12, 24, 36)
+    schedule = Schedule(emulator)
+    emulator.add_fault(Fault("rate_limit", count=3, retry_after=20, path_prefix=SHOW_MANY))
+    with use_time_source(emulator.clock.now, advance=schedule.advance):
+        events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
+    assert [event["status"] for event in events] == ["success"] * 3
+    records = api_reads(emulator)
+    assert_retry_after_honoured(records, 20)
+    assert [(record.time - schedule.start, record.status) for record in records[:4]] == [
+        (10, 429),
+        (30, 429),
+        (50, 429),
+        (70, 200),
+    ]
+    assert len(records[3].query.split(",")) == 3  # one request for the three waits
+
+
+async def test_a_retry_after_longer_than_a_request_may_wait_pauses_the_poller(emulator: ZendeskEmulator) -> None:
+    job_ids = jobs_finishing(emulator, 12, 24)
+    schedule = Schedule(emulator)
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
+    with use_time_source(emulator.clock.now, advance=schedule.advance):
+        events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
+    assert [event["status"] for event in events] == ["success"] * 2
+    records = api_reads(emulator)
+    assert [(record.time - schedule.start, record.status) for record in records] == [(10, 429), (910, 200)]
+
+
+def test_a_pause_heard_before_deferring_is_kept_by_the_trigger(emulator: ZendeskEmulator) -> None:
+    (job_id,) = jobs_finishing(emulator, 12)
+    schedule = Schedule(emulator)
+    trigger = trigger_for(schedule, [job_id], not_before=schedule.start + 600)
+    assert trigger.serialize()[1]["not_before"] == schedule.start + 600
+    assert "not_before" not in trigger_for(schedule, [job_id]).serialize()[1]
+    event = run_trigger(schedule, trigger)
+    assert event["status"] == "success"
+    assert [record.time - schedule.start for record in api_reads(emulator)] == [600]
+
+
+def test_a_pause_past_the_deadline_ends_the_wait_on_time_without_a_request(emulator: ZendeskEmulator) -> None:
+    (job_id,) = jobs_finishing(emulator, 12)
+    schedule = Schedule(emulator)
+    trigger = trigger_for(schedule, [job_id], not_before=schedule.start + 600, deadline=schedule.start + 60)
+    event = run_trigger(schedule, trigger)
+    assert event["status"] == "timeout"
+    assert schedule.elapsed() == 60
+    assert api_reads(emulator) == []
+
+
+async def test_a_requests_per_minute_limit_holds_for_hundreds_of_waits(emulator: ZendeskEmulator) -> None:
+    job_ids = [emulator.create_job(count=1, queued_seconds=0, work_seconds=30 + n % 60) for n in range(250)]
+    schedule = Schedule(emulator)
+    emulator.set_rate_limit(4)
+    with use_time_source(emulator.clock.now, advance=schedule.advance):
+        events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
+    assert [event["status"] for event in events] == ["success"] * 250
+    records = api_reads(emulator)
+    assert sum(record.status == 429 for record in records) >= 1
+    assert_per_minute_limit_honoured(records, 4)
+
+
+@pytest.mark.parametrize("situation", ["not-visible-yet", "expired-mid-wait", "token-revoked-mid-wait"])
+def test_jobs_and_tokens_coming_and_going(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, situation: str
+) -> None:
+    job_ids = jobs_finishing(emulator, 30, 300)
+    schedule = Schedule(emulator)
+    if situation == "not-visible-yet":
+        emulator.store_settings.not_visible_seconds = 25
+        job_ids = jobs_finishing(emulator, 30)
+    elif situation == "expired-mid-wait":
+        schedule.at(35, lambda: emulator.expire_job(job_ids[1]))
+    else:
+        connect(emulator, monkeypatch, "client_credentials")
+        job_ids = job_ids[:1]
+        schedule.at(15, emulator.expire_tokens)
+    event = run_trigger(schedule, trigger_for(schedule, job_ids, not_found_grace=30))
+    if situation == "expired-mid-wait":
+        assert event["status"] == "failed"
+        assert event["message"].startswith(f"Zendesk does not know job id {job_ids[1]} after 30 s of waiting: ")
+        assert event["jobs"] == summaries(emulator, job_ids[:1])  # the job still known, as last read
+        assert schedule.elapsed() == 40
+        return
+    assert event["status"] == "success"
+    assert event["jobs"] == summaries(emulator, job_ids)
+    statuses = [record.status for record in api_reads(emulator)]
+    assert statuses == ([200, 200, 200] if situation == "not-visible-yet" else [200, 401, 200, 200])
+    if situation == "token-revoked-mid-wait":
+        assert emulator.tokens_issued == 2
+
+
+# -- a triggerer restart --------------------------------------------------------------------------------------
+def run_until_killed(schedule: Schedule, trigger: ZendeskJobStatusTrigger, requests: int) -> None:
+    """Run the trigger until it has sent ``requests`` requests, then cancel it as a dying triggerer does."""
+
+    async def life() -> None:
+        task = asyncio.create_task(event_of(rebuilt(trigger)))
+        while len(api_reads(schedule.emu)) < requests:
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert pollers_on_running_loop() == {}
+
+    with use_time_source(schedule.emu.clock.now, advance=schedule.advance):
+        asyncio.run(life())
+
+
+@pytest.mark.parametrize("outcome", ["timeout", "failed", "success"])
+def test_a_triggerer_restart_mid_wait_resumes_the_same_wait(emulator: ZendeskEmulator, outcome: str) -> None:
+    """Rebuilt from what was stored, the trigger keeps the first check's time and the deadline."""
+    job_ids = jobs_finishing(emulator, 150 if outcome == "success" else 900)
+    schedule = Schedule(emulator)
+    if outcome == "failed":
+        job_ids = ["V3-neverexisted"]
+    trigger = trigger_for(schedule, job_ids, deadline=schedule.start + 200, not_found_grace=100)
+    stored = json.dumps(trigger.serialize()[1])  # what the triggerer keeps in the database
+    run_until_killed(schedule, trigger, requests=3)
+    assert schedule.elapsed() == 30
+    schedule.advance(45)  # the triggerer is down for 45 s
+    event = run_trigger(schedule, ZendeskJobStatusTrigger(**json.loads(stored)))
+    assert event["status"] == outcome
+    reads = [record.time - schedule.start for record in api_reads(emulator)]
+    if outcome == "timeout":
+        assert reads[-1] == 200  # the original deadline, not 200 s after the restart
+        assert "200 s after the first check" in event["message"]
+    elif outcome == "failed":
+        assert reads[3:] == [85, 95, 105]  # the grace of 100 s ran on from the first check, across the restart
+        assert "after 100 s of waiting" in event["message"]
+    else:
+        assert reads[3:] == [85, 95, 105, 115, 125, 135, 145, 155]
+        assert event["jobs"] == summaries(emulator, job_ids)
+
+
+@pytest.mark.parametrize("task", ["sensor", "results operator"])
+def test_a_task_deferred_across_a_triggerer_restart_times_out_at_its_own_deadline(
+    emulator: ZendeskEmulator, task: str
+) -> None:
+    (job_id,) = jobs_finishing(emulator, 900)
+    schedule = Schedule(emulator)
+
+    def make() -> Any:
+        if task == "sensor":
+            return sensor(schedule, job_id, "deferrable", timeout=200)
+        return operator(schedule, job_id, "deferrable", timeout=200)
+
+    with pytest.raises(TaskDeferred) as deferred:
+        make().execute({})
+    stored = json.dumps(deferred.value.trigger.serialize()[1])
+    run_until_killed(schedule, deferred.value.trigger, requests=3)  # the worker's check, then two polls
+    schedule.advance(45)
+    event = run_trigger(schedule, ZendeskJobStatusTrigger(**json.loads(stored)))
+    with pytest.raises(AirflowSensorTimeout if task == "sensor" else AirflowTaskTimeout, match="200 s after"):
+        make().execute_complete({}, event)
+    assert schedule.elapsed() == 200
+
+
+# -- cancellation ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("where", ["polling", "retry-after", "hang"])
+async def test_a_cancelled_trigger_sends_nothing_more_and_closes_its_connection(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    job_ids = jobs_finishing(emulator, 3600)
+    schedule = Schedule(emulator)
+    if where == "hang":
+        connect(emulator, monkeypatch, read_timeout=30)  # only the cancellation can end it
+        emulator.add_fault(Fault("hang", count=1, path_prefix=SHOW_MANY))
+    elif where == "retry-after":
+        emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
+    with use_time_source(emulator.clock.now, advance=schedule.advance):
+        task = asyncio.create_task(event_of(rebuilt(trigger_for(schedule, job_ids))))
+        for _ in range(1000):  # until the first request is in the emulator's log
+            if api_reads(emulator):
+                break
+            await asyncio.sleep(0.005)
+        (poller,) = pollers_on_running_loop().values()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.gather(poller.task, return_exceptions=True)  # type: ignore[arg-type]
+    assert poller.closed and pollers_on_running_loop() == {}
+    assert poller._hook._client is None
+    count, now = len(emulator.requests), emulator.clock.now()
+    for _ in range(50):  # a live poller would have slept (moving the clock) and asked again by now
+        await asyncio.sleep(0)
+    assert (len(emulator.requests), emulator.clock.now()) == (count, now)
+    assert [record.fault for record in api_reads(emulator)][:1] == [
+        {"polling": None, "retry-after": "rate_limit", "hang": "hang"}[where]
+    ]
