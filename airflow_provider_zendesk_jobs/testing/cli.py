@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--not-visible-seconds", type=float, default=0.0, help="a new job answers 404 for this many clock seconds"
     )
     parser.add_argument("--retention-seconds", type=float, default=86_400.0, help="clock seconds a job stays readable")
+    parser.add_argument("--listed-jobs", type=int, default=100, help="how many of the newest jobs the list shows")
     parser.add_argument("--max-active-jobs", type=int, default=30)
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per clock minute (default: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed for job ids and fault fractions")
@@ -100,6 +101,7 @@ def _build(args: argparse.Namespace, clock: Clock) -> ZendeskEmulator:
         seconds_per_item=args.seconds_per_item,
         not_visible_seconds=args.not_visible_seconds,
         retention_seconds=args.retention_seconds,
+        listed_jobs=args.listed_jobs,
         max_active_jobs=args.max_active_jobs,
         seed=args.seed,
         verbose=args.verbose,

@@ -47,6 +47,7 @@ _CREATE_JOB_ARGS = frozenset(
 )
 _STORE_SETTINGS = ("queued_seconds", "seconds_per_item", "not_visible_seconds", "retention_seconds")
 _API_LIMITS = ("max_active_jobs", "max_records", "max_show_many")
+_STORE_LIMITS = ("listed_jobs",)
 
 
 class ControlError(Exception):
@@ -217,7 +218,7 @@ class ControlApi:
 
     def _change_settings(self, request: Request) -> Response:
         data = _json_object(request)
-        known = {*_STORE_SETTINGS, *_API_LIMITS, "pagination_style", "next_link_base", "failing_ids"}
+        known = {*_STORE_SETTINGS, *_API_LIMITS, *_STORE_LIMITS, "pagination_style", "next_link_base", "failing_ids"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ControlError(f"unknown settings: {', '.join(unknown)}")
@@ -231,6 +232,12 @@ class ControlApi:
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     raise ControlError(f"{name} must be a positive integer")
                 setattr(emu.api_settings, name, value)
+        for name in _STORE_LIMITS:
+            if name in data:
+                value = data[name]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ControlError(f"{name} must be a positive integer")
+                setattr(emu.store_settings, name, value)
         if "pagination_style" in data:
             emu.pagination_style = data["pagination_style"]
         if "next_link_base" in data:

@@ -46,9 +46,11 @@ class ZendeskEmulator:
         seconds_per_item: float = 0.1,
         not_visible_seconds: float = 0.0,
         retention_seconds: float = 86_400.0,
+        listed_jobs: int = 100,
         max_active_jobs: int = 30,
         max_records: int = 100,
         max_show_many: int = 100,
+        max_logged_requests: int = 100_000,
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -64,6 +66,7 @@ class ZendeskEmulator:
             seconds_per_item=seconds_per_item,
             not_visible_seconds=not_visible_seconds,
             retention_seconds=retention_seconds,
+            listed_jobs=listed_jobs,
         )
         self._api_settings = ApiSettings(
             max_active_jobs=max_active_jobs, max_records=max_records, max_show_many=max_show_many
@@ -72,7 +75,7 @@ class ZendeskEmulator:
         self._store = JobStore(self.clock, self._store_settings, seed)
         self._faults = FaultSet(seed)
         self._limiter = RateLimiter()
-        self._log = RequestLog()
+        self._log = RequestLog(max_logged_requests)
         self._base_url: str | None = None
         self._api = ZendeskApi(
             clock=self.clock,

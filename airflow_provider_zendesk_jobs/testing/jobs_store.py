@@ -53,12 +53,16 @@ class StoreSettings:
     seconds_per_item: float = 0.1
     not_visible_seconds: float = 0.0
     retention_seconds: float = 86_400.0
+    #: Zendesk lists only its most recent jobs (about the last 100); older ones stay readable by id.
+    listed_jobs: int = 100
 
     def __post_init__(self) -> None:
         for name in ("queued_seconds", "seconds_per_item", "not_visible_seconds", "retention_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
                 raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
+        if isinstance(self.listed_jobs, bool) or not isinstance(self.listed_jobs, int) or self.listed_jobs < 1:
+            raise ValueError(f"listed_jobs must be a whole number >= 1, not {self.listed_jobs!r}")
 
 
 class TooManyJobsError(Exception):
@@ -338,11 +342,11 @@ class JobStore:
             return body
 
     def listed(self, now: float) -> list[Job]:
-        """Every readable job in list order (see :meth:`Job.sort_key`)."""
+        """The most recent readable jobs (``listed_jobs`` of them) in list order (see :meth:`Job.sort_key`)."""
         with self._lock:
             jobs = [job for job in self._jobs.values() if self._readable(job, now)]
         jobs.sort(key=lambda job: job.sort_key(now))
-        return jobs
+        return jobs[: self.settings.listed_jobs]
 
     # -- test controls ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ assertions depend on how it drove the emulator.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,8 +31,12 @@ class RequestRecord:
 
 
 class RequestLog:
-    def __init__(self) -> None:
-        self._records: list[RequestRecord] = []
+    """The most recent ``max_records`` requests: an emulator left running for days stays bounded."""
+
+    def __init__(self, max_records: int = 100_000) -> None:
+        if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
+            raise ValueError(f"max_records must be a whole number >= 1, not {max_records!r}")
+        self._records: deque[RequestRecord] = deque(maxlen=max_records)
         self._lock = threading.Lock()
 
     def add(self, record: RequestRecord) -> None:

@@ -205,3 +205,15 @@ def test_control_paths_ignore_faults_and_auth(emu):
 @pytest.mark.parametrize("path", ["/__emulator__", "/__emulator__/"])
 def test_overview_paths(emu, path):
     assert call(emu, "GET", path, auth=None).status == 200
+
+
+def test_request_log_keeps_only_the_newest_records():
+    from airflow_provider_zendesk_jobs.testing.request_log import RequestLog, RequestRecord
+
+    log = RequestLog(max_records=3)
+    for n in range(5):
+        log.add(RequestRecord(float(n), 0.0, "GET", f"/api/v2/job_statuses/V3-{n}", "", 200, "basic", None))
+    assert [record.time for record in log.records()] == [2.0, 3.0, 4.0]
+    assert log.count("/api/v2/job_statuses/") == 3
+    with pytest.raises(ValueError, match="max_records"):
+        RequestLog(max_records=0)

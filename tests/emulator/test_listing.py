@@ -82,6 +82,7 @@ def test_cursor_stays_put_when_newer_jobs_arrive(emu):
 
 
 def test_default_page_size_is_100(emu):
+    emu.store_settings.listed_jobs = 1000
     make_jobs(emu, 101)
     body = get_json(emu, "/api/v2/job_statuses.json")
     assert len(body["job_statuses"]) == 100
@@ -171,3 +172,15 @@ def test_offset_style_bad_parameters(emu, query):
 def test_pagination_style_is_checked(emu):
     with pytest.raises(ValueError, match="pagination_style"):
         emu.pagination_style = "pages"
+
+
+def test_the_list_shows_only_the_newest_jobs_like_zendesk(emu):
+    ids = make_jobs(emu, 130)
+    body = get_json(emu, "/api/v2/job_statuses")
+    assert len(body["job_statuses"]) == 100 and body["meta"]["has_more"] is False
+    listed = {job["id"] for job in body["job_statuses"]}
+    assert listed <= set(ids) and len(listed) == 100
+    oldest = [job_id for job_id in ids if job_id not in listed]
+    assert len(oldest) == 30 and emu.job(oldest[0])["id"] == oldest[0]  # still readable by id
+    emu.store_settings.listed_jobs = 10
+    assert len(get_json(emu, "/api/v2/job_statuses")["job_statuses"]) == 10

@@ -90,6 +90,7 @@ def test_not_yet_visible_job(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("style", ["cursor", "offset"])
 def test_list_walks_several_pages(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, style: str) -> None:
     emulator.pagination_style = style
+    emulator.store_settings.listed_jobs = 1000  # more than Zendesk's usual 100, to walk several pages
     ids = {emulator.create_job(count=1) for _ in range(230)}
     hook = hook_for(emulator, monkeypatch)
     listed = [job.id for job in hook.list_job_statuses()]
@@ -103,6 +104,7 @@ def test_list_walks_several_pages(emulator: ZendeskEmulator, monkeypatch: pytest
 def test_foreign_next_link_is_refused(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator.pagination_style = "offset"
     emulator.next_link_base = "http://evil.example.com:80"
+    emulator.store_settings.listed_jobs = 1000
     for _ in range(120):
         emulator.create_job(count=1)
     hook = hook_for(emulator, monkeypatch)

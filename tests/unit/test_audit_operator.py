@@ -25,6 +25,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
 
 def fill(emu: ZendeskEmulator) -> dict[str, list[str]]:
     """230 jobs (three pages of 100): most completed, some failed, killed or still running."""
+    emu.store_settings.listed_jobs = 1000  # an account that lists more than Zendesk's usual 100
     made: dict[str, list[str]] = {"completed": [], "failed": [], "killed": [], "working": []}
     for n in range(220):
         outcome = "failed" if n % 50 == 7 else "killed" if n == 100 else "completed"
