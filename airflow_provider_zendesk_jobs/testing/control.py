@@ -226,18 +226,13 @@ class ControlApi:
         for name in _STORE_SETTINGS:
             if name in data:
                 setattr(emu.store_settings, name, _number(data, name))
-        for name in _API_LIMITS:
-            if name in data:
-                value = data[name]
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ControlError(f"{name} must be a positive integer")
-                setattr(emu.api_settings, name, value)
-        for name in _STORE_LIMITS:
-            if name in data:
-                value = data[name]
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ControlError(f"{name} must be a positive integer")
-                setattr(emu.store_settings, name, value)
+        for names, target in ((_API_LIMITS, emu.api_settings), (_STORE_LIMITS, emu.store_settings)):
+            for name in names:
+                if name in data:
+                    value = data[name]
+                    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                        raise ControlError(f"{name} must be a positive integer")
+                    setattr(target, name, value)
         if "pagination_style" in data:
             emu.pagination_style = data["pagination_style"]
         if "next_link_base" in data:

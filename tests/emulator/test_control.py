@@ -161,6 +161,7 @@ def test_settings_over_http(emu):
             "failing_ids": [5],
             "not_visible_seconds": 2,
             "max_active_jobs": 1,
+            "listed_jobs": 7,
         },
     )
     assert answer.status == 200
@@ -172,10 +173,13 @@ def test_settings_over_http(emu):
     assert emu.failing_ids == {5}
     assert emu.store_settings.not_visible_seconds == 2.0
     assert emu.api_settings.max_active_jobs == 1
+    assert emu.store_settings.listed_jobs == settings["listed_jobs"] == 7
     assert control(emu, "GET", "/settings").json()["settings"] == settings
     for bad in (
         {"pagination_style": "pages"},
         {"max_active_jobs": 0},
+        {"listed_jobs": 0},
+        {"listed_jobs": True},
         {"failing_ids": "5"},
         {"failing_ids": [{"id": 5}]},
         {"next_link_base": 5},
