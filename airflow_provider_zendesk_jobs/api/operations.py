@@ -37,7 +37,7 @@ def show_many_requests(settings: ConnectionSettings, job_ids: Sequence[str]) -> 
     if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
         job_ids = list(job_ids)
     ids = validate_job_ids(job_ids)  # text or None is refused here, not split into characters
-    return [show_many_request(settings.base_url, chunk) for chunk in chunked(ids)]
+    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(ids)]
 
 
 def statuses_by_id(body: Any, asked: Sequence[str]) -> dict[str, JobStatus]:
