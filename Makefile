@@ -8,11 +8,12 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home_test
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := True
 
-.PHONY: help install test lint typecheck pytest demo clean lock
+.PHONY: help install test lint typecheck pytest demo bench clean lock
 
 help:
 	@echo "make test   - set up .venv and run ruff, mypy and the test suite"
 	@echo "make demo   - run the bulk-import gate DAG against the built-in Zendesk emulator"
+	@echo "make bench  - compare with the alternatives and write benchmarks/RESULTS.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,16 @@ test: lint typecheck pytest
 # Runs the bulk-import gate DAG end to end against the built-in Zendesk emulator (SQLite, no account).
 demo: install
 	$(BIN)/python scripts/demo.py
+
+# The bench extra (the HTTP and official Zendesk providers, zenpy) goes into .venv only for `make bench`.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+# Runs every script in benchmarks/ one after the other and rewrites benchmarks/RESULTS.md (a few minutes).
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 # Regenerates the lock from what the current .venv resolved (run after changing dependencies).
 lock: install
