@@ -11,6 +11,8 @@ from typing import Any
 from airflow_provider_zendesk_jobs import __version__
 
 CONN_TYPE = "zendesk_jobs"
+#: The connection id every hook, sensor, trigger and operator uses unless told otherwise.
+DEFAULT_CONN_ID = "zendesk_default"
 HOOK_CLASS = "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {

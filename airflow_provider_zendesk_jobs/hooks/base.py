@@ -15,7 +15,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth, OAuthTokenCache
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings, settings_from_connection
 from airflow_provider_zendesk_jobs.api.retry_policy import DEFAULT_RETRY_LIMIT, RateLimitGate, RetryPolicy
-from airflow_provider_zendesk_jobs.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_zendesk_jobs.get_provider_info import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, UI_FIELD_BEHAVIOUR
 
 
 def mask_secrets(values: list[str]) -> None:
@@ -45,7 +45,7 @@ class ZendeskJobsBaseHook(BaseHook):
     """Connection handling common to :class:`ZendeskJobStatusHook` and its async twin."""
 
     conn_name_attr = "zendesk_conn_id"
-    default_conn_name = "zendesk_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Zendesk Jobs"
 

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -25,7 +25,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
-from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.operators.audit_summary import (
     AuditFilter,
@@ -44,7 +44,6 @@ from airflow_provider_zendesk_jobs.sensors.wait_support import (
     result_from_event,
 )
 from airflow_provider_zendesk_jobs.triggers.timing import current_time_source
-from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting import (
     DEFAULT_NOT_FOUND_GRACE,
     WaitDecision,
@@ -52,6 +51,9 @@ from airflow_provider_zendesk_jobs.waiting import (
     WaitOutcome,
     evaluate_wait,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
 __all__ = ["ZendeskJobResultsOperator", "ZendeskJobStatusAuditOperator"]
 
@@ -107,7 +109,7 @@ class ZendeskJobResultsOperator(BaseOperator):
         self,
         *,
         job_id: str | Sequence[str] | XComArg,
-        zendesk_conn_id: str = ZendeskJobStatusHook.default_conn_name,
+        zendesk_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
@@ -138,6 +140,8 @@ class ZendeskJobResultsOperator(BaseOperator):
     @property
     def hook(self) -> ZendeskJobStatusHook:
         if self._hook is None:
+            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+
             hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
             if self._clock is not None:
                 hook._clock = self._clock
@@ -264,6 +268,8 @@ class ZendeskJobResultsOperator(BaseOperator):
             self.poll_interval,
             f" for up to {self.timeout:g} s" if self.timeout is not None else "",
         )
+        from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+
         self.defer(
             trigger=ZendeskJobStatusTrigger(
                 job_ids=list(job_ids),
@@ -319,7 +325,7 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
     def __init__(
         self,
         *,
-        zendesk_conn_id: str = ZendeskJobStatusHook.default_conn_name,
+        zendesk_conn_id: str = DEFAULT_CONN_ID,
         statuses: str | Sequence[str] | None = None,
         job_types: str | Sequence[str] | None = None,
         fail_on_failed_jobs: bool = False,
@@ -337,6 +343,8 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
         self.limit = limit
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+
         hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
         try:
             summary = summarise_jobs(hook.list_job_statuses(limit=self.limit), self.audit_filter)

@@ -18,7 +18,7 @@ operator fail with the same exceptions and messages:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -36,7 +36,6 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskRateLimitError,
     ZendeskUnavailableError,
 )
-from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.events import (
@@ -48,6 +47,9 @@ from airflow_provider_zendesk_jobs.triggers.events import (
 )
 from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
 from airflow_provider_zendesk_jobs.waiting import WaitDecision, WaitOutcome
+
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
 __all__ = [
     "PERMANENT_ERRORS",

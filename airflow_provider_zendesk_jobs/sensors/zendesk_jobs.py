@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     BaseSensorOperator,
@@ -33,7 +33,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow.sdk import XComArg
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
-from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.sensors.wait_support import (
     TRANSIENT_ERRORS,
     ProgressLog,
@@ -47,8 +47,10 @@ from airflow_provider_zendesk_jobs.sensors.wait_support import (
     result_from_event,
 )
 from airflow_provider_zendesk_jobs.triggers.timing import Clock, current_time_source
-from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting import DEFAULT_NOT_FOUND_GRACE, WaitDecision, WaitOptions, evaluate_wait
+
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
 __all__ = ["ZendeskJobStatusSensor"]
 
@@ -95,7 +97,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         self,
         *,
         job_id: str | Sequence[str] | XComArg,
-        zendesk_conn_id: str = ZendeskJobStatusHook.default_conn_name,
+        zendesk_conn_id: str = DEFAULT_CONN_ID,
         fail_on_item_errors: bool = False,
         not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -130,6 +132,8 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
     @property
     def hook(self) -> ZendeskJobStatusHook:
         if self._hook is None:
+            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+
             self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
         return self._hook
 
@@ -167,6 +171,10 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
             self.poll_interval,
             f"{remaining:.0f}",
         )
+        from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import (
+            ZendeskJobStatusTrigger,  # the worker needs it only now
+        )
+
         self.defer(
             trigger=ZendeskJobStatusTrigger(
                 job_ids=job_ids,

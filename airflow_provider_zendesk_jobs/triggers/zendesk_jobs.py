@@ -25,6 +25,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.events import (
@@ -100,7 +101,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
     def __init__(
         self,
         job_ids: list[str],
-        zendesk_conn_id: str = "zendesk_default",
+        zendesk_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
         fail_on_item_errors: bool = False,
