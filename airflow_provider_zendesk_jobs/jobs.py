@@ -9,7 +9,7 @@ about types: an unknown key is kept in ``extra``, while a value of the wrong typ
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -18,6 +18,8 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskResponseError
 
 #: The keys of a result item that :class:`JobResult` reads into its own fields.
 _ITEM_KEYS = frozenset({"index", "id", "action", "status", "success", "error", "errors", "details"})
+#: The keys of an item in the XCom form that come from :class:`JobResult`'s own fields, never from ``extra``.
+_XCOM_ITEM_KEYS = frozenset({"index", "id", "success", "action", "status", "error", "details"})
 
 
 class JobState(str, Enum):
@@ -95,6 +97,12 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _bad_item(
+    job_id: str | None, position: int, index: Any, item_id: Any, action: Any, status: Any, success: Any
+) -> ZendeskResponseError:
+    return _bad(job_id, _describe_bad_item(position, index, item_id, action, status, success))
+
+
 def _describe_bad_item(position: int, index: Any, item_id: Any, action: Any, status: Any, success: Any) -> str:
     where = f"results[{position}]"
     if index is not None and type(index) is not int:
@@ -127,6 +135,7 @@ class JobResult:
     success: bool | None = None
     error: str | None = None
     details: str | None = None
+    #: The keys Zendesk sent that the fields above do not read; never one that names a field of the XCom item.
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: Failed when Zendesk says so in any of the three ways it does (see ``ZENDESK_API.md``).
     failed: bool = field(init=False)
@@ -136,45 +145,15 @@ class JobResult:
         self.failed = (
             bool(self.error) or self.success is False or (status is not None and status.strip().lower() == "failed")
         )
+        extra = self.extra
+        if extra and not _XCOM_ITEM_KEYS.isdisjoint(extra):
+            # In the XCom form these keys hold the item's own fields: an unknown key never stands for one.
+            self.extra = {key: value for key, value in extra.items() if key not in _XCOM_ITEM_KEYS}
 
     @classmethod
     def from_api(cls, data: Any, job_id: str | None = None, position: int = 0) -> JobResult:
-        if type(data) is not dict:
-            if not isinstance(data, Mapping):
-                raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
-            data = dict(data)
-        get = data.get
-        index, item_id, action, status, success = get("index"), get("id"), get("action"), get("status"), get("success")
-        if not (
-            (index is None or type(index) is int)
-            and (item_id is None or type(item_id) is int or type(item_id) is str)
-            and (action is None or type(action) is str)
-            and (status is None or type(status) is str)
-            and (success is None or type(success) is bool)
-        ):
-            raise _bad(job_id, _describe_bad_item(position, index, item_id, action, status, success))
-        error = get("error")
-        if error is not None and type(error) is not str:
-            error = _as_text(error)
-        if not error:
-            errors = get("errors")
-            error = (errors if type(errors) is str else _as_text(errors)) or None
-        details = get("details")
-        if details is not None and type(details) is not str:
-            details = _as_text(details)
-        result = _new_result(cls)
-        result.index = index
-        result.id = item_id
-        result.action = action
-        result.status = status
-        result.success = success
-        result.error = error
-        result.details = details
-        result.extra = (
-            _NO_EXTRA if _ITEM_KEYS.issuperset(data) else {k: v for k, v in data.items() if k not in _ITEM_KEYS}
-        )
-        result.failed = bool(error) or success is False or (status is not None and status.strip().lower() == "failed")
-        return result
+        """Parse one item; ``position`` is where it sits in the job's ``results``, for the error message."""
+        return _parse_items((data,), job_id, position, cls)[0]
 
     @property
     def error_text(self) -> str:
@@ -187,27 +166,14 @@ class JobResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised item of the XCom form: the same keys for every shape, unknown keys kept."""
-        failed = self.failed
-        item: dict[str, Any] = {
-            "index": self.index,
-            "id": self.id,
-            "success": not failed,
-            "action": self.action,
-            "status": self.status,
-            "error": self.error_text if failed else None,
-            "details": self.details,
-        }
-        if self.extra:
-            for key, value in self.extra.items():
-                item.setdefault(key, value)
-        return item
+        return _xcom_items((self,), True)[2][0]
 
     def failure_dict(self) -> dict[str, Any]:
         """The compact form listed under ``failed`` in the XCom form."""
         return {"index": self.index, "id": self.id, "error": self.error_text, "details": self.details}
 
 
-#: Builds a JobResult without running ``__init__``: ``from_api`` has already computed every field.
+#: Builds a JobResult without running ``__init__``: the parser has already computed every field.
 _new_result = object.__new__
 
 
@@ -245,8 +211,7 @@ class JobStatus:
         if raw_results is None:
             results = None
         elif isinstance(raw_results, list):
-            parse_item = JobResult.from_api
-            results = [parse_item(item, job_id, position) for position, item in enumerate(raw_results)]
+            results = _parse_items(raw_results, job_id)
         elif isinstance(raw_results, Mapping):
             results = dict(raw_results)
         else:
@@ -329,13 +294,7 @@ class JobStatus:
     def to_dict(self, *, include_results: bool = True) -> dict[str, Any]:
         """The XCom form of DESIGN.md: JSON-safe, compact, the same keys for every job shape."""
         items = self.items
-        failed: list[JobResult] = []
-        succeeded_ids: list[int | str] = []
-        for item in items:
-            if item.failed:
-                failed.append(item)
-            elif item.id is not None:
-                succeeded_ids.append(item.id)
+        succeeded_ids, failed, normalised = _xcom_items(items, include_results)
         out: dict[str, Any] = {
             "job_id": self.id,
             "status": self.status,
@@ -344,14 +303,157 @@ class JobStatus:
             "progress": self.progress,
             "message": self.message,
             "succeeded_ids": succeeded_ids,
-            "failed": [item.failure_dict() for item in failed],
+            "failed": failed,
             "counts": {"succeeded": len(items) - len(failed), "failed": len(failed)},
         }
         if isinstance(self.results, dict):
             out["success"] = self.success
         if include_results:
-            out["results"] = [item.to_dict() for item in items]
+            out["results"] = normalised
         return out
+
+
+#: The item statuses Zendesk documents, spelled as it sends them, and whether each one means failed.
+_STATUS_FAILED: dict[str, bool] = {"Created": False, "Updated": False, "Deleted": False, "Failed": True}
+
+
+def _parse_items(
+    raw_items: Iterable[Any], job_id: str | None, start: int = 0, result_class: type[JobResult] = JobResult
+) -> list[JobResult]:
+    """Check and build every item of a ``results`` list in one loop.
+
+    A poll or a results read can carry thousands of items, so the loop makes no call per item
+    and looks up only the keys an item can still hold: the type checks count the keys they
+    account for, and an item with none left has no ``error``, ``details`` or unknown key.
+    """
+    results: list[JobResult] = []
+    append = results.append
+    new_result = _new_result
+    item_keys = _ITEM_KEYS
+    status_failed = _STATUS_FAILED
+    no_extra = _NO_EXTRA
+    for data in raw_items:
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise _bad(job_id, f"results[{start + len(results)}] should be an object, got {type(data).__name__}")
+            data = dict(data)
+        try:
+            item_id = data["id"]  # nearly every item has one: cheaper than get()
+        except KeyError:
+            item_id = None
+        index = data.get("index")
+        action = data.get("action")
+        status = data.get("status")
+        success = data.get("success")
+        left = len(data)
+        if index is not None:
+            if type(index) is not int:
+                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
+            left -= 1
+        if item_id is not None:
+            if type(item_id) is not int and type(item_id) is not str:
+                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
+            left -= 1
+        if action is not None:
+            if type(action) is not str:
+                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
+            left -= 1
+        if status is not None:
+            if type(status) is not str:
+                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
+            left -= 1
+        if success is not None:
+            if type(success) is not bool:
+                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
+            left -= 1
+        if left:
+            error = data.get("error")
+            if error is not None:
+                left -= 1
+                if type(error) is not str:
+                    error = _as_text(error)
+            if not error:
+                errors = data.get("errors")
+                if errors is not None:
+                    left -= 1
+                    error = (errors if type(errors) is str else _as_text(errors)) or None
+                else:
+                    error = None
+            details = data.get("details")
+            if details is not None:
+                left -= 1
+                if type(details) is not str:
+                    details = _as_text(details)
+            if not left:
+                extra = no_extra
+            elif left == 1:  # one unknown key (the usual case), or a known key sent as null
+                extra = no_extra
+                for key in data:
+                    if key not in item_keys:
+                        extra = {key: data[key]}
+                        break
+            else:
+                extra = {key: value for key, value in data.items() if key not in item_keys} or no_extra
+        else:
+            error = details = None
+            extra = no_extra
+        result = new_result(result_class)
+        result.index = index
+        result.id = item_id
+        result.action = action
+        result.status = status
+        result.success = success
+        result.error = error
+        result.details = details
+        result.extra = extra
+        if error or success is False:
+            result.failed = True
+        elif status is None:
+            result.failed = False
+        else:
+            failed = status_failed.get(status)
+            result.failed = status.strip().lower() == "failed" if failed is None else failed
+        append(result)
+    return results
+
+
+def _xcom_items(
+    items: Iterable[JobResult], include_results: bool
+) -> tuple[list[int | str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The item parts of the XCom form: the succeeded ids, the failed items, every item normalised.
+
+    One loop over the items builds all three, each item dict written out in full (no call per item):
+    an XCom value can carry a job's thousands of items.
+    """
+    succeeded_ids: list[int | str] = []
+    failed: list[dict[str, Any]] = []
+    normalised: list[dict[str, Any]] = []
+    add_id = succeeded_ids.append
+    add_failed = failed.append
+    add = normalised.append
+    for item in items:
+        item_id = item.id
+        if item.failed:
+            error = item.error or item.error_text  # never empty, so ``success`` below is ``error is None``
+            add_failed({"index": item.index, "id": item_id, "error": error, "details": item.details})
+        else:
+            error = None
+            if item_id is not None:
+                add_id(item_id)
+        if include_results:
+            add(
+                {
+                    "index": item.index,
+                    "id": item_id,
+                    "success": error is None,
+                    "action": item.action,
+                    "status": item.status,
+                    "error": error,
+                    "details": item.details,
+                    **item.extra,  # holds none of the keys above (see JobResult)
+                }
+            )
+    return succeeded_ids, failed, normalised
 
 
 def _describe(value: Any) -> str:

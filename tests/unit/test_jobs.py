@@ -142,6 +142,54 @@ def test_empty_errors_from_older_accounts_is_success() -> None:
     assert result.to_dict()["error"] is None
 
 
+def test_known_keys_sent_as_null_are_not_unknown_keys_and_unknown_keys_keep_their_order() -> None:
+    job = completed([{"id": 1, "index": None, "action": None, "zeta": 1, "alpha": 2}, {"id": 2, "details": None}])
+    first, second = job.items
+    assert first.extra == {"zeta": 1, "alpha": 2} and second.extra == {}
+    assert list(job.to_dict()["results"][0]) == [
+        "index",
+        "id",
+        "success",
+        "action",
+        "status",
+        "error",
+        "details",
+        "zeta",
+        "alpha",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "failed"),
+    [("Created", False), ("Failed", True), (" FAILED ", True), ("failed", True), ("Skipped", False)],
+)
+def test_status_spellings_decide_failure(status: str, failed: bool) -> None:
+    item = completed([{"id": 1, "status": status}]).items[0]
+    assert item.failed is failed
+    assert item.to_dict()["error"] == (status if failed else None)
+
+
+def test_an_unknown_key_never_replaces_a_field_in_the_xcom_form() -> None:
+    result = JobResult(index=0, id=1, extra={"id": 9, "error": "x", "title": "T"})
+    assert result.to_dict() == {
+        "index": 0,
+        "id": 1,
+        "success": True,
+        "action": None,
+        "status": None,
+        "error": None,
+        "details": None,
+        "title": "T",
+    }
+
+
+def test_a_bad_item_is_named_by_its_position_and_its_first_bad_field() -> None:
+    with pytest.raises(ZendeskResponseError, match=r"job V3-job: results\[2\]\.'action' should be text"):
+        completed([{"id": 1}, {"id": 2}, {"success": "yes", "action": 3}, "oops"])
+    with pytest.raises(ZendeskResponseError, match=r"results\[3\] should be an object, got str"):
+        completed([{"id": 1}, {"id": 2}, {"id": 3}, "oops"])
+
+
 @pytest.mark.parametrize("success", [True, False])
 def test_permanent_deletion_object_results(success: bool) -> None:
     job = JobStatus.from_api(
