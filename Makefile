@@ -50,8 +50,9 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-# Regenerates the lock from what the current .venv resolved (run after changing dependencies).
-lock: install
+# Regenerates the lock from what the current .venv resolved (run after changing dependencies); the
+# bench extra is installed first so that its pins stay in the lock.
+lock: $(BENCH_STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' | sort > $(CONSTRAINTS)
 
 clean:
