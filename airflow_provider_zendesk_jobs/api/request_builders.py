@@ -39,8 +39,10 @@ class ApiRequest:
     authenticated: bool = True
     #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
-    #: True for the token request: its answer holds an access token, so errors never quote it.
-    private_answer: bool = False
+    @property
+    def answer_holds_credentials(self) -> bool:
+        """The token request's answer holds an access token, so no error ever quotes it."""
+        return self.path == TOKEN_PATH
 
     @property
     def idempotent(self) -> bool:
@@ -136,11 +138,4 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
 
 
 def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
-    return ApiRequest(
-        "POST",
-        base_url + TOKEN_PATH,
-        TOKEN_PATH,
-        json=auth.token_request_body(),
-        authenticated=False,
-        private_answer=True,
-    )
+    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)

@@ -72,7 +72,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 def _shown(request: ApiRequest, body: bytes) -> str:
     """An excerpt for an error message; never of an answer that may hold an access token."""
-    if request.private_answer:
+    if request.answer_holds_credentials:
         return "(body not shown: the answer to a token request may hold credentials)"
     return excerpt(body)
 
@@ -86,21 +86,19 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
     try:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        error = ZendeskResponseError(
+        not_json = (
             f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
-            f"JSON: {_shown(request, body)}. This is usually a proxy or a cut connection; if it persists, "
-            "check the host.",
-            status_code=status,
-            path=request.path,
+            f"JSON: {_shown(request, body)}."
         )
         if request.idempotent:
-            raise RetryableError(error) from None
-        raise ZendeskResponseError(
-            f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
-            f"JSON: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
-            status_code=status,
-            path=request.path,
-        ) from None
+            raise RetryableError(
+                ZendeskResponseError(
+                    f"{not_json} This is usually a proxy or a cut connection; if it persists, check the host.",
+                    status_code=status,
+                    path=request.path,
+                )
+            ) from None
+        raise ZendeskResponseError(f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path) from None
 
 
 def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
@@ -150,14 +148,14 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         )
         raise RetryableError(error, delay=delay, said=said)
     if status >= 500:
-        error = ZendeskUnavailableError(
-            f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
-            "Zendesk is under load or down; the task's own retries will try again later.",
-            status_code=status,
-            path=request.path,
-        )
         if request.idempotent or status in _REFUSED_BEFORE_WORK:
             delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
+            error = ZendeskUnavailableError(
+                f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
+                "Zendesk is under load or down; the task's own retries will try again later.",
+                status_code=status,
+                path=request.path,
+            )
             raise RetryableError(error, delay=delay)
         raise ZendeskUnavailableError(
             f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
