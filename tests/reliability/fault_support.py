@@ -186,6 +186,12 @@ class Schedule:
 
 
 # -- what the request log shows ----------------------------------------------------------------------------
+def job_summary_now(emu: ZendeskEmulator, job_id: str) -> dict[str, Any]:
+    """A job's summary as the sensor's XCom and the trigger's event carry it, as Zendesk shows it now."""
+    job = emu.job(job_id)
+    return {key: job[key] for key in ("status", "total", "progress", "message")} | {"id": job_id}
+
+
 def api_reads(emu: ZendeskEmulator) -> list[RequestRecord]:
     return [record for record in emu.requests if record.path.startswith("/api/v2/")]
 

@@ -7,8 +7,6 @@ sensor), all on the emulator's clock, while the account misbehaves from a schedu
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk.exceptions import AirflowTaskTerminated
@@ -27,6 +25,7 @@ from tests.reliability.fault_support import (
     connect_for,
     emulator_fixture,  # noqa: F401
     faults,
+    job_summary_now,
     kill_at_next_sleep,
     run_sensor,
 )
@@ -40,12 +39,6 @@ def job_finishing(emu: ZendeskEmulator, seconds: float = FINISH) -> str:
     return emu.create_job("tickets_import", records=records, queued_seconds=0, work_seconds=seconds)
 
 
-def summary(emu: ZendeskEmulator, job_id: str) -> dict[str, Any]:
-    """The sensor's XCom value for a job, as Zendesk shows it now."""
-    job = emu.job(job_id)
-    return {key: job[key] for key in ("id", "status", "total", "progress", "message")} | {"id": job_id}
-
-
 @pytest.mark.parametrize("case", faults())
 @pytest.mark.parametrize("mode", SENSOR_MODES)
 def test_a_fault_mid_wait_within_the_retry_budget_changes_nothing(
@@ -57,7 +50,7 @@ def test_a_fault_mid_wait_within_the_retry_budget_changes_nothing(
     schedule.at(15, lambda: emulator.add_fault(case.fault(count=case.burst)))
     outcome = run_sensor(schedule, job_id, mode, monkeypatch)
     assert outcome.error is None
-    assert outcome.value == summary(emulator, job_id)
+    assert outcome.value == job_summary_now(emulator, job_id)
     assert outcome.deferred is (mode == "deferrable")
     records = api_reads(emulator)
     assert [record.fault for record in records].count(case.kind) == case.burst
@@ -79,7 +72,7 @@ def test_an_outage_past_the_retry_budget(
     outcome = run_sensor(schedule, job_id, mode, monkeypatch)
     if case.transient and mode != "deferrable":
         assert outcome.error is None
-        assert outcome.value == summary(emulator, job_id)
+        assert outcome.value == job_summary_now(emulator, job_id)
         assert [record.fault for record in api_reads(emulator)].count(case.kind) == 5
         return
     error = outcome.raised(ZendeskWaitError)
@@ -100,7 +93,7 @@ def test_a_retry_after_longer_than_a_check_may_block_is_still_honoured(
     job_id = job_finishing(emulator)
     emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
     outcome = run_sensor(Schedule(emulator), job_id, mode, monkeypatch)
-    assert outcome.value == summary(emulator, job_id)
+    assert outcome.value == job_summary_now(emulator, job_id)
     records = api_reads(emulator)
     assert_retry_after_honoured(records, 900)
     assert len(records) == 2  # the job had long finished once the pause was over
@@ -113,7 +106,7 @@ def test_a_requests_per_minute_limit_is_never_exceeded(
     job_id = job_finishing(emulator, seconds=300)
     emulator.set_rate_limit(3)
     outcome = run_sensor(Schedule(emulator), job_id, mode, monkeypatch, poke_interval=5)
-    assert outcome.value == summary(emulator, job_id)
+    assert outcome.value == job_summary_now(emulator, job_id)
     records = api_reads(emulator)
     served = [record.time for record in records if record.status == 200]
     for first in served:
@@ -130,7 +123,7 @@ def test_a_new_job_not_visible_yet_is_waited_for(
     emulator.store_settings.not_visible_seconds = 25
     job_id = job_finishing(emulator)
     outcome = run_sensor(Schedule(emulator), job_id, mode, monkeypatch, not_found_grace=60)
-    assert outcome.value == summary(emulator, job_id)
+    assert outcome.value == job_summary_now(emulator, job_id)
     assert [record.status for record in api_reads(emulator)] == [200] * 4  # +0, +10, +20: not in the answer yet
 
 
@@ -160,7 +153,7 @@ def test_an_oauth_token_revoked_mid_wait_is_renewed_once_and_the_wait_goes_on(
     schedule = Schedule(emulator)
     schedule.at(15, emulator.expire_tokens)
     outcome = run_sensor(schedule, job_id, mode, monkeypatch)
-    assert outcome.value == summary(emulator, job_id)
+    assert outcome.value == job_summary_now(emulator, job_id)
     assert emulator.tokens_issued == tokens
     assert_token_renewed_once_per_refusal(emulator, refused)
 

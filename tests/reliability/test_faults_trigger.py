@@ -29,6 +29,7 @@ from tests.reliability.fault_support import (
     connect_for,
     emulator_fixture,  # noqa: F401
     faults,
+    job_summary_now,
     operator,
     rebuilt,
     run_trigger,
@@ -51,10 +52,7 @@ def jobs_finishing(emu: ZendeskEmulator, *seconds: float) -> list[str]:
 
 
 def summaries(emu: ZendeskEmulator, job_ids: list[str]) -> list[dict[str, Any]]:
-    return [
-        {key: emu.job(job_id)[key] for key in ("status", "total", "progress", "message")} | {"id": job_id}
-        for job_id in job_ids
-    ]
+    return [job_summary_now(emu, job_id) for job_id in job_ids]
 
 
 @pytest.mark.parametrize("case", faults())
