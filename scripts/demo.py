@@ -166,7 +166,7 @@ def read_run(env: dict[str, str]) -> dict[str, Any]:
 
 
 def trigger_progress(log_text: str) -> list[str]:
-    """The trigger's progress lines from the ``airflow dags test`` output, e.g. ``working 1/4``."""
+    """The trigger's progress lines at INFO (one per change) in ``airflow dags test``'s output: ``working 1/4``..."""
     return [match.group("progress") for match in _TRIGGER_LINE.finditer(log_text)]
 
 
@@ -192,11 +192,11 @@ def summary(run: dict[str, Any], records: list[dict[str, Any]], log_text: str) -
     lines.append(f"  failed items     {len(failed) or '(none)'}")
     for item in failed:
         lines.append(f"    record {item.get('index')}: {item.get('error')} - {item.get('details') or 'no details'}")
-    polls = trigger_progress(log_text)
-    deferred = f"the sensor deferred; the trigger polled {len(polls)} times" if polls else "the trigger did not run"
+    progress = trigger_progress(log_text)
+    deferred = "the sensor deferred; the trigger logged" if progress else "the trigger did not run"
     lines.append(f"  deferred wait    {deferred}")
-    if polls:
-        lines.append(f"                   {' -> '.join(polls)}")
+    if progress:
+        lines.append(f"                   {' -> '.join(progress)}")
     order = {task: position for position, task in enumerate(TASK_ORDER)}
     tasks = sorted(run["tasks"].items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
     lines.append(f"  tasks            {', '.join(f'{task}={state}' for task, state in tasks)}")

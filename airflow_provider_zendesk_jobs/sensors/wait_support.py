@@ -6,7 +6,8 @@ operator fail with the same exceptions and messages:
 
 * :func:`resolve_job_ids` reads the templated ``job_id`` field before any request.
 * :func:`read_job_statuses` reads the jobs, one ``show_many`` per 100 ids.
-* :class:`ProgressLog` writes one line per job per poll.
+* :class:`ProgressLog` writes a line per job per poll (at INFO every poll here; the trigger
+  writes changes at INFO and the rest at DEBUG).
 * :func:`exception_for_outcome`, :func:`exception_for_error` and :func:`result_from_event`
   turn a failed outcome, a provider error or the trigger's event into the Airflow
   exception that makes the task do the right thing: fail for good (a dead job, wrong

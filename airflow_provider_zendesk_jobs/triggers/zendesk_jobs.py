@@ -36,7 +36,7 @@ from airflow_provider_zendesk_jobs.triggers.events import (
     event_payload,
 )
 from airflow_provider_zendesk_jobs.triggers.poller import PollAnswer, PollFailure, PollMessage, PollPaused
-from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
+from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog, info_every_for
 from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
 from airflow_provider_zendesk_jobs.waiting import (
     DEFAULT_NOT_FOUND_GRACE,
@@ -149,7 +149,9 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         state = _WaitState(
             started_at=self.started_at if self.started_at is not None else poller.clock(),
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
-            progress=ProgressLog(self.log, not_found_grace=self.not_found_grace),
+            progress=ProgressLog(
+                self.log, not_found_grace=self.not_found_grace, info_every=info_every_for(self.poll_interval)
+            ),
         )
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
@@ -181,7 +183,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
                 job_ids, message.statuses, options=state.options, started_at=state.started_at, now=message.at
             )
             state.last_seen = outcome.statuses
-            state.progress.poll(job_ids, outcome)
+            state.progress.poll(job_ids, outcome, now=message.at)
             if outcome.decision is WaitDecision.SUCCEEDED:
                 return event_payload(EVENT_SUCCESS, job_ids, outcome.message, outcome.statuses)
             if outcome.decision is WaitDecision.FAILED:

@@ -107,8 +107,7 @@ def test_summary_names_the_job_created_ids_failures_and_requests(demo: ModuleTyp
     assert "completed (Bulk Import Ticket): 2 records created, 1 rejected" in text
     assert "created tickets  1000, 1001" in text
     assert "record 1: TicketCreateFailed - Subject: is invalid" in text
-    assert "the sensor deferred; the trigger polled 2 times" in text
-    assert "queued 0/3 -> completed 3/3" in text
+    assert "the sensor deferred; the trigger logged\n                   queued 0/3 -> completed 3/3\n" in text
     assert "start_import=success, wait_for_import=success, report=success" in text
     assert "emulator served  3 requests:" in text
     assert "2 x GET /api/v2/job_statuses/show_many -> 200" in text
@@ -128,6 +127,7 @@ def test_the_whole_demo(airflow_db: Path) -> None:
     out = result.stdout
     assert "created tickets  1000, 1001, 1002" in out
     assert "record 1: TicketCreateFailed - Subject: is invalid (contains FAIL)" in out
-    assert "the sensor deferred; the trigger polled" in out
+    assert "the sensor deferred; the trigger logged" in out
+    assert "-> completed " in out
     assert "1 x POST /api/v2/imports/tickets/create_many -> 200" in out
     assert "The DAG run succeeded" in out
