@@ -239,6 +239,16 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         return True, f"Connected to {self.settings.base_url}: job statuses are readable ({count} on the first page)."
 
 
+def _new_async_client(settings: ConnectionSettings) -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.timeouts.read, connect=settings.timeouts.connect),
+        follow_redirects=False,
+        trust_env=True,
+    )
+
+
 class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
     """The reads of :class:`ZendeskJobStatusHook`, ``async`` on ``httpx``, for triggers.
 
@@ -249,7 +259,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
     def __init__(self, zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(zendesk_conn_id, **kwargs)
         self._client: httpx.AsyncClient | None = None
-        self._settings_lock: asyncio.Lock | None = None
+        self._client_lock: asyncio.Lock | None = None
         self._token_lock: asyncio.Lock | None = None
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -266,14 +276,15 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
 
     async def get_async_conn(self) -> httpx.AsyncClient:
         if self._client is None:
-            import httpx
-
             settings = await self.aget_settings()
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.timeouts.read, connect=settings.timeouts.connect),
-                follow_redirects=False,
-                trust_env=True,
-            )
+            if self._client_lock is None:
+                self._client_lock = asyncio.Lock()
+            async with self._client_lock:  # one client for many concurrent first reads
+                if self._client is None:
+                    # A new client loads the system's CA certificates: tens of milliseconds that
+                    # would hold the triggerer's event loop, shared by every deferred task. OpenSSL
+                    # does that work without the GIL, so in a thread the loop runs meanwhile.
+                    self._client = await asyncio.to_thread(_new_async_client, settings)
         return self._client
 
     async def aclose(self) -> None:

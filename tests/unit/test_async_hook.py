@@ -94,3 +94,31 @@ async def test_async_missing_ids_and_list_pages(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ZendeskNotFoundError, match="V3-z"):
         await hook.get_job_statuses(["V3-a", "V3-z"])
     assert [j.id for j in await hook.list_job_statuses()] == ["V3-b", "V3-c"]
+
+
+
+async def test_the_http_client_is_built_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a client loads the CA certificates: in a worker thread, so the triggerer's other tasks run."""
+    import asyncio
+    import threading
+
+    from airflow_provider_zendesk_jobs.hooks import zendesk_jobs
+
+    set_connection(monkeypatch, host="acme", login="a@b.c", password="tok", extra={"timeout": 7})
+    built_in: list[int] = []
+    build = zendesk_jobs._new_async_client
+
+    def recording_build(settings: object) -> httpx.AsyncClient:
+        built_in.append(threading.get_ident())
+        return build(settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zendesk_jobs, "_new_async_client", recording_build)
+    hook = ZendeskJobStatusAsyncHook()
+    clients = await asyncio.gather(*(hook.get_async_conn() for _ in range(3)))
+    assert len(built_in) == 1  # concurrent first reads share one client
+    assert built_in[0] != threading.get_ident()  # not on the event loop's thread
+    assert clients[0] is clients[1] is clients[2]
+    assert clients[0].timeout.read == 7
+    assert clients[0].follow_redirects is False
+    await hook.aclose()
+    assert hook._client is None
