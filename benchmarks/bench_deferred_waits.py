@@ -307,12 +307,16 @@ async def measure_least(mode: str, waits: int, repeats: int) -> Run:
     return run
 
 
+def _lines(count: int) -> str:
+    return f"{count:,} log line{'' if count == 1 else 's'}"
+
+
 def costliest(run: Run) -> str:
     cost, answered, lines = peak(run)
     every_line = cost - run.peak_log_floor_ms + run.peak_every_line_ms
     return (
-        f"  Costliest shared cycle: {cost:.1f} ms of CPU for {answered:,} waits, which wrote {lines:,} log lines; "
-        f"writing {lines:,} lines through Airflow's log pipeline alone took {run.peak_log_floor_ms:.1f} ms in this "
+        f"  Costliest shared cycle: {cost:.1f} ms of CPU for {answered:,} waits, which wrote {_lines(lines)}; "
+        f"writing {_lines(lines)} through Airflow's log pipeline alone took {run.peak_log_floor_ms:.1f} ms in this "
         f"run, so the rest (requests, parsing, deciding, handing over) took {cost - run.peak_log_floor_ms:.1f} ms. "
         f"Had every one of the {answered:,} waits written a line (every job's progress moving at every poll), "
         f"those lines alone would have taken {run.peak_every_line_ms:.1f} ms: about {every_line:.0f} ms for the cycle"
@@ -326,7 +330,7 @@ def row(run: Run) -> str:
         f"| {run.waits:,} | {run.mode} | {run.per_cycle:,.1f} | {run.requests:,} | "
         f"{percentile(run.latencies, 0.5):.1f} / {percentile(run.latencies, 0.95):.1f} / {max(run.latencies):.1f} | "
         f"{first:.0f} | {statistics.fmean(steady):.1f} / {max(steady):.1f} | "
-        f"{peak(run)[1]:,} waits, {peak(run)[2]:,} lines, {run.peak_log_floor_ms:.1f} ms | "
+        f"{peak(run)[1]:,} waits, {_lines(peak(run)[2])}, {run.peak_log_floor_ms:.1f} ms | "
         f"{run.memory_per_wait / 1024:.1f} | {run.wall:.2f} |"
     )
 
