@@ -142,6 +142,23 @@ async def test_success_when_every_job_completes(emulator: ZendeskEmulator, trigg
     assert not [line for line in lines if "unchanged for" in line]
 
 
+async def test_a_long_queue_writes_reminders_not_a_line_per_poll(
+    emulator: ZendeskEmulator, trigger_logs: list[dict[str, Any]]
+) -> None:
+    job_id = emulator.create_job(count=2, queued_seconds=118, work_seconds=1)
+    event = await event_of(trigger_for(emulator, [job_id]))
+    assert event["status"] == "success"
+    info = [e["event"] for e in trigger_logs if e["log_level"] == "info" and e["event"].startswith(job_id)]
+    reminders = [line for line in info if "(unchanged for " in line]
+    assert info[0] == f"{job_id}: queued 0/2"
+    assert info[-1] == f"{job_id}: completed 2/2"
+    # 23 polls in the queue, 5 s apart: a reminder a minute, the first after half a minute at least.
+    assert len(reminders) in (1, 2)
+    assert all(line.startswith(f"{job_id}: queued 0/2 (unchanged for ") for line in reminders)
+    assert all(int(line.split("unchanged for ")[1].split(" ")[0]) >= 30 for line in reminders)
+    assert len(info) == 2 + len(reminders)
+
+
 @pytest.mark.parametrize("outcome", ["failed", "killed"])
 async def test_a_dead_job_fails_the_wait_naming_it(emulator: ZendeskEmulator, outcome: str) -> None:
     ok = emulator.create_job(count=2, work_seconds=100)
