@@ -32,12 +32,16 @@ from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_bod
 MAX_PAGES = 10_000
 
 
-def show_many_requests(settings: ConnectionSettings, job_ids: Sequence[str]) -> list[ApiRequest]:
-    """One request per 100 distinct ids; every id is checked before the first request is built."""
+def asked_ids(job_ids: Iterable[str]) -> list[str]:
+    """The ids of one call, read once and checked: a generator is not used up by the first of two passes."""
     if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
         job_ids = list(job_ids)
-    ids = validate_job_ids(job_ids)  # text or None is refused here, not split into characters
-    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(ids)]
+    return validate_job_ids(job_ids)  # text or None is refused here, not split into characters
+
+
+def show_many_requests(settings: ConnectionSettings, job_ids: Iterable[str]) -> list[ApiRequest]:
+    """One request per 100 distinct ids; every id is checked before the first request is built."""
+    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(asked_ids(job_ids))]
 
 
 def statuses_by_id(body: Any, asked: Sequence[str]) -> dict[str, JobStatus]:

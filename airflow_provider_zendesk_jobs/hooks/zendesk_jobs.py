@@ -20,6 +20,7 @@ from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings
 from airflow_provider_zendesk_jobs.api.operations import (
     JobListWalk,
+    asked_ids,
     in_asked_order,
     show_many_requests,
     statuses_by_id,
@@ -207,7 +208,8 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
 
     def get_job_statuses(self, job_ids: Sequence[str]) -> list[JobStatus]:
         """Many jobs, at most 100 per request, in the order asked; unknown ids raise naming them all."""
-        return in_asked_order(job_ids, self.get_job_statuses_by_id(job_ids))
+        ids = asked_ids(job_ids)
+        return in_asked_order(ids, self.get_job_statuses_by_id(ids))
 
     def list_job_statuses(self, limit: int | None = None) -> Iterator[JobStatus]:
         """Every recent job, newest first, page by page; stops at ``limit`` without fetching more."""
@@ -364,7 +366,8 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         return found
 
     async def get_job_statuses(self, job_ids: Sequence[str]) -> list[JobStatus]:
-        return in_asked_order(job_ids, await self.get_job_statuses_by_id(job_ids))
+        ids = asked_ids(job_ids)
+        return in_asked_order(ids, await self.get_job_statuses_by_id(ids))
 
     async def list_job_statuses(self, limit: int | None = None) -> list[JobStatus]:
         """Every recent job, newest first (Zendesk keeps about the last 100, so a list is small)."""

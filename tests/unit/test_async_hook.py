@@ -122,3 +122,16 @@ async def test_the_http_client_is_built_off_the_event_loop(monkeypatch: pytest.M
     assert clients[0].follow_redirects is False
     await hook.aclose()
     assert hook._client is None
+
+
+async def test_async_ids_given_as_a_generator_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_connection(monkeypatch, host="acme", login="a@b.c", password="tok")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["ids"].split(",")
+        return httpx.Response(200, json={"job_statuses": [job(i) for i in reversed(ids)]})
+
+    hook = async_hook(handler, FakeClock())
+    jobs = await hook.get_job_statuses(job_id for job_id in ("V3-a", "V3-b"))  # type: ignore[arg-type]
+    assert [j.id for j in jobs] == ["V3-a", "V3-b"]
+    await hook.aclose()

@@ -298,6 +298,14 @@ def test_show_many_missing_ids_raise_listing_them(token_conn: None, clock: FakeC
     assert list(hook.get_job_statuses_by_id(["V3-a", "V3-b"])) == ["V3-a"]
 
 
+def test_ids_given_as_a_generator_are_read_once(token_conn: None, clock: FakeClock, requests_mock: rm.Mocker) -> None:
+    """A generator is used up by one pass: the answer must still hold every job asked for."""
+    requests_mock.get(SHOW_MANY, json={"job_statuses": [job("V3-b"), job("V3-a")]})
+    jobs = make_hook(clock).get_job_statuses(job_id for job_id in ("V3-a", "V3-b"))  # type: ignore[arg-type]
+    assert [j.id for j in jobs] == ["V3-a", "V3-b"]
+    assert requests_mock.last_request.qs["ids"] == ["v3-a,v3-b"]  # type: ignore[union-attr]
+
+
 def test_bad_ids_are_refused_before_any_request(token_conn: None, clock: FakeClock, requests_mock: rm.Mocker) -> None:
     hook = make_hook(clock)
     with pytest.raises(ZendeskInvalidInputError):
