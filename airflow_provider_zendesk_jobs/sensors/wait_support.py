@@ -63,6 +63,7 @@ __all__ = [
     "first_check_time",
     "job_summaries",
     "pause_asked",
+    "pause_still_ahead",
     "read_job_statuses",
     "resolve_job_ids",
     "result_from_event",
@@ -100,6 +101,11 @@ def pause_asked(error: BaseException, now: float) -> float | None:
     if isinstance(error, ZendeskRateLimitError) and error.retry_after:
         return now + error.retry_after
     return None
+
+
+def pause_still_ahead(not_before: float | None, now: float) -> float | None:
+    """The carried-over pause while it has not passed yet: what a deferral hands to the trigger."""
+    return not_before if not_before is not None and not_before > now else None
 
 
 def read_job_statuses(hook: ZendeskJobStatusHook, job_ids: Sequence[str]) -> dict[str, JobStatus]:
