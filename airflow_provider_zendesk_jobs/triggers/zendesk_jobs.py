@@ -11,12 +11,15 @@ connection id, interval, options, and absolute epoch times (the wait's first che
 not-found grace; the deadline, for the sensor's timeout; and, when the task met a 429 just
 before deferring, the end of its ``Retry-After``). Never a credential: the connection is read
 by the poller's async hook, through Airflow's async connection path.
+
+The constructor stores its arguments as given and never checks them: the triggerer rebuilds
+triggers from their stored rows and survives only a ``TypeError`` there. ``run()`` checks them
+first (:mod:`.arguments`), and a bad one ends that wait at once with an error event naming it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,8 +29,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
 from airflow_provider_zendesk_jobs.triggers.events import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -51,22 +54,6 @@ _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStat
 _SHOWN_IN_MESSAGES = 5
 
 
-def _seconds(value: Any, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ZendeskInvalidInputError(f"{name} must be a finite number of seconds, got {value!r}.")
-    if value < 0 or (positive and value == 0):
-        raise ZendeskInvalidInputError(f"{name} must be {'above' if positive else 'at least'} 0, got {value!r}.")
-    return float(value)
-
-
-def _epoch(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ZendeskInvalidInputError(f"{name} must be epoch seconds (UTC) or None, got {value!r}.")
-    return float(value)
-
-
 def _show_ids(job_ids: Sequence[str]) -> str:
     if len(job_ids) <= _SHOWN_IN_MESSAGES:
         return ", ".join(job_ids)
@@ -86,7 +73,8 @@ class _WaitState:
 class ZendeskJobStatusTrigger(BaseTrigger):
     """Wait in the triggerer until every job in ``job_ids`` is finished, failed, or the deadline passes.
 
-    :param job_ids: the Zendesk job ids to wait on.
+    :param job_ids: the Zendesk job ids to wait on: a list, or the text a template renders for one
+        (``"V3-a"``, ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
     :param zendesk_conn_id: the Airflow connection; all triggers on it share one poller.
     :param poll_interval: the longest time, in seconds, between two reads of these jobs.
     :param not_found_grace: seconds from ``started_at`` during which an id Zendesk does not know
@@ -96,11 +84,15 @@ class ZendeskJobStatusTrigger(BaseTrigger):
     :param deadline: epoch seconds after which the wait ends with a ``timeout`` event; ``None`` waits on.
     :param not_before: epoch seconds before which no request may be sent: the ``Retry-After`` of a 429
         the task met just before it deferred (the triggerer's hook has not heard it).
+
+    Arguments this release does not know are kept (``serialize()`` returns them) and end the
+    wait with an error event naming them: they come from a row written by a newer release, and
+    ignoring an option that changes what the wait means could end it with the wrong answer.
     """
 
     def __init__(
         self,
-        job_ids: list[str],
+        job_ids: str | Sequence[str],
         zendesk_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
@@ -108,22 +100,28 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         started_at: float | None = None,
         deadline: float | None = None,
         not_before: float | None = None,
+        **unknown: Any,
     ) -> None:
+        # Stored as given, checked in run(): the triggerer builds triggers from their database rows
+        # and survives only a TypeError here, so nothing below may raise (see .arguments). Until
+        # run() has checked them, the attributes hold the values as given.
         super().__init__()  # type: ignore[no-untyped-call]
-        self.job_ids: list[str] = list(dict.fromkeys(validate_job_ids(job_ids)))
-        if not isinstance(zendesk_conn_id, str) or not zendesk_conn_id:
-            raise ZendeskInvalidInputError(f"zendesk_conn_id must be a connection id, got {zendesk_conn_id!r}.")
+        self.job_ids = job_ids
         self.zendesk_conn_id = zendesk_conn_id
-        self.poll_interval = _seconds(poll_interval, "poll_interval", positive=True)
-        self.not_found_grace = _seconds(not_found_grace, "not_found_grace", positive=False)
-        self.fail_on_item_errors = bool(fail_on_item_errors)
-        self.started_at = _epoch(started_at, "started_at")
-        self.deadline = _epoch(deadline, "deadline")
-        self.not_before = _epoch(not_before, "not_before")
+        self.poll_interval = poll_interval
+        self.not_found_grace = not_found_grace
+        self.fail_on_item_errors = fail_on_item_errors
+        self.started_at = started_at
+        self.deadline = deadline
+        self.not_before = not_before
+        #: Arguments this release does not know (a row written by a newer one): kept, and refused in run().
+        self._unknown: dict[str, Any] = dict(unknown)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The arguments as given (whatever they hold), so a stored row rebuilds the same trigger."""
+        job_ids = self.job_ids
         kwargs: dict[str, Any] = {
-            "job_ids": list(self.job_ids),
+            "job_ids": list(job_ids) if isinstance(job_ids, list | tuple) else job_ids,
             "zendesk_conn_id": self.zendesk_conn_id,
             "poll_interval": self.poll_interval,
             "not_found_grace": self.not_found_grace,
@@ -133,9 +131,46 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         }
         if self.not_before is not None:
             kwargs["not_before"] = self.not_before
+        kwargs.update(self._unknown)
         return _CLASSPATH, kwargs
 
+    def check_arguments(self) -> TriggerArguments:
+        """The arguments, checked; :class:`ZendeskInvalidInputError` names every bad one (run() calls it first)."""
+        given = {
+            "job_ids": self.job_ids,
+            "zendesk_conn_id": self.zendesk_conn_id,
+            "poll_interval": self.poll_interval,
+            "not_found_grace": self.not_found_grace,
+            "fail_on_item_errors": self.fail_on_item_errors,
+            "started_at": self.started_at,
+            "deadline": self.deadline,
+            "not_before": self.not_before,
+        }
+        try:
+            return check_trigger_arguments(given, self._unknown)
+        except ZendeskInvalidInputError:
+            raise
+        except Exception as exc:  # a check tripping over a value must still end in a message, not a crash
+            raise ZendeskInvalidInputError(
+                f"The deferred Zendesk wait cannot start: its stored arguments could not be read "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            arguments = self.check_arguments()
+        except ZendeskInvalidInputError as exc:
+            self.log.warning("%s", exc)
+            yield TriggerEvent(event_payload(EVENT_ERROR, [], str(exc), {}, error=exc))  # type: ignore[no-untyped-call]
+            return
+        self.job_ids = arguments.job_ids
+        self.zendesk_conn_id = arguments.zendesk_conn_id
+        self.poll_interval = arguments.poll_interval
+        self.not_found_grace = arguments.not_found_grace
+        self.fail_on_item_errors = arguments.fail_on_item_errors
+        self.started_at = arguments.started_at
+        self.deadline = arguments.deadline
+        self.not_before = arguments.not_before
         payload = await self._wait()
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 

@@ -210,9 +210,16 @@ def test_hostile_job_id_text_fails_every_level_with_the_same_message_and_no_requ
         assert task_error(kind, XCOM, value) == message, kind  # an XComArg
         assert task_error(kind, TEMPLATE, value) == message, kind  # a template rendered as text
         assert task_error(kind, [value]) == message, kind  # inside a list
-    assert hook_error(lambda: ZendeskJobStatusTrigger([value])) == message
+    # The trigger stores what it is given (the triggerer survives only a TypeError there) and says the
+    # same thing when its run() checks, naming the argument.
+    in_trigger = (
+        f"The deferred Zendesk wait cannot start: job_ids: {message.rstrip('.')}. No retry changes a stored "
+        "argument: fix the DAG or the provider release, then clear the task."
+    )
+    assert hook_error(lambda: ZendeskJobStatusTrigger([value]).check_arguments()) == in_trigger
     kwargs = ZendeskJobStatusTrigger(["V3-fine"], poll_interval=5).serialize()[1]
-    assert hook_error(lambda: ZendeskJobStatusTrigger(**{**kwargs, "job_ids": ["V3-fine", value]})) == message
+    rebuilt = ZendeskJobStatusTrigger(**{**kwargs, "job_ids": ["V3-fine", value]})
+    assert hook_error(rebuilt.check_arguments) == in_trigger
     assert emulator.requests == []
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,17 +71,19 @@ def test_serialize_holds_only_primitives_and_rebuilds_the_same_trigger() -> None
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == CLASSPATH
-    assert kwargs == {
+    assert kwargs == {  # as given: the constructor stores, run() checks
         "job_ids": ["V3-a", "V3-b"],
         "zendesk_conn_id": "zendesk_eu",
-        "poll_interval": 15.0,
-        "not_found_grace": 90.0,
+        "poll_interval": 15,
+        "not_found_grace": 90,
         "fail_on_item_errors": True,
         "started_at": 1_700_000_000.5,
-        "deadline": 1_700_003_600.0,
+        "deadline": 1_700_003_600,
     }
     assert json.loads(json.dumps(kwargs)) == kwargs
     assert ZendeskJobStatusTrigger(**kwargs).serialize() == (classpath, kwargs)
+    checked = trigger.check_arguments()
+    assert (checked.poll_interval, checked.not_found_grace, checked.deadline) == (15.0, 90.0, 1_700_003_600.0)
 
 
 def test_serialized_form_survives_airflow_serde() -> None:
@@ -94,19 +97,36 @@ def test_serialized_form_survives_airflow_serde() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"job_ids": []}, "empty"),
-        ({"job_ids": ["V3-a/../x"]}, "not a valid Zendesk job id"),
-        ({"job_ids": "V3-a"}, "list of Zendesk job ids"),
-        ({"job_ids": ["V3-a"], "poll_interval": 0}, "poll_interval"),
-        ({"job_ids": ["V3-a"], "not_found_grace": -1}, "not_found_grace"),
-        ({"job_ids": ["V3-a"], "deadline": "tomorrow"}, "deadline"),
-        ({"job_ids": ["V3-a"], "started_at": float("nan")}, "started_at"),
-        ({"job_ids": ["V3-a"], "zendesk_conn_id": ""}, "zendesk_conn_id"),
+        ({"job_ids": []}, "job_ids: The list of Zendesk job ids is empty"),
+        ({"job_ids": ["V3-a/../x"]}, "job_ids: 'V3-a/../x' is not a valid Zendesk job id (it contains '/')"),
+        ({"job_ids": 12}, "job_ids: int 12 is not a Zendesk job id or a list of them"),
+        ({"job_ids": ["V3-a"], "poll_interval": 0}, "poll_interval: 0 must be above 0 seconds"),
+        ({"job_ids": ["V3-a"], "not_found_grace": -1}, "not_found_grace: -1 must be at least 0 seconds"),
+        ({"job_ids": ["V3-a"], "deadline": "tomorrow"}, "deadline: 'tomorrow' is not a time"),
+        ({"job_ids": ["V3-a"], "started_at": float("nan")}, "started_at: nan is not a time"),
+        ({"job_ids": ["V3-a"], "zendesk_conn_id": ""}, "zendesk_conn_id: '' is not an Airflow connection id"),
+        ({"job_ids": ["V3-a"], "fail_on_item_errors": "yes"}, "fail_on_item_errors: 'yes' is not true or false"),
+        ({"job_ids": ["V3-a"], "max_wait": 5}, "'max_wait': not an argument of this release of the trigger (value 5)"),
     ],
 )
-def test_bad_arguments_are_refused_with_a_message(kwargs: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ZendeskInvalidInputError, match=fragment):
-        ZendeskJobStatusTrigger(**kwargs)
+async def test_bad_arguments_end_the_wait_at_once_with_a_message(
+    emulator: ZendeskEmulator, trigger_logs: list[dict[str, Any]], kwargs: dict[str, Any], fragment: str
+) -> None:
+    trigger = ZendeskJobStatusTrigger(**kwargs)  # the constructor stores; only run() checks
+    assert trigger.serialize()[1]["job_ids"] == kwargs["job_ids"]
+    event = await event_of(trigger)
+    assert event["status"] == "error"
+    assert event["error_type"] == "ZendeskInvalidInputError"
+    assert event["message"].startswith("The deferred Zendesk wait cannot start: ")
+    assert fragment in event["message"]
+    assert event["message"].endswith(
+        "No retry changes a stored argument: fix the DAG or the provider release, then clear the task."
+    )
+    assert [e["event"] for e in trigger_logs if e["log_level"] == "warning"] == [event["message"]]
+    assert emulator.requests == []  # no request, no poller
+    assert pollers_on_running_loop() == {}
+    with pytest.raises(ZendeskInvalidInputError, match=re.escape(fragment)):
+        trigger.check_arguments()
 
 
 async def test_a_rebuilt_trigger_keeps_the_original_grace_and_deadline(emulator: ZendeskEmulator) -> None:

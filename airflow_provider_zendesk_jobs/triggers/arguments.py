@@ -1,0 +1,141 @@
+"""The trigger's stored arguments, checked when the wait starts rather than when the trigger is built.
+
+Airflow's triggerer builds every trigger from the kwargs stored in its database row and
+catches only ``TypeError`` while doing so: any other exception ends the trigger-runner
+process and every deferred task it holds, of every DAG. A row can hold anything: it may
+have been written by an older or a newer release of this provider, or edited by hand. So
+the trigger's constructor stores what it is given, and :func:`check_trigger_arguments`
+runs in ``run()``, where a bad value ends that one wait with an error event naming it.
+
+The checks accept everything release 0.1.0 wrote (its ``serialize()`` output) and, for
+``job_ids``, the text a template renders for a list (``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``,
+a JSON list), read the same way as the sensor's ``job_id`` field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+
+__all__ = ["TriggerArguments", "check_trigger_arguments"]
+
+#: The latest epoch second a ``datetime`` can show (9999-12-31T23:59:59Z): deadlines end up in messages.
+_LAST_EPOCH = 253_402_300_799.0
+_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class TriggerArguments:
+    """The trigger's arguments once checked: what the wait runs on."""
+
+    job_ids: list[str]
+    zendesk_conn_id: str
+    poll_interval: float
+    not_found_grace: float
+    fail_on_item_errors: bool
+    started_at: float | None
+    deadline: float | None
+    not_before: float | None
+
+
+def _show(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails still gets a message
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite number (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds(value: object, *, positive: bool) -> float:
+    number = _number(value)
+    if number is None:
+        raise ZendeskInvalidInputError(f"{_show(value)} is not a finite number of seconds")
+    if number < 0 or (positive and number == 0):
+        raise ZendeskInvalidInputError(f"{_show(value)} must be {'above' if positive else 'at least'} 0 seconds")
+    return number
+
+
+def _epoch(value: object) -> float | None:
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None or not 0 <= number <= _LAST_EPOCH:
+        raise ZendeskInvalidInputError(
+            f"{_show(value)} is not a time: it must be epoch seconds (UTC) between 1970 and 9999, or None"
+        )
+    return number
+
+
+def _job_ids(value: object) -> list[str]:
+    if not isinstance(value, str | list | tuple):
+        raise ZendeskInvalidInputError(
+            f"{type(value).__name__} {_show(value)} is not a Zendesk job id or a list of them"
+        )
+    ids, _ = normalize_job_ids(value)
+    return list(dict.fromkeys(ids))  # one read of each id, in the order given
+
+
+def _connection_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ZendeskInvalidInputError(f"{_show(value)} is not an Airflow connection id")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ZendeskInvalidInputError(f"{_show(value)} is not true or false")
+    return value
+
+
+def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]) -> TriggerArguments:
+    """The checked arguments, or :class:`ZendeskInvalidInputError` naming every bad one.
+
+    ``given`` holds the trigger's own arguments by name; ``unknown`` the ones this release does
+    not know (from a newer release, say), which are refused: ignoring an option that may change
+    what the wait means (when it fails, how long it waits) could end it with the wrong answer.
+    """
+    problems: list[str] = []
+    checked: dict[str, Any] = {}
+    checks = (
+        ("job_ids", _job_ids),
+        ("zendesk_conn_id", _connection_id),
+        ("poll_interval", lambda value: _seconds(value, positive=True)),
+        ("not_found_grace", lambda value: _seconds(value, positive=False)),
+        ("fail_on_item_errors", _flag),
+        ("started_at", _epoch),
+        ("deadline", _epoch),
+        ("not_before", _epoch),
+    )
+    for name, check in checks:
+        try:
+            checked[name] = check(given.get(name))
+        except ZendeskInvalidInputError as exc:
+            problems.append(f"{name}: {str(exc).rstrip('.')}")
+    for name in sorted(unknown, key=str):
+        problems.append(
+            f"{_show(name)}: not an argument of this release of the trigger (value {_show(unknown[name])}); the row "
+            "was probably written by a newer release of airflow-provider-zendesk-jobs. Install the same release "
+            "on the workers and the triggerer"
+        )
+    if problems:
+        raise ZendeskInvalidInputError(
+            "The deferred Zendesk wait cannot start: " + "; ".join(problems) + ". No retry changes a stored argument: "
+            "fix the DAG or the provider release, then clear the task."
+        )
+    return TriggerArguments(**checked)
