@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--retention-seconds", type=float, default=86_400.0, help="clock seconds a job stays readable")
     parser.add_argument("--listed-jobs", type=int, default=100, help="how many of the newest jobs the list shows")
-    parser.add_argument("--max-active-jobs", type=int, default=30)
+    parser.add_argument(
+        "--max-active-jobs",
+        type=int,
+        default=30,
+        help="jobs queued or working at once, Zendesk's job limit; one more bulk call answers 429 TooManyJobs",
+    )
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per clock minute (default: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed for job ids and fault fractions")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")

@@ -66,11 +66,12 @@ class StoreSettings:
 
 
 class TooManyJobsError(Exception):
-    """The account already has as many queued or working jobs as it may."""
+    """The account already has as many queued or working jobs as it may (Zendesk's job limit, 30 by default)."""
 
-    def __init__(self, active: int, limit: int, retry_after: float) -> None:
+    def __init__(self, active: int, limit: int) -> None:
         super().__init__(f"{active} jobs are queued or working; the limit is {limit}")
-        self.retry_after = retry_after
+        self.active = active
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -247,10 +248,7 @@ class JobStore:
                     job for job in self._jobs.values() if not job.expired and job.status_at(now) in ACTIVE_STATUSES
                 ]
                 if len(active) >= max_active:
-                    wait = min(job.finish_time for job in active) - now
-                    # A job frozen by a test never finishes: suggest a minute, as for a rate limit.
-                    retry_after = max(1.0, math.ceil(wait)) if math.isfinite(wait) else 60.0
-                    raise TooManyJobsError(len(active), max_active, retry_after)
+                    raise TooManyJobsError(len(active), max_active)
             if records is None:
                 records = generate_records(kind, 1 if count is None else count, self._ids)
             if not records:

@@ -214,11 +214,14 @@ class ZendeskApi:
                 max_active=self.settings.max_active_jobs,
             )
         except TooManyJobsError as exc:
+            # Zendesk's answer past its job limit: 429 with the error code TooManyJobs, nothing started
+            # (the "Job limit" section of https://developer.zendesk.com/api-reference/introduction/rate-limits/).
+            # No Retry-After: none is documented for this refusal (Zendesk cannot know when a job ends),
+            # so a client must not count on one. The description's wording is this emulator's.
             return error_response(
                 429,
                 "TooManyJobs",
-                f"{exc}. Wait for some to finish before starting more.",
-                headers=[("Retry-After", str(int(exc.retry_after)))],
+                f"Number of allowed background jobs exceeded: {exc}. Wait for some to finish before starting more.",
             )
         return json_response(200, {"job_status": job.view(self.clock.now(), self.base_url())})
 

@@ -179,11 +179,26 @@ def test_too_many_active_jobs_is_refused_with_429(zendesk_emulator_factory):
         assert call(emu, "POST", "/api/v2/tickets/create_many", body).status == 200
     refused = call(emu, "POST", "/api/v2/tickets/create_many", body)
     assert refused.status == 429
-    assert refused.json()["error"] == "TooManyJobs"
-    assert "description" in refused.json()
-    assert refused.headers["retry-after"] == "2"
+    assert refused.json() == {
+        "error": "TooManyJobs",
+        "description": "Number of allowed background jobs exceeded: 2 jobs are queued or working; the limit is 2. "
+        "Wait for some to finish before starting more.",
+    }
+    assert "retry-after" not in refused.headers  # none is documented for the job limit
+    assert len(call(emu, "GET", "/api/v2/job_statuses").json()["job_statuses"]) == 2  # nothing was started
     emu.advance(2.0)  # both finished
     assert call(emu, "POST", "/api/v2/tickets/create_many", body).status == 200
+
+
+def test_the_default_job_limit_is_30_and_the_31st_bulk_call_is_refused(zendesk_emulator_factory):
+    emu = zendesk_emulator_factory()
+    body = {"tickets": [{"subject": "a"}]}
+    assert [call(emu, "POST", "/api/v2/tickets/create_many", body).status for _ in range(30)] == [200] * 30
+    refused = call(emu, "POST", "/api/v2/imports/tickets/create_many", body)
+    assert refused.status == 429
+    assert refused.json()["error"] == "TooManyJobs"
+    assert "30 jobs are queued or working; the limit is 30" in refused.json()["description"]
+    assert call(emu, "GET", "/api/v2/job_statuses").status == 200  # reads are not refused
 
 
 def test_unknown_path_and_wrong_method(emu):
@@ -231,4 +246,5 @@ def test_too_many_jobs_when_the_active_ones_are_frozen(zendesk_emulator_factory)
     emu.set_job_status(emu.create_job(count=1), "working")
     refused = call(emu, "POST", "/api/v2/tickets/create_many", {"tickets": [{}]})
     assert refused.status == 429
-    assert refused.headers["retry-after"] == "60"
+    assert refused.json()["error"] == "TooManyJobs"
+    assert "retry-after" not in refused.headers
