@@ -62,6 +62,15 @@ class ZendeskRateLimitError(ZendeskJobsError):
         self.retry_after = retry_after
 
 
+class ZendeskJobLimitError(ZendeskRateLimitError):
+    """A bulk call was refused because the account has as many background jobs queued or working as it may.
+
+    Zendesk counts about 30 per account, across every integration on it; nothing was started.
+    A subclass of :class:`ZendeskRateLimitError`, so ``except ZendeskRateLimitError`` still catches
+    it; catch this one first to tell "too many jobs" from "too many requests".
+    """
+
+
 class ZendeskUnavailableError(ZendeskJobsError):
     """5xx answers, timeouts or connection errors outlasted the retry budget: Zendesk is down or unreachable."""
 

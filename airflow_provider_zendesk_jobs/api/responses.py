@@ -17,6 +17,7 @@ from airflow_provider_zendesk_jobs.api.redaction import excerpt
 from airflow_provider_zendesk_jobs.api.request_builders import ApiRequest
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
+    ZendeskJobLimitError,
     ZendeskJobsError,
     ZendeskNotFoundError,
     ZendeskRateLimitError,
@@ -27,6 +28,19 @@ from airflow_provider_zendesk_jobs.exceptions import (
 #: Statuses after which a non-idempotent request is known not to have been carried out.
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
 _NOT_SENT_AGAIN = "It is not sent again because Zendesk may have started the job. Look for it in the job status list."
+#: Zendesk's job limit: background jobs queued or working at once, per account, across every
+#: integration on it. Past it a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}``
+#: and nothing is started. Sources: the "Job limit" section of
+#: https://developer.zendesk.com/api-reference/introduction/rate-limits/ (30 jobs queued or
+#: running; exceeding it returns a "TooManyJobs" error) and Zendesk's support article
+#: https://support.zendesk.com/hc/en-us/articles/8050017386522 ("a limit of 700 calls and 30 jobs").
+#: Not confirmed: the description text and whether a Retry-After comes with it; both are read
+#: when present and not relied on.
+ZENDESK_JOB_LIMIT = 30
+_JOB_LIMIT_CODE = "toomanyjobs"
+#: Seconds between attempts of a refused bulk call when Zendesk names no Retry-After: jobs of at
+#: most 100 records finish in seconds to minutes, so a short wait often finds a free place.
+JOB_LIMIT_RETRY_SECONDS = 30.0
 
 
 class RetryableError(Exception):
@@ -35,11 +49,21 @@ class RetryableError(Exception):
     ``said`` is the excerpt of the body, for a give-up message written later (a Retry-After too long to wait).
     """
 
-    def __init__(self, error: ZendeskJobsError, *, delay: float | None = None, said: str | None = None) -> None:
+    def __init__(
+        self,
+        error: ZendeskJobsError,
+        *,
+        delay: float | None = None,
+        said: str | None = None,
+        retry_in: float | None = None,
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.delay = delay
         self.said = said
+        #: A wait before this request's next attempt that, unlike ``delay``, holds no other request
+        #: to the account (the job limit refuses new jobs, not reads).
+        self.retry_in = retry_in
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -101,6 +125,26 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
         raise ZendeskResponseError(f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path) from None
 
 
+def _is_job_limit(body: bytes) -> bool:
+    """True when a 429 says the account's job limit is reached, not the request rate.
+
+    Zendesk's error code is ``TooManyJobs``; the text is read too, in case an account words it
+    differently ("too many jobs", "job limit").
+    """
+    try:
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        decoded = None
+    if isinstance(decoded, dict):
+        code = decoded.get("error")
+        if isinstance(code, str) and code.replace("_", "").replace(" ", "").lower() == _JOB_LIMIT_CODE:
+            return True
+        text = " ".join(str(decoded.get(key) or "") for key in ("error", "description", "message")).lower()
+    else:
+        text = body[:2000].decode("utf-8", "replace").lower()
+    return "too many jobs" in text or "job limit" in text or "toomanyjobs" in text
+
+
 def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
     """Return the decoded JSON of a successful answer, or raise what the answer means."""
     where = f"{request.method} {request.path}"
@@ -139,6 +183,19 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
     if status == 429:
         delay = parse_retry_after(header(headers, "Retry-After"), now)
         said = _shown(request, body)
+        if not request.idempotent and _is_job_limit(body):
+            raise RetryableError(
+                ZendeskJobLimitError(
+                    f"Zendesk refused {where} (429: {said}) past the retry budget: the account has "
+                    f"{ZENDESK_JOB_LIMIT} jobs queued or working (the limit counts every integration on the "
+                    "account); nothing was started. Wait for jobs to finish, or lower concurrency (a pool with "
+                    "include_deferred=True).",
+                    retry_after=delay,
+                    path=request.path,
+                ),
+                said=said,
+                retry_in=JOB_LIMIT_RETRY_SECONDS if delay is None else delay,
+            )
         error: ZendeskJobsError = ZendeskRateLimitError(
             f"Zendesk rate-limited {where} (429: {said}) and kept doing so past the retry budget"
             + (f"; it asked to wait {delay:g} s" if delay is not None else "")

@@ -16,8 +16,12 @@ from typing import Any
 
 import tenacity
 
-from airflow_provider_zendesk_jobs.api.responses import RetryableError
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskRateLimitError
+from airflow_provider_zendesk_jobs.api.responses import ZENDESK_JOB_LIMIT, RetryableError
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskInvalidInputError,
+    ZendeskJobLimitError,
+    ZendeskRateLimitError,
+)
 
 DEFAULT_RETRY_LIMIT = 5
 
@@ -46,8 +50,10 @@ class RetryPolicy:
         return ceiling * (0.5 + rand / 2)
 
     def gives_up(self, attempt: int, error: BaseException | None) -> bool:
-        if isinstance(error, RetryableError) and error.delay is not None and error.delay > self.max_retry_after:
-            return True
+        if isinstance(error, RetryableError):
+            for wait in (error.delay, error.retry_in):
+                if wait is not None and wait > self.max_retry_after:
+                    return True
         return attempt >= self.max_attempts
 
 
@@ -70,6 +76,12 @@ def _describe_retry(state: tenacity.RetryCallState, delay: float, max_attempts: 
     code = getattr(cause, "status_code", None)
     path = getattr(cause, "path", None) or "the request"
     attempt = state.attempt_number
+    if isinstance(cause, ZendeskJobLimitError):
+        return (
+            f"Zendesk refused {path}: the account's job limit is reached ({ZENDESK_JOB_LIMIT} jobs queued or "
+            f"working); nothing was started. Waiting {delay:.1f} s for jobs to finish before attempt "
+            f"{attempt + 1} of {max_attempts}"
+        )
     if code == 429:
         return (
             f"Zendesk asked to slow down (429) on {path}; waiting {delay:.1f} s before attempt "
@@ -94,7 +106,9 @@ def tenacity_arguments(
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        requested = error.delay if isinstance(error, RetryableError) else None
+        requested = None
+        if isinstance(error, RetryableError):
+            requested = error.delay if error.delay is not None else error.retry_in
         delay = policy.delay(state.attempt_number, requested, rand())
         if on_wait is not None:
             on_wait(delay)
