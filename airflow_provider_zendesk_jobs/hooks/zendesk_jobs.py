@@ -224,7 +224,10 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         """Start a bulk call under ``/api/v2/`` that answers a job status, e.g. ``/api/v2/tickets/create_many``.
 
         Bulk calls are not idempotent, so only answers that prove Zendesk did not start the
-        job (429, 503, a connection that never opened) are retried.
+        job (429, 503, a connection that never opened) are retried. A refusal because the account
+        is at its job limit (429 ``TooManyJobs``: 30 jobs queued or working) is waited out the same
+        way, and past the retry budget raised as
+        :class:`~airflow_provider_zendesk_jobs.exceptions.ZendeskJobLimitError`.
         """
         request = submit_request(self.settings.base_url, method, endpoint, payload)
         job = parse_job_status_body(self._send(request))
