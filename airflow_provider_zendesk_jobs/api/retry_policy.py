@@ -149,7 +149,7 @@ def tenacity_arguments(
                 what = describe_request(request) if request is not None else "a request"
                 final = ZendeskRateLimitError(
                     f"Zendesk rate-limited {what} (429{said}) and asked to wait {error.delay:g} s, longer than "
-                    f"the {policy.max_retry_after:g} s one call may block. Nothing is sent to the account before "
+                    f"the {policy.max_retry_after:g} s this call may block. Nothing is sent to the account before "
                     "then; try again after it (waiting sensors and operators do so by themselves).",
                     retry_after=error.delay,
                     path=final.path,
