@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import logging
 import math
 import random
@@ -95,6 +96,14 @@ from airflow_provider_zendesk_jobs.exceptions import (
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.triggers.messages import (
+    DeadlineReached,
+    PollAnswer,
+    PollFailure,
+    PollMessage,
+    PollPaused,
+    PollUnanswered,
+)
 from airflow_provider_zendesk_jobs.triggers.timing import Clock, Sleep
 
 __all__ = [
@@ -110,63 +119,37 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+
+def _warm_imports() -> None:
+    """Import now what the first request would import on the event loop.
+
+    The trigger imports this module in a thread (see ``ZendeskJobStatusTrigger``); the async
+    hook's connection lookup (Airflow's async path and what it imports on first use), its
+    secrets masking and httpx's first request import these lazily.
+    """
+    for name in (
+        "httpx",
+        "anyio._backends._asyncio",
+        "airflow.providers.common.compat.connection",
+        "airflow.sdk.execution_time.context",
+        "airflow.sdk.execution_time.cache",
+        "asgiref.sync",
+        "airflow.sdk.log",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
+            continue
+
+
+_warm_imports()
+
 #: A wait not yet due rides along in a cycle's spare room when it is due within this share of its interval.
 EARLY_SHARE = 0.5
 #: A cycle starts early by the time the previous one took, but never by more than this share of an interval.
 MAX_LEAD_SHARE = 0.25
 #: Attempts the poller's hook makes per request: the poller owns the backoff between tries.
 ATTEMPTS_PER_REQUEST = 1
-
-
-@dataclass(frozen=True, slots=True)
-class PollAnswer:
-    """Zendesk's answer for every id of one wait: the jobs it knows, keyed by id (absent = not found)."""
-
-    #: Clock time the (first) request carrying these ids was sent: when the statuses were observed.
-    at: float
-    statuses: dict[str, JobStatus]
-    #: When a request for these ids first went unanswered, if the last ones did: Zendesk answers again.
-    unanswered_since: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PollUnanswered:
-    """Zendesk gave no answer for this wait's ids this time (down, slow, or answering garbage): still waiting.
-
-    ``since`` is when the first unanswered request of this outage was sent; ``next_check`` when
-    the poller tries again (clock time). The error's text names no job id.
-    """
-
-    at: float
-    since: float
-    error: Exception
-    next_check: float
-
-
-@dataclass(frozen=True, slots=True)
-class PollFailure:
-    """A request carrying this wait's ids failed for good (credentials refused, a request Zendesk refuses...)."""
-
-    at: float
-    error: Exception
-
-
-@dataclass(frozen=True, slots=True)
-class PollPaused:
-    """Zendesk asked to slow down: no request leaves this poller before ``until``."""
-
-    at: float
-    until: float
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineReached:
-    """The wait's deadline came while requests were paused, so no final answer could be read."""
-
-    at: float
-
-
-PollMessage = PollAnswer | PollUnanswered | PollFailure | PollPaused | DeadlineReached
 
 
 #: Called with each message for a wait, in the context the wait registered from; True = "I am done".

@@ -16,11 +16,13 @@ by the poller's async hook, through Airflow's async connection path.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -35,7 +37,7 @@ from airflow_provider_zendesk_jobs.triggers.events import (
     EVENT_TIMEOUT,
     event_payload,
 )
-from airflow_provider_zendesk_jobs.triggers.poller import (
+from airflow_provider_zendesk_jobs.triggers.messages import (
     PollAnswer,
     PollFailure,
     PollMessage,
@@ -49,7 +51,6 @@ from airflow_provider_zendesk_jobs.triggers.progress import (
     describe_no_answer,
     reminder_for,
 )
-from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
 from airflow_provider_zendesk_jobs.waiting import (
     DEFAULT_NOT_FOUND_GRACE,
     WaitDecision,
@@ -57,10 +58,32 @@ from airflow_provider_zendesk_jobs.waiting import (
     evaluate_wait,
 )
 
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+
 __all__ = ["ZendeskJobStatusTrigger"]
 
 _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
 _SHOWN_IN_MESSAGES = 5
+
+
+_REGISTRY = "airflow_provider_zendesk_jobs.triggers.registry"
+_registry: ModuleType | None = None
+
+
+async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
+    """The connection's poller; the first trigger imports it (and the hook, httpx, tenacity) in a thread.
+
+    Airflow's triggerer imports this module on its event loop, which every deferred task shares;
+    the poller's imports took a quarter of a second there. In a thread the loop runs meanwhile.
+    """
+    global _registry
+    if _registry is None:
+        # Not sys.modules: a module another trigger's thread is still importing is there half-made.
+        # import_module waits for it to be whole.
+        _registry = await asyncio.to_thread(importlib.import_module, _REGISTRY)
+    poller: SharedJobStatusPoller = _registry.shared_poller(zendesk_conn_id)
+    return poller
 
 
 def _seconds(value: Any, name: str, *, positive: bool) -> float:
@@ -157,7 +180,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         The poller hands each message to :meth:`_handle` in this task's context (so the log
         lines land in this task's log) without waking this task; the task wakes once, at the end.
         """
-        poller = shared_poller(self.zendesk_conn_id)
+        poller = await _shared_poller(self.zendesk_conn_id)
         state = _WaitState(
             started_at=self.started_at if self.started_at is not None else poller.clock(),
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
