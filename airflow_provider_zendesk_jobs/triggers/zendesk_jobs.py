@@ -16,8 +16,10 @@ by the poller's async hook, through Airflow's async connection path.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import math
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -68,7 +70,24 @@ _SHOWN_IN_MESSAGES = 5
 
 
 _REGISTRY = "airflow_provider_zendesk_jobs.triggers.registry"
-_registry: ModuleType | None = None
+_registry_loaded: concurrent.futures.Future[ModuleType] | None = None
+
+
+def _load_registry() -> concurrent.futures.Future[ModuleType]:
+    """The poller's module, imported once, in one thread, whatever the number of triggers starting at once."""
+    global _registry_loaded
+    if _registry_loaded is None:
+        loaded: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+
+        def load() -> None:
+            try:
+                loaded.set_result(importlib.import_module(_REGISTRY))
+            except BaseException as exc:  # handed to every trigger waiting for it
+                loaded.set_exception(exc)
+
+        _registry_loaded = loaded
+        threading.Thread(target=load, name="zendesk-jobs-import", daemon=True).start()
+    return _registry_loaded
 
 
 async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
@@ -77,12 +96,9 @@ async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
     Airflow's triggerer imports this module on its event loop, which every deferred task shares;
     the poller's imports took a quarter of a second there. In a thread the loop runs meanwhile.
     """
-    global _registry
-    if _registry is None:
-        # Not sys.modules: a module another trigger's thread is still importing is there half-made.
-        # import_module waits for it to be whole.
-        _registry = await asyncio.to_thread(importlib.import_module, _REGISTRY)
-    poller: SharedJobStatusPoller = _registry.shared_poller(zendesk_conn_id)
+    loaded = _load_registry()
+    registry = loaded.result() if loaded.done() else await asyncio.wrap_future(loaded)
+    poller: SharedJobStatusPoller = registry.shared_poller(zendesk_conn_id)
     return poller
 
 
