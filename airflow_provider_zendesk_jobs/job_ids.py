@@ -26,6 +26,19 @@ _ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 _RENDERED_NON_ID = re.compile(r"None|True|False|null|true|false|-?[0-9]{1,31}")
 _RENDERED_MAX_LENGTH = 33  # the longest text _RENDERED_NON_ID matches, plus one: longer ids skip it
 _SHOWN = 60
+#: A message names at most this many job ids, then "and N more".
+IDS_SHOWN = 5
+
+
+def show_ids(job_ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
+    """``V3-a, V3-b, V3-c, V3-d, V3-e and 95 more``: how a message names the ids of one wait.
+
+    In the triggerer one request carries the ids of many tasks; a task's log and exceptions
+    name its own ids only, and a few of them at most.
+    """
+    if len(job_ids) <= shown:
+        return ", ".join(job_ids)
+    return f"{', '.join(job_ids[:shown])} and {len(job_ids) - shown} more"
 
 
 def _show(value: object) -> str:

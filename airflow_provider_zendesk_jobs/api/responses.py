@@ -24,6 +24,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskResponseError,
     ZendeskUnavailableError,
 )
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 
 #: Statuses after which a non-idempotent request is known not to have been carried out.
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
@@ -101,6 +102,18 @@ def _shown(request: ApiRequest, body: bytes) -> str:
     return excerpt(body)
 
 
+def describe_request(request: ApiRequest) -> str:
+    """``GET /api/v2/job_statuses/show_many``: the request as messages name it, without the job ids it carried.
+
+    A ``show_many`` from the triggerer's shared poller carries the ids of many tasks (about 4 KB
+    at 100 ids); each task's own message names its own ids. The full path is only logged at DEBUG.
+    """
+    path = request.path
+    if request.job_ids and "?" in path:
+        path = path.split("?", 1)[0]
+    return f"{request.method} {path}"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
@@ -111,7 +124,7 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         not_json = (
-            f"Zendesk answered {request.method} {request.path} with status {status} but a body that is not "
+            f"Zendesk answered {describe_request(request)} with status {status} but a body that is not "
             f"JSON: {_shown(request, body)}."
         )
         if request.idempotent:
@@ -147,7 +160,7 @@ def _is_job_limit(body: bytes) -> bool:
 
 def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
     """Return the decoded JSON of a successful answer, or raise what the answer means."""
-    where = f"{request.method} {request.path}"
+    where = describe_request(request)
     if 200 <= status < 300:
         return _decode_json(request, status, body)
     if 300 <= status < 400:
@@ -172,7 +185,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             path=request.path,
         )
     if status == 404:
-        ids = ", ".join(request.job_ids)
+        ids = show_ids(request.job_ids)
         what = f"job {ids}" if ids else where
         raise ZendeskNotFoundError(
             f"Zendesk does not know {what} (404 on {where}): the id is wrong, or the job is older than "
@@ -199,7 +212,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         error: ZendeskJobsError = ZendeskRateLimitError(
             f"Zendesk rate-limited {where} (429: {said}) and kept doing so past the retry budget"
             + (f"; it asked to wait {delay:g} s" if delay is not None else "")
-            + ". Lower the number of parallel tasks on this account or raise the plan's limit.",
+            + ". Lower the number of tasks reading this account at once, or raise the plan's limit.",
             retry_after=delay,
             path=request.path,
         )
@@ -209,7 +222,8 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
             error = ZendeskUnavailableError(
                 f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
-                "Zendesk is under load or down; the task's own retries will try again later.",
+                "Zendesk is under load or down (https://status.zendesk.com lists incidents); try again once it "
+                "answers. Waiting sensors and operators check again by themselves until their timeout.",
                 status_code=status,
                 path=request.path,
             )
@@ -248,13 +262,13 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
     """
     what = f"{failure.value}, {detail}"
     error = ZendeskUnavailableError(
-        f"No answer from Zendesk for {request.method} {request.path} past the retry budget ({what}). "
+        f"No answer from Zendesk for {describe_request(request)} past the retry budget ({what}). "
         "Check the network path to the host and the connection's timeout extra.",
         path=request.path,
     )
     if failure.reached_zendesk and not request.idempotent:
         raise ZendeskUnavailableError(
-            f"The connection broke after {request.method} {request.path} was sent ({what}); it is not "
+            f"The connection broke after {describe_request(request)} was sent ({what}); it is not "
             "sent again because Zendesk may have started the job. Look for it in the job status list.",
             path=request.path,
         )

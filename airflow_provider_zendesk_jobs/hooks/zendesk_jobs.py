@@ -36,6 +36,7 @@ from airflow_provider_zendesk_jobs.api.request_builders import (
 from airflow_provider_zendesk_jobs.api.responses import (
     RetryableError,
     TransportFailure,
+    describe_request,
     interpret_response,
     interpret_transport_error,
 )
@@ -155,7 +156,7 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
     def _attempt(self, request: ApiRequest) -> Any:
         wait = self._gate.wait_needed(self._clock())
         if wait > 0:
-            _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, request.path)
+            _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, describe_request(request))
             self._sleep(wait)
         timeouts = self.settings.timeouts
         try:
@@ -325,7 +326,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
 
         wait = self._gate.wait_needed(self._clock())
         if wait > 0:
-            _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, request.path)
+            _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, describe_request(request))
             await self._sleep(wait)
         client = await self.get_async_conn()
         authorization = await self._authorization(request)

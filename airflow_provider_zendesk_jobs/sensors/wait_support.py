@@ -11,8 +11,10 @@ operator fail with the same exceptions and messages:
 * :func:`exception_for_outcome`, :func:`exception_for_error` and :func:`result_from_event`
   turn a failed outcome, a provider error or the trigger's event into the Airflow
   exception that makes the task do the right thing: fail for good (a dead job, wrong
-  credentials, bad input), time out as a sensor (so ``soft_fail`` skips), or fail so that
-  the task's retries can try again (Zendesk overloaded or down past the retry budget).
+  credentials, bad input), time out as a sensor (so ``soft_fail`` skips), or fail with
+  :class:`ZendeskWaitError` (an answer no wait can get past, such as a request Zendesk
+  refuses; the task's ``retries``, if it has any, apply as to any failure). An outage never
+  ends a deferred wait: the triggerer's poller waits it out until the task's own deadline.
 * :func:`first_check_time` finds when the wait began, across reschedules.
 """
 
@@ -71,7 +73,10 @@ __all__ = [
 
 
 class ZendeskWaitError(AirflowException):
-    """The wait stopped on an error a later try of the task may get past (Zendesk overloaded or down)."""
+    """The wait stopped on an answer from Zendesk it could not get past (not a dead job, not refused credentials).
+
+    A plain task failure: the task's ``retries``, if it has any, apply to it.
+    """
 
 
 #: Errors no retry of the task can fix: wrong credentials or permissions, unusable input.
@@ -134,8 +139,8 @@ def exception_for_error(error: BaseException | str, message: str | None = None) 
     """The Airflow exception for a provider error, or for an error named in a trigger event.
 
     Auth and input errors fail the task for good (``AirflowFailException``); anything else
-    becomes :class:`ZendeskWaitError`, which the task's retries can try again. ``error`` is an
-    exception or its class name; ``message`` overrides the text (never a traceback).
+    becomes :class:`ZendeskWaitError`, a plain failure (the task's retries, if any, apply).
+    ``error`` is an exception or its class name; ``message`` overrides the text (never a traceback).
     """
     name = error if isinstance(error, str) else type(error).__name__
     text = message if message is not None else str(error)

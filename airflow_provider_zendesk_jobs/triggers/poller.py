@@ -22,12 +22,12 @@ How a cycle is planned:
   flight would already have cost the others. Sequential requests mean a pause for
   ``Retry-After`` stops every request at once. A cycle starts as early as the previous one
   took, so a long cycle does not make its last waits late.
-* A 429 pauses the whole poller: the hook waits out ``Retry-After`` before the next request
-  (up to its ``max_retry_after``), and a longer ``Retry-After`` is waited out here, between
-  cycles. Every wait is told about the pause once, and a wait whose deadline comes during a
-  pause is told so on time.
-* A request that fails for good (auth, retry budget spent) fails only the waits whose ids
-  were in it; the others go on.
+* A 429 pauses the whole poller: no request leaves before its ``Retry-After`` has passed.
+  Every wait is told about the pause once, and a wait whose deadline comes during a pause is
+  told so on time.
+* An outage is no answer this cycle, never the end of a wait (see "Outages" below).
+* A request that fails for good (credentials refused, a request Zendesk refuses, a redirect)
+  fails only the waits whose ids were in it; the others go on.
 * A wait gets its answer as soon as the requests carrying its ids are answered: into its
   inbox, or handed to its callback, run in the wait's own context so that its log lines go to
   its own task's log (the trigger does this: no task switch per wait per cycle).
@@ -35,14 +35,50 @@ How a cycle is planned:
 The poller's one task does every request and every pause, so a test drives it exactly with a
 manual clock (see :mod:`.timing`), and cancelling it stops all its traffic. It ends as soon
 as no wait is registered.
+
+Outages
+-------
+
+A deferred wait is as patient as a poke. A 5xx, a timeout, a broken connection, a body that is
+not JSON or a 429 without ``Retry-After`` (:func:`~..api.retry_policy.is_no_answer_yet`) is
+"no answer this cycle" for the waits whose ids the request carried: they stay registered and
+hear a :class:`PollUnanswered`; the cycle stops there, and no request leaves the poller until
+a backoff has passed (doubling from 1 s, with jitter, drawn from the upper half below its
+ceiling, which is the shortest poll interval of the waits). Then the waits not asked yet go
+first, and so on until Zendesk answers. So, whatever the number of waits:
+
+* an outage costs at most about two requests per poll interval (one request per try, a try
+  at least every half interval once the backoff has grown), less than the waits' normal
+  traffic (one request per 100 waits per interval);
+* a wait hears that Zendesk answers again within one poll interval of it doing so;
+* a wait's deadline is kept: it gets a :class:`DeadlineReached` on time during a backoff, as
+  during a 429 pause, and a cycle never blocks for longer than one request (one read timeout).
+
+The poller's hook tries each request once (:data:`ATTEMPTS_PER_REQUEST`): its own retries
+would sleep inside the cycle, where no other wait is answered and no deadline is told, and
+would multiply the requests of each try. Every wait between attempts is the poller's.
+Measured on the emulator (``tests/reliability/test_outages.py``): 30 waits at a 10 s interval
+through two minutes of 503s cost 18 to 20 requests during the outage (12 without it; the
+same 18 to 20 for 1,000 waits, which cost 120 without it), and each wait wrote one warning
+and one "answered again" line.
+
+Only what waiting cannot fix ends a wait: refused credentials (401, 403), a request Zendesk
+refuses (400, 422, an invalid id), or the wait's own deadline (a timeout, which a sensor's
+``soft_fail`` turns into a skip).
+
+Messages to a wait carry errors whose text names the request by method and path only (never
+the ids of the other waits in a shared request); the full path is logged at DEBUG, in the
+triggerer's own log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import logging
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -50,14 +86,24 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
+from airflow_provider_zendesk_jobs.api.retry_policy import is_no_answer_yet
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
+    ZendeskJobsError,
     ZendeskNotFoundError,
     ZendeskRateLimitError,
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.triggers.messages import (
+    DeadlineReached,
+    PollAnswer,
+    PollFailure,
+    PollMessage,
+    PollPaused,
+    PollUnanswered,
+)
 from airflow_provider_zendesk_jobs.triggers.timing import Clock, Sleep
 
 __all__ = [
@@ -66,51 +112,44 @@ __all__ = [
     "PollFailure",
     "PollMessage",
     "PollPaused",
+    "PollUnanswered",
     "SharedJobStatusPoller",
     "Subscription",
 ]
 
 _log = logging.getLogger(__name__)
 
+
+def _warm_imports() -> None:
+    """Import now what the first request would import on the event loop.
+
+    The trigger imports this module in a thread (see ``ZendeskJobStatusTrigger``); the async
+    hook's connection lookup (Airflow's async path and what it imports on first use), its
+    secrets masking and httpx's first request import these lazily.
+    """
+    for name in (
+        "httpx",
+        "anyio._backends._asyncio",
+        "airflow.providers.common.compat.connection",
+        "airflow.sdk.execution_time.context",
+        "airflow.sdk.execution_time.cache",
+        "asgiref.sync",
+        "airflow.sdk.log",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
+            continue
+
+
+_warm_imports()
+
 #: A wait not yet due rides along in a cycle's spare room when it is due within this share of its interval.
 EARLY_SHARE = 0.5
 #: A cycle starts early by the time the previous one took, but never by more than this share of an interval.
 MAX_LEAD_SHARE = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class PollAnswer:
-    """Zendesk's answer for every id of one wait: the jobs it knows, keyed by id (absent = not found)."""
-
-    #: Clock time the (first) request carrying these ids was sent: when the statuses were observed.
-    at: float
-    statuses: dict[str, JobStatus]
-
-
-@dataclass(frozen=True, slots=True)
-class PollFailure:
-    """A request carrying this wait's ids failed for good (auth refused, retry budget spent...)."""
-
-    at: float
-    error: Exception
-
-
-@dataclass(frozen=True, slots=True)
-class PollPaused:
-    """Zendesk asked to slow down: no request leaves this poller before ``until``."""
-
-    at: float
-    until: float
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineReached:
-    """The wait's deadline came while requests were paused, so no final answer could be read."""
-
-    at: float
-
-
-PollMessage = PollAnswer | PollFailure | PollPaused | DeadlineReached
+#: Attempts the poller's hook makes per request: the poller owns the backoff between tries.
+ATTEMPTS_PER_REQUEST = 1
 
 
 #: Called with each message for a wait, in the context the wait registered from; True = "I am done".
@@ -130,6 +169,7 @@ class _Waiter:
         "inbox",
         "interval",
         "next_poll",
+        "unanswered_since",
         "wakeup",
     )
 
@@ -147,6 +187,8 @@ class _Waiter:
         self.next_poll = next_poll
         #: True once the wait was polled (or told) at or after its deadline: the deadline needs nothing more.
         self.deadline_done = False
+        #: When a request for these ids first went unanswered in the current outage (None: answered).
+        self.unanswered_since: float | None = None
         self.inbox: deque[PollMessage] = deque()
         self.wakeup: asyncio.Future[None] | None = None
         self.closed = False
@@ -248,9 +290,11 @@ class SharedJobStatusPoller:
     :param zendesk_conn_id: the Airflow connection every request goes through.
     :param clock: epoch seconds; :param sleep: an async sleep on that clock. Tests pass a
         manual clock and a sleep that moves it (see :mod:`.timing`).
-    :param hook: the async hook to use (one per poller); by default one is made for the connection.
+    :param hook: the async hook to use (one per poller); by default one is made for the connection,
+        trying each request once (:data:`ATTEMPTS_PER_REQUEST`).
     :param chunk_size: ids per ``show_many`` request (Zendesk's documented maximum is unconfirmed; 100 is safe).
     :param on_close: called once when the poller stops taking waits (the registry forgets it).
+    :param rand: numbers in [0, 1) for the jitter of the backoff during an outage.
     """
 
     def __init__(
@@ -262,13 +306,16 @@ class SharedJobStatusPoller:
         hook: ZendeskJobStatusAsyncHook | None = None,
         chunk_size: int = SHOW_MANY_LIMIT,
         on_close: Callable[[SharedJobStatusPoller], None] | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= SHOW_MANY_LIMIT:
             raise ZendeskInvalidInputError(f"chunk_size must be a whole number from 1 to {SHOW_MANY_LIMIT}.")
         self.zendesk_conn_id = zendesk_conn_id
         self._clock = clock
         self._sleep = sleep
-        self._hook = hook if hook is not None else ZendeskJobStatusAsyncHook(zendesk_conn_id)
+        self._hook = (
+            hook if hook is not None else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST)
+        )
         # Every wait of the hook (Retry-After, backoff) goes through the poller, on the poller's clock.
         self._hook._clock = clock
         self._hook._sleep = self._hook_sleep
@@ -282,6 +329,11 @@ class SharedJobStatusPoller:
         self._planned_wake = math.inf
         self._paused_until = 0.0
         self._pause_told_until = 0.0
+        self._rand = rand
+        #: During an outage: no request before this clock time, tries without an answer, since when.
+        self._retry_at = 0.0
+        self._unanswered_tries = 0
+        self._outage_since: float | None = None
         self._lead = 0.0
         self._slept = 0.0
         self._idle = False
@@ -403,11 +455,12 @@ class SharedJobStatusPoller:
         try:
             while self._waiters:
                 now = self._clock()
-                if now < self._paused_until:
+                held_until = max(self._paused_until, self._retry_at)
+                if now < held_until:  # a 429's pause, or the backoff of an outage
                     self._tell_deadlines(now)
                     if not self._waiters:  # the last wait ended at its deadline: nothing to pause for
                         continue
-                    await self._nap(min(self._paused_until, self._next_deadline()) - now)
+                    await self._nap(min(held_until, self._next_deadline()) - now)
                     continue
                 cycle = self._plan(now)
                 if cycle is None:
@@ -422,7 +475,9 @@ class SharedJobStatusPoller:
                 self._deliver(waiter, PollFailure(self._clock(), exc))
         finally:
             self._mark_closed()
-            stopped = RuntimeError("the Zendesk poller stopped while this wait was registered; the task can retry")
+            stopped = RuntimeError(
+                "the triggerer's Zendesk poller stopped while this wait was registered (see the triggerer's log)"
+            )
             for waiter in list(self._waiters):
                 if not (waiter.inbox and isinstance(waiter.inbox[-1], PollFailure)):
                     self._deliver(waiter, PollFailure(self._clock(), stopped))
@@ -509,9 +564,10 @@ class SharedJobStatusPoller:
         first_sent: dict[_Waiter, float] = {}
         found: dict[str, JobStatus] = {}
         self._slept = 0.0
+        unanswered = False
         for chunk in chunked(cycle.ids, self._chunk_size):
             if not self._waiters or clock() < self._paused_until:
-                break  # everyone left, or a long pause began: the unanswered waits stay due
+                break  # everyone left, or a pause began: the unanswered waits stay due
             asked = [job_id for job_id in chunk if job_id in self._wanted]
             if not asked:
                 continue
@@ -522,16 +578,29 @@ class SharedJobStatusPoller:
                 answer = await self._hook.get_job_statuses_by_id(asked)
             except ZendeskNotFoundError:
                 answer = {}  # show_many answered 404: Zendesk knows none of these ids (yet)
-            except Exception as exc:  # auth refused, retry budget spent, a body Zendesk should not send...
-                if not _too_long_to_wait_inside(exc, self._hook):
-                    self._fail(asked, by_id, waiting_on, sent + self._slept - slept, exc)
-                # ...or a Retry-After longer than a request may wait: the waits stay due, after the pause.
+            except Exception as exc:
+                sent += self._slept - slept
+                _log.debug(
+                    "show_many for %d ids on %s got no usable answer: %s (%s)",
+                    len(asked),
+                    self.zendesk_conn_id,
+                    exc,
+                    getattr(exc, "path", None),
+                )
                 pause = self._hook.rate_limit_wait()
-                if pause > 0:
-                    self._pause(clock(), pause)
+                if isinstance(exc, ZendeskRateLimitError) and pause > 0:
+                    self._pause(clock(), pause)  # every wait stays due, for after the pause
+                elif is_no_answer_yet(exc):
+                    self._unanswered(asked, by_id, waiting_on, sent, exc)
+                    unanswered = True
+                    break  # the rest of the cycle waits for the backoff: the next try asks them first
+                else:
+                    self._fail(asked, by_id, waiting_on, sent, exc)
                 continue
-            # When the answer was read: after any Retry-After or backoff the hook waited out.
+            # When the answer was read: after any Retry-After the hook waited out.
             sent += self._slept - slept
+            if self._outage_since is not None:
+                self._answered_again(sent)
             found.update(answer)
             for job_id in asked:
                 for waiter in by_id[job_id]:
@@ -542,7 +611,7 @@ class SharedJobStatusPoller:
                     if waiting_on[waiter] == 0:
                         del waiting_on[waiter]
                         self._answer(waiter, first_sent[waiter], found)
-        if self._waiters:
+        if self._waiters and not unanswered:
             # Time spent sending, not pausing: how much earlier the next cycle should start.
             shortest = min(waiter.interval for waiter in self._waiters)
             self._lead = min(max(0.0, clock() - started - self._slept), shortest * MAX_LEAD_SHARE)
@@ -557,7 +626,59 @@ class SharedJobStatusPoller:
         if waiter.closed:
             return
         self._polled(waiter, sent)
-        self._deliver(waiter, PollAnswer(sent, {job_id: found[job_id] for job_id in waiter.ids if job_id in found}))
+        since, waiter.unanswered_since = waiter.unanswered_since, None
+        statuses = {job_id: found[job_id] for job_id in waiter.ids if job_id in found}
+        self._deliver(waiter, PollAnswer(sent, statuses, since))
+
+    def _unanswered(
+        self,
+        asked: list[str],
+        by_id: dict[str, list[_Waiter]],
+        waiting_on: dict[_Waiter, int],
+        sent: float,
+        error: Exception,
+    ) -> None:
+        """No answer for these ids this time: back off (every wait stays registered) and tell their waits."""
+        now = self._clock()
+        self._unanswered_tries += 1
+        first = self._outage_since is None
+        if first:
+            self._outage_since = sent
+        shortest = min((waiter.interval for waiter in self._waiters), default=1.0)
+        backoff = self._hook.retry_policy.delay(self._unanswered_tries, None, self._rand(), cap=shortest)
+        # A 503's Retry-After, if Zendesk sent one, is a floor.
+        retry_at = now + max(backoff, self._hook.rate_limit_wait())
+        self._retry_at = max(self._retry_at, retry_at)
+        if first:
+            _log.warning(
+                "Zendesk gave no answer on connection %s (%s); %d waits keep waiting, next try in %.1f s",
+                self.zendesk_conn_id,
+                _short(error),
+                len(self._waiters),
+                retry_at - now,
+            )
+        for job_id in asked:
+            for waiter in by_id[job_id]:
+                if waiting_on.pop(waiter, None) is None or waiter.closed:
+                    continue
+                waiter.next_poll = retry_at
+                if waiter.unanswered_since is None:
+                    waiter.unanswered_since = sent
+                self._deliver(waiter, PollUnanswered(now, waiter.unanswered_since, error, retry_at))
+                if waiter.deadline is not None and not waiter.deadline_done and waiter.deadline <= now:
+                    waiter.deadline_done = True  # this was the read at the deadline: it is over, answered or not
+                    self._deliver(waiter, DeadlineReached(now))
+
+    def _answered_again(self, now: float) -> None:
+        since = self._outage_since if self._outage_since is not None else now
+        _log.info(
+            "Zendesk answered again on connection %s after %.0f s (%d tries without an answer)",
+            self.zendesk_conn_id,
+            now - since,
+            self._unanswered_tries,
+        )
+        self._outage_since = None
+        self._unanswered_tries = 0
 
     def _fail(
         self,
@@ -626,13 +747,12 @@ class SharedJobStatusPoller:
                 raise asyncio.CancelledError()
 
 
-def _too_long_to_wait_inside(error: Exception, hook: ZendeskJobStatusAsyncHook) -> bool:
-    """A 429 whose Retry-After is longer than the hook may sleep in a request: a pause, not a failure."""
-    return (
-        isinstance(error, ZendeskRateLimitError)
-        and error.retry_after is not None
-        and error.retry_after > hook.retry_policy.max_retry_after
-    )
+def _short(error: Exception) -> str:
+    """The status, or the error's first sentence: for the triggerer's log line of an outage."""
+    code = error.status_code if isinstance(error, ZendeskJobsError) else None
+    if code is not None:
+        return f"status {code}"
+    return (str(error) or type(error).__name__).split(". ")[0][:200]
 
 
 def _next_poll(waiter: _Waiter) -> float:

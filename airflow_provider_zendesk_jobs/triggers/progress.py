@@ -2,21 +2,24 @@
 
 People read these in the task log: a line per job with its progress
 (``V3-abc: working 31/100``), a warning once per job whose status this provider does not
-know, and a warning when Zendesk asks to slow down. Nothing here decides anything; the
-decision is the outcome's.
+know, a warning when Zendesk asks to slow down, and one warning per outage (with one line
+when Zendesk answers again). Nothing here decides anything; the decision is the outcome's.
 
-How often a job's line is written at INFO is the caller's choice (``info_every``):
+How often a job's line is written at INFO is the caller's choice (``remind_every``):
 
-* every poll (``1``): the sensor's poke and the operator, whose polls are the task's own
+* every poll (``None``): the sensor's poke and the operator, whose polls are the task's own
   steps and seldom closer than a minute apart;
-* the trigger, at an interval under a minute (:func:`info_every_for`): a short interval would
-  fill a task log with the same line (a job queued for an hour at 5 s is 720 lines that all
-  read ``queued 0/100``) and cost the triggerer's one event loop a log write per wait per
-  cycle. A line is written at INFO when it reads differently from the last one; an unchanged
-  job is recalled every ``info_every``-th poll with how long it has not moved (the first
-  time after half as many polls at least); the unchanged polls in between are written at
-  DEBUG. The reminders of different jobs fall on different polls (the offset is derived
-  from the job id), so a thousand queued waits do not all write theirs in the same cycle.
+* the trigger, at an interval under 40 s (:func:`reminder_for`): a short interval would fill a
+  task log with the same line (a job queued for an hour at 5 s is 720 lines that all read
+  ``queued 0/100``) and cost the triggerer's one event loop a log write per wait per cycle.
+  A line is written at INFO when it reads differently from the last one. An unchanged job is
+  recalled with how long it has not moved, by the clock, not by counting polls (the poller's
+  polls are not evenly spaced: a cycle starts early by the time the last one took, and a wait
+  not due yet rides along in a request's spare room): the first reminder 30 to 90 s after the
+  line last changed, at a moment of its own derived from the job id, so a thousand queued
+  waits do not all write theirs in the same cycle; then one at the first poll at least
+  ``remind_every`` (60 s) after the last INFO line of that job. The polls in between are
+  written at DEBUG.
 """
 
 from __future__ import annotations
@@ -25,18 +28,45 @@ import zlib
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobState
 from airflow_provider_zendesk_jobs.waiting import WaitOutcome
 
-__all__ = ["REMINDER_SECONDS", "ProgressLog", "info_every_for"]
+__all__ = ["REMINDER_SECONDS", "ProgressLog", "describe_duration", "describe_no_answer", "reminder_for"]
 
 #: In the triggerer, an unchanged job is recalled at INFO about this often.
 REMINDER_SECONDS = 60.0
 
 
-def info_every_for(poll_interval: float, reminder_seconds: float = REMINDER_SECONDS) -> int:
-    """Every how many polls an unchanged job is recalled: 1 (every poll) from a minute's interval up."""
-    return max(1, round(reminder_seconds / poll_interval))
+def reminder_for(poll_interval: float, reminder_seconds: float = REMINDER_SECONDS) -> float | None:
+    """Seconds between reminders of an unchanged job; None (every poll at INFO) from a 40 s interval up."""
+    return None if poll_interval * 1.5 >= reminder_seconds else reminder_seconds
+
+
+def describe_duration(seconds: float) -> str:
+    """``40 s``, ``2 min 10 s``, ``1 h 5 min``: a duration as a person reads it in a log."""
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def describe_no_answer(error: BaseException) -> str:
+    """What went wrong, in a few words and without any job id: ``503``, ``no answer within the read timeout``."""
+    code = getattr(error, "status_code", None)
+    if isinstance(code, int):
+        return f"{code} with a body that is not JSON" if 200 <= code < 300 else str(code)
+    from airflow_provider_zendesk_jobs.api.responses import TransportFailure  # only once an outage is met
+
+    text = str(error)
+    for failure in TransportFailure:
+        if failure.value in text:
+            return failure.value
+    return type(error).__name__
 
 
 class _Logger(Protocol):
@@ -48,35 +78,40 @@ class _Logger(Protocol):
 
 
 class _Line:
-    """What one job's line read last, since when, and how many polls it has read the same."""
+    """What one job's line read last, since when, and when it was last written at INFO."""
 
-    __slots__ = ("changed_at", "phase", "text", "unchanged_polls")
+    __slots__ = ("changed_at", "first_reminder", "informed_at", "text")
 
-    def __init__(self, text: str, now: float, phase: int) -> None:
+    def __init__(self, text: str, now: float, first_reminder: float) -> None:
         self.text = text
         self.changed_at = now
-        self.unchanged_polls = 0
-        self.phase = phase
+        self.informed_at = now
+        #: Seconds after a change before the first reminder: the job's own moment, 30 to 90 s at 60 s.
+        self.first_reminder = first_reminder
 
 
 class ProgressLog:
     """Logs each poll of one wait; remembers what each job's line read, and which unknown statuses it warned about.
 
-    :param info_every: 1 writes every poll's line at INFO. Above 1, a line is written at INFO
-        when it changed, and an unchanged job every ``info_every``-th poll; see the module's docstring.
+    :param remind_every: None writes every poll's line at INFO. Seconds: a line is written at
+        INFO when it changed, and an unchanged job about this often; see the module's docstring.
     """
 
-    def __init__(self, log: _Logger, *, not_found_grace: float, info_every: int = 1) -> None:
-        if isinstance(info_every, bool) or not isinstance(info_every, int) or info_every < 1:
-            raise ValueError(f"info_every must be a whole number of polls from 1 up, got {info_every!r}")
+    def __init__(self, log: _Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
+        if remind_every is not None and (
+            isinstance(remind_every, bool) or not isinstance(remind_every, int | float) or not remind_every > 0
+        ):
+            raise ValueError(f"remind_every must be a number of seconds above 0 or None, got {remind_every!r}")
         # A structlog proxy resolves itself on every call; its bound logger does not (a triggerer
         # logs for thousands of jobs per cycle).
         bind = getattr(log, "bind", None)
         self._log: _Logger = bind() if callable(bind) else log
         self._grace = not_found_grace
-        self._info_every = info_every
+        self._remind_every = None if remind_every is None else float(remind_every)
         self._lines: dict[str, _Line] = {}
         self._warned_unknown: set[str] = set()
+        #: True once this outage was warned about: one warning per outage, then one line when it ends.
+        self._outage_told = False
 
     def poll(self, job_ids: Sequence[str], outcome: WaitOutcome, *, now: float = 0.0) -> None:
         """A line per job: its progress, or that Zendesk does not show it yet. ``now`` dates the reminders."""
@@ -107,29 +142,49 @@ class ProgressLog:
 
     def _write(self, job_id: str, text: str, now: float) -> None:
         # Already text: no %-formatting pass (a triggerer writes thousands of these per cycle).
-        every = self._info_every
-        if every == 1:
+        every = self._remind_every
+        if every is None:
             self._log.info(text)
             return
         line = self._lines.get(job_id)
         if line is None:
-            self._lines[job_id] = _Line(text, now, zlib.crc32(job_id.encode()) % every)
+            phase = (zlib.crc32(job_id.encode()) % 1000) / 1000
+            self._lines[job_id] = _Line(text, now, every * (0.5 + phase))
             self._log.info(text)
         elif line.text != text:
             line.text = text
-            line.changed_at = now
-            line.unchanged_polls = 0
+            line.changed_at = line.informed_at = now
             self._log.info(text)
+        elif now - line.informed_at >= (line.first_reminder if line.informed_at == line.changed_at else every):
+            line.informed_at = now
+            self._log.info(f"{text} (unchanged for {now - line.changed_at:.0f} s)")
         else:
-            unchanged = line.unchanged_polls = line.unchanged_polls + 1
-            # Half a minute at least before the first reminder, then about a minute apart.
-            if unchanged * 2 >= every and (unchanged + line.phase) % every == 0:
-                self._log.info(f"{text} (unchanged for {now - line.changed_at:.0f} s)")
-            else:
-                self._log.debug(text)
+            self._log.debug(text)
 
     def paused(self, job_ids: Sequence[str], seconds: float) -> None:
-        shown = ", ".join(job_ids[:5]) + (f" and {len(job_ids) - 5} more" if len(job_ids) > 5 else "")
         self._log.warning(
-            "Zendesk asked to slow down (429): the next check of %s waits %.1f s", shown, max(0.0, seconds)
+            "Zendesk asked to slow down (429): the next check of %s waits %.1f s", show_ids(job_ids), max(0.0, seconds)
         )
+
+    def unanswered(
+        self, error: BaseException, *, now: float, since: float, next_check: float, warn_after: float
+    ) -> None:
+        """Zendesk gave no answer this time: one warning once the outage has lasted ``warn_after``, else DEBUG."""
+        text = (
+            f"Zendesk unavailable for {describe_duration(now - since)}: {describe_no_answer(error)}; "
+            f"still waiting, next check in {describe_duration(next_check - now)}"
+        )
+        if not self._outage_told and now - since >= warn_after:
+            self._outage_told = True
+            self._log.warning(text)
+        else:
+            self._log.debug(text)
+
+    def answered_again(self, seconds: float) -> None:
+        """Zendesk answers again: a line at INFO when the outage was warned about."""
+        text = f"Zendesk answered again after {describe_duration(seconds)}"
+        if self._outage_told:
+            self._outage_told = False
+            self._log.info(text)
+        else:
+            self._log.debug(text)

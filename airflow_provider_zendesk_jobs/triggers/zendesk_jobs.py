@@ -20,15 +20,20 @@ first (:mod:`.arguments`), and a bad one ends that wait at once with an error ev
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import importlib
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
 from airflow_provider_zendesk_jobs.triggers.events import (
@@ -38,9 +43,20 @@ from airflow_provider_zendesk_jobs.triggers.events import (
     EVENT_TIMEOUT,
     event_payload,
 )
-from airflow_provider_zendesk_jobs.triggers.poller import PollAnswer, PollFailure, PollMessage, PollPaused
-from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog, info_every_for
-from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
+from airflow_provider_zendesk_jobs.triggers.messages import (
+    PollAnswer,
+    PollFailure,
+    PollMessage,
+    PollPaused,
+    PollUnanswered,
+)
+from airflow_provider_zendesk_jobs.triggers.progress import (
+    REMINDER_SECONDS,
+    ProgressLog,
+    describe_duration,
+    describe_no_answer,
+    reminder_for,
+)
 from airflow_provider_zendesk_jobs.waiting import (
     DEFAULT_NOT_FOUND_GRACE,
     WaitDecision,
@@ -48,16 +64,50 @@ from airflow_provider_zendesk_jobs.waiting import (
     evaluate_wait,
 )
 
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+
 __all__ = ["ZendeskJobStatusTrigger"]
 
 _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
 _SHOWN_IN_MESSAGES = 5
 
 
+_REGISTRY = "airflow_provider_zendesk_jobs.triggers.registry"
+_registry_loaded: concurrent.futures.Future[ModuleType] | None = None
+
+
+def _load_registry() -> concurrent.futures.Future[ModuleType]:
+    """The poller's module, imported once, in one thread, whatever the number of triggers starting at once."""
+    global _registry_loaded
+    if _registry_loaded is None:
+        loaded: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+
+        def load() -> None:
+            try:
+                loaded.set_result(importlib.import_module(_REGISTRY))
+            except BaseException as exc:  # handed to every trigger waiting for it
+                loaded.set_exception(exc)
+
+        _registry_loaded = loaded
+        threading.Thread(target=load, name="zendesk-jobs-import", daemon=True).start()
+    return _registry_loaded
+
+
+async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
+    """The connection's poller; the first trigger imports it (and the hook, httpx, tenacity) in a thread.
+
+    Airflow's triggerer imports this module on its event loop, which every deferred task shares;
+    the poller's imports took a quarter of a second there. In a thread the loop runs meanwhile.
+    """
+    loaded = _load_registry()
+    registry = loaded.result() if loaded.done() else await asyncio.wrap_future(loaded)
+    poller: SharedJobStatusPoller = registry.shared_poller(zendesk_conn_id)
+    return poller
+
+
 def _show_ids(job_ids: Sequence[str]) -> str:
-    if len(job_ids) <= _SHOWN_IN_MESSAGES:
-        return ", ".join(job_ids)
-    return f"{', '.join(job_ids[:_SHOWN_IN_MESSAGES])} and {len(job_ids) - _SHOWN_IN_MESSAGES} more"
+    return show_ids(job_ids, _SHOWN_IN_MESSAGES)
 
 
 @dataclass
@@ -68,6 +118,8 @@ class _WaitState:
     options: WaitOptions
     progress: ProgressLog
     last_seen: Mapping[str, JobStatus] = field(default_factory=dict)
+    #: The last "no answer" of the current outage, if Zendesk has not answered since.
+    unanswered: PollUnanswered | None = None
 
 
 class ZendeskJobStatusTrigger(BaseTrigger):
@@ -180,12 +232,12 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         The poller hands each message to :meth:`_handle` in this task's context (so the log
         lines land in this task's log) without waking this task; the task wakes once, at the end.
         """
-        poller = shared_poller(self.zendesk_conn_id)
+        poller = await _shared_poller(self.zendesk_conn_id)
         state = _WaitState(
             started_at=self.started_at if self.started_at is not None else poller.clock(),
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
             progress=ProgressLog(
-                self.log, not_found_grace=self.not_found_grace, info_every=info_every_for(self.poll_interval)
+                self.log, not_found_grace=self.not_found_grace, remind_every=reminder_for(self.poll_interval)
             ),
         )
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -214,6 +266,9 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         """One message from the poller: the event payload when the wait is over, else None."""
         job_ids = self.job_ids
         if isinstance(message, PollAnswer):
+            if message.unanswered_since is not None:
+                state.progress.answered_again(message.at - message.unanswered_since)
+            state.unanswered = None
             outcome = evaluate_wait(
                 job_ids, message.statuses, options=state.options, started_at=state.started_at, now=message.at
             )
@@ -226,17 +281,36 @@ class ZendeskJobStatusTrigger(BaseTrigger):
             if self.deadline is not None and message.at >= self.deadline:
                 return self._timeout(message.at, state.started_at, outcome.statuses)
             return None
+        if isinstance(message, PollUnanswered):
+            # An outage is no answer yet: the wait goes on until Zendesk answers or the deadline comes.
+            state.unanswered = message
+            state.progress.unanswered(
+                message.error,
+                now=message.at,
+                since=message.since,
+                next_check=message.next_check,
+                warn_after=min(self.poll_interval, REMINDER_SECONDS),
+            )
+            return None
         if isinstance(message, PollFailure):
             error = message.error
             text = str(error) or f"{type(error).__name__} while reading the job statuses"
-            self.log.warning("Stopped waiting on %s: %s", _show_ids(job_ids), text)
+            if getattr(error, "path", None):  # a request's answer: say whose wait it ended
+                text = f"While checking {_show_ids(job_ids)}: {text}"
+            self.log.warning("Stopped waiting: %s", text)
             return event_payload(EVENT_ERROR, job_ids, text, state.last_seen, error=error)
         if isinstance(message, PollPaused):
             state.progress.paused(job_ids, message.until - message.at)
             return None
-        return self._timeout(message.at, state.started_at, state.last_seen)
+        return self._timeout(message.at, state.started_at, state.last_seen, state.unanswered)
 
-    def _timeout(self, now: float, started_at: float, last_seen: Mapping[str, JobStatus]) -> dict[str, Any]:
+    def _timeout(
+        self,
+        now: float,
+        started_at: float,
+        last_seen: Mapping[str, JobStatus],
+        unanswered: PollUnanswered | None = None,
+    ) -> dict[str, Any]:
         unfinished = [job_id for job_id in self.job_ids if job_id not in last_seen or not last_seen[job_id].is_terminal]
         seen = "; ".join(
             last_seen[job_id].describe_progress() for job_id in unfinished[:_SHOWN_IN_MESSAGES] if job_id in last_seen
@@ -247,6 +321,12 @@ class ZendeskJobStatusTrigger(BaseTrigger):
             f"sensor's deadline ({deadline.isoformat(timespec='seconds')}, {now - started_at:.0f} s after the "
             f"first check)"
             + (f"; last seen: {seen}" if seen else "")
+            + (
+                f"; Zendesk gave no answer for the last {describe_duration(now - unanswered.since)} "
+                f"({describe_no_answer(unanswered.error)})"
+                if unanswered is not None
+                else ""
+            )
             + ". Raise the timeout or look at the job in Zendesk."
         )
         self.log.warning("%s", message)

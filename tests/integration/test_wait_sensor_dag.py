@@ -118,6 +118,33 @@ def test_the_sensor_timeout_holds_in_deferred_mode(emulator: ZendeskEmulator, so
     assert [t - times[0] for t in times] == [0, 30, 42]  # a last read exactly at the deadline
 
 
+def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator: ZendeskEmulator) -> None:
+    """Zendesk goes down once the sensor has deferred and stays down: the deadline is kept, soft_fail skips."""
+    from airflow_provider_zendesk_jobs.testing import Fault
+
+    dag = gate_dag(
+        "zd_wait_deferred_outage_skipped",
+        lambda: emulator.create_job(count=2, work_seconds=3600),
+        deferrable=True,
+        timeout=120,
+        poke_interval=10,
+        soft_fail=True,
+    )
+
+    def advance(seconds: float) -> float:  # the trigger's first sleep: from then on every read is a 503
+        if not emulator.faults:
+            emulator.add_fault(Fault("server_error", path_prefix="/api/v2/job_statuses/show_many"))
+        return emulator.advance(seconds)
+
+    with use_time_source(emulator.clock.now, advance=advance):
+        result = run_dag(dag)
+    assert result["tasks"] == {"start_import": "success", "wait": "skipped"}
+    records = show_many_requests(emulator)
+    assert records[0].status == 200 and {r.status for r in records[1:]} == {503}
+    assert records[-1].time - records[0].time <= 120
+    assert len(records) <= 2 + 2 * 120 / 10
+
+
 def test_a_templated_list_of_ids_waits_on_every_job(emulator: ZendeskEmulator) -> None:
     from airflow.sdk import DAG
 

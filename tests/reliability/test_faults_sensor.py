@@ -64,26 +64,22 @@ def test_a_fault_mid_wait_within_the_retry_budget_changes_nothing(
 def test_an_outage_past_the_retry_budget(
     emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, mode: str, case: FaultCase
 ) -> None:
-    """A poke says "not yet" to a rate limit or an outage; a deferred wait ends with an error retries can fix."""
+    """A poke says "not yet" to a rate limit or an outage; a deferred wait waits out any answer waiting can fix."""
     connect_for(case, emulator, monkeypatch)
     job_id = job_finishing(emulator)
     schedule = Schedule(emulator)
     schedule.at(15, lambda: emulator.add_fault(case.fault(count=5)))  # one check's whole retry budget
     outcome = run_sensor(schedule, job_id, mode, monkeypatch)
-    if case.transient and mode != "deferrable":
+    if case.transient or mode == "deferrable":
         assert outcome.error is None
         assert outcome.value == job_summary_now(emulator, job_id)
         assert [record.fault for record in api_reads(emulator)].count(case.kind) == 5
         return
-    error = outcome.raised(ZendeskWaitError)
-    assert not isinstance(error, AirflowFailException)  # the task's retries may get past it
+    error = outcome.raised(ZendeskWaitError)  # a poke meeting a body that is not JSON, past the budget
+    assert not isinstance(error, AirflowFailException)
     assert case.says in str(error)
     if case.status is not None:
         assert str(case.status) in str(error)
-    if mode == "deferrable":
-        (event,) = outcome.events
-        assert event["status"] == "error" and event["error_type"] == case.error.__name__
-        assert [job["status"] for job in event["jobs"]] == ["working"]  # what was read before is kept
 
 
 @pytest.mark.parametrize("mode", SENSOR_MODES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -76,21 +77,22 @@ def test_a_fault_within_the_retry_budget_changes_no_event(
 
 
 @pytest.mark.parametrize("case", faults())
-def test_past_the_retry_budget_the_event_names_the_error_and_keeps_what_was_read(
+def test_past_the_hook_s_retry_budget_a_deferred_wait_keeps_waiting(
     emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase
 ) -> None:
+    """Twelve faulty answers in a row (what failed every deferred wait of a real deployment) are no answer yet."""
     connect_for(case, emulator, monkeypatch)
     job_ids = jobs_finishing(emulator, 100, 200)
     schedule = Schedule(emulator)
-    schedule.at(15, lambda: emulator.add_fault(case.fault()))
+    schedule.at(15, lambda: emulator.add_fault(case.fault(count=12)))
     event = run_trigger(schedule, trigger_for(schedule, job_ids))
-    assert event["status"] == "error"
-    assert event["error_type"] == case.error.__name__
-    assert case.says in event["message"]
-    assert case.status is None or f"{case.status}" in event["message"]
-    assert len(event["message"]) < 600 and "Traceback" not in event["message"]
-    assert [(job["id"], job["status"]) for job in event["jobs"]] == [(job_id, "working") for job_id in job_ids]
-    assert [record.fault for record in api_reads(emulator)] == [None] + [case.kind] * 5
+    assert event["status"] == "success"
+    assert event["jobs"] == summaries(emulator, job_ids)
+    records = api_reads(emulator)
+    assert [record.fault for record in records].count(case.kind) == 12
+    assert records[-1].time >= emulator.finish_time(job_ids[1])
+    if case.retry_after is not None:
+        assert_retry_after_honoured(records, case.retry_after)
 
 
 async def test_a_429_storm_pauses_every_wait_on_the_connection(emulator: ZendeskEmulator) -> None:
@@ -109,6 +111,36 @@ async def test_a_429_storm_pauses_every_wait_on_the_connection(emulator: Zendesk
         (70, 200),
     ]
     assert len(records[3].query.split(",")) == 3  # one request for the three waits
+
+
+async def test_one_warning_per_429_in_the_triggerer_s_log(
+    emulator: ZendeskEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The poller's hook tries each request once: the poller's warning is the only one per pause."""
+    job_ids = jobs_finishing(emulator, 12, 24)
+    schedule = Schedule(emulator)
+    emulator.add_fault(Fault("rate_limit", count=2, retry_after=7, path_prefix=SHOW_MANY))
+    caplog.set_level(logging.DEBUG, logger="airflow_provider_zendesk_jobs")
+    with use_time_source(emulator.clock.now, advance=schedule.advance):
+        events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
+    assert [event["status"] for event in events] == ["success"] * 2
+    assert [record.status for record in api_reads(emulator)][:3] == [429, 429, 200]
+    triggerer_lines = [
+        record
+        for record in caplog.records
+        if record.name.startswith(
+            ("airflow_provider_zendesk_jobs.triggers.poller", "airflow_provider_zendesk_jobs.hooks")
+        )
+    ]
+    warnings = [record.getMessage() for record in triggerer_lines if record.levelno >= logging.WARNING]
+    assert (
+        warnings
+        == [
+            "Zendesk asked to slow down (429): no request on connection zendesk_default for 7.0 s; "
+            "2 waits will be checked after"
+        ]
+        * 2
+    )
 
 
 async def test_a_retry_after_longer_than_a_request_may_wait_pauses_the_poller(emulator: ZendeskEmulator) -> None:

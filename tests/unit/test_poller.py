@@ -18,6 +18,7 @@ import pytest
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
+    ZendeskResponseError,
     ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
@@ -26,6 +27,7 @@ from airflow_provider_zendesk_jobs.triggers.poller import (
     PollAnswer,
     PollFailure,
     PollPaused,
+    PollUnanswered,
     SharedJobStatusPoller,
 )
 from airflow_provider_zendesk_jobs.triggers.timing import current_time_source, use_time_source
@@ -174,11 +176,11 @@ async def test_a_deadline_gets_one_answer_read_at_the_deadline(emulator: Zendesk
     sub.close()
 
 
-async def test_a_failed_request_fails_only_the_waits_whose_ids_it_carried(emulator: ZendeskEmulator) -> None:
+async def test_a_refused_request_fails_only_the_waits_whose_ids_it_carried(emulator: ZendeskEmulator) -> None:
     ids = running_jobs(emulator, 150)
     driven = Driven(emulator)
     subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
-    emulator.add_fault(Fault("server_error", count=5, path_prefix=SHOW_MANY))  # the hook's whole retry budget
+    emulator.add_fault(Fault("server_error", count=1, status=400, path_prefix=SHOW_MANY))  # waiting cannot fix it
     await driven.run_for(30)
 
     first_chunk = set(asked_ids(show_many_requests(emulator)[0]))
@@ -187,13 +189,68 @@ async def test_a_failed_request_fails_only_the_waits_whose_ids_it_carried(emulat
         message = sub.take()[0]
         if sub.job_ids[0] in first_chunk:
             assert isinstance(message, PollFailure)
-            assert isinstance(message.error, ZendeskUnavailableError)
-            assert "503" in str(message.error)
+            assert isinstance(message.error, ZendeskResponseError)
+            assert "400" in str(message.error)
         else:
             assert isinstance(message, PollAnswer)
-    assert [r.status for r in show_many_requests(emulator)][:6] == [503] * 5 + [200]
+    assert [r.status for r in show_many_requests(emulator)][:3] == [400, 200, 200]
     for sub in subs:
         sub.close()
+
+
+async def test_an_outage_keeps_every_wait_and_backs_off_until_zendesk_answers(emulator: ZendeskEmulator) -> None:
+    """Three 503s: one request per try, the waits not asked yet go first, every wait is answered once it ends."""
+    ids = running_jobs(emulator, 150)
+    driven = Driven(emulator, rand=lambda: 0.0)  # the backoff at the bottom of its jitter: 0.5, 1, 2 s
+    start = emulator.clock.now()
+    subs = [driven.watch([job_id], poll_interval=5) for job_id in ids]
+    emulator.add_fault(Fault("server_error", count=3, path_prefix=SHOW_MANY))
+    await driven.run_for(9)
+
+    records = show_many_requests(emulator)
+    assert [(r.time - start, r.status) for r in records] == [(5, 503), (5.5, 503), (6.5, 503), (8.5, 200), (8.5, 200)]
+    assert set(asked_ids(records[1])) >= set(ids) - set(asked_ids(records[0]))  # the 50 not asked yet, first
+    for sub in subs:
+        messages = sub.take()
+        assert not any(isinstance(m, PollFailure) for m in messages)
+        unanswered = [m for m in messages if isinstance(m, PollUnanswered)]
+        assert 1 <= len(unanswered) <= 3
+        assert all(isinstance(m.error, ZendeskUnavailableError) and "503" in str(m.error) for m in unanswered)
+        assert all(m.next_check > m.at for m in unanswered)
+        (answer,) = [m for m in messages if isinstance(m, PollAnswer)]
+        assert answer.at == start + 8.5 and answer.unanswered_since == unanswered[0].since
+        assert answer.statuses[sub.job_ids[0]].status == "working"
+    await driven.run_for(10)  # back on the 5 s rhythm, from the answer on
+    assert [(r.time - start) for r in show_many_requests(emulator)[5:]] == [13.5] * 2 + [18.5] * 2
+    for sub in subs:
+        sub.close()
+
+
+async def test_an_endless_outage_backs_off_up_to_the_interval_and_keeps_the_deadline(
+    emulator: ZendeskEmulator,
+) -> None:
+    ids = running_jobs(emulator, 2)
+    driven = Driven(emulator, rand=lambda: 0.999)  # the top of the jitter: the longest backoff
+    start = emulator.clock.now()
+    patient = driven.watch([ids[0]], poll_interval=10)
+    hurried = driven.watch([ids[1]], poll_interval=10, deadline=start + 33)
+    emulator.add_fault(Fault("close", path_prefix=SHOW_MANY))
+    await driven.run_for(120)
+
+    times = [r.time - start for r in show_many_requests(emulator)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert gaps[:4] == pytest.approx([1, 2, 4, 8], abs=0.01)  # doubling...
+    assert max(gaps) <= 10 and gaps[-3:] == pytest.approx([10, 10, 10], abs=0.01)  # ...up to the interval
+    assert len(times) <= 4 + 120 / 10
+    deadline = [m for m in hurried.take() if isinstance(m, DeadlineReached)]
+    assert deadline == [DeadlineReached(start + 33)]  # on time, in the middle of a backoff
+    assert start + 33 not in times
+    messages = patient.take()
+    assert all(isinstance(m, PollUnanswered) for m in messages)
+    assert {m.since for m in messages} == {start + 10}
+    assert "the connection closed" in str(messages[0].error)
+    patient.close()
+    hurried.close()
 
 
 async def test_refused_credentials_reach_every_wait_without_the_secret(
@@ -319,7 +376,7 @@ async def test_answers_not_read_yet_are_superseded_but_failures_are_kept(emulato
     sub = driven.poller.register([job_id], poll_interval=5)  # nobody reads it for a while
     await driven.run_for(15)
     assert answer_times(sub.drain()) == [start + 15]
-    emulator.add_fault(Fault("server_error", count=5, path_prefix=SHOW_MANY))  # fails the next cycle
+    emulator.add_fault(Fault("server_error", count=1, status=400, path_prefix=SHOW_MANY))  # fails the next cycle
     await driven.run_for(60)
     failure, answer = sub.drain()
     assert isinstance(failure, PollFailure)

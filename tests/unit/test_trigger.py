@@ -284,18 +284,31 @@ async def test_refused_credentials_end_the_wait_with_an_error_event(
     event = await event_of(trigger_for(emulator, ["V3-a"]))
     assert event["status"] == "error"
     assert event["error_type"] == "ZendeskAuthError"
-    assert event["message"].startswith("Zendesk refused the credentials for GET /api/v2/job_statuses/show_many")
+    assert event["message"].startswith(
+        "While checking V3-a: Zendesk refused the credentials for GET /api/v2/job_statuses/show_many (401)"
+    )
     assert "nope-SECRET" not in json.dumps(event)
     assert "Traceback" not in event["message"]
 
 
-async def test_an_outage_past_the_retry_budget_ends_the_wait_with_an_error_event(emulator: ZendeskEmulator) -> None:
-    emulator.add_fault(Fault("html_error", path_prefix=SHOW_MANY))
-    event = await event_of(trigger_for(emulator, ["V3-a"]))
-    assert event["status"] == "error"
-    assert event["error_type"] == "ZendeskUnavailableError"
-    assert "502" in event["message"]
-    assert len(show_many_requests(emulator)) == 5
+async def test_an_outage_that_outlasts_the_deadline_ends_the_wait_as_a_timeout_on_time(
+    emulator: ZendeskEmulator, trigger_logs: list[dict[str, Any]]
+) -> None:
+    job_id = emulator.create_job(count=2, work_seconds=3600)
+    start = emulator.clock.now()
+    emulator.add_fault(Fault("html_error", path_prefix=SHOW_MANY))  # every read, until the end
+    event = await event_of(trigger_for(emulator, [job_id], deadline=start + 120))
+    assert event["status"] == "timeout"
+    assert emulator.clock.now() == start + 120
+    assert "did not finish by the sensor's deadline" in event["message"]
+    assert "Zendesk gave no answer for the last 1 min 55 s (502)" in event["message"]
+    records = show_many_requests(emulator)
+    assert {record.status for record in records} == {502}
+    assert records[-1].time <= start + 120
+    assert 10 <= len(records) <= 120 / 2.5 + 6  # backing off: at most two tries a 5 s interval, once grown
+    warnings = [e["event"] for e in trigger_logs if e["log_level"] == "warning" and "unavailable" in e["event"]]
+    assert len(warnings) == 1 and warnings[0].startswith("Zendesk unavailable for ")
+    assert ": 502; still waiting, next check in " in warnings[0]
 
 
 async def test_a_missing_connection_ends_the_wait_with_an_error_event(emulator: ZendeskEmulator) -> None:
