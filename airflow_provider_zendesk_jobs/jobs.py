@@ -45,6 +45,9 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
+        state = _STATE_BY_STATUS.get(status)  # as Zendesk spells it: a poll maps every job's status
+        if state is not None:
+            return state
         try:
             return cls(status.strip().lower())
         except ValueError:
@@ -54,6 +57,8 @@ class JobState(str, Enum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATES
 
+
+_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState}
 
 #: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
@@ -211,9 +216,11 @@ class JobStatus:
         if not isinstance(status, str) or not status:
             raise _bad(job_id, f"'status' should be non-empty text, got {_describe(status)}")
         results = data.get("results")
-        if isinstance(results, Mapping):
+        if results is None or isinstance(results, list):
+            pass
+        elif isinstance(results, Mapping):
             results = dict(results)
-        elif results is not None and not isinstance(results, list):
+        else:
             raise _bad(job_id, f"'results' should be a list, an object or null, got {type(results).__name__}")
         return cls(
             id=job_id,

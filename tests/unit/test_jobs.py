@@ -16,6 +16,7 @@ from airflow_provider_zendesk_jobs.jobs import (
     parse_job_status_body,
     parse_job_statuses_body,
 )
+from airflow_provider_zendesk_jobs.waiting import WaitDecision, WaitOptions, evaluate_wait
 
 
 def completed(results: object, **fields: object) -> JobStatus:
@@ -212,6 +213,16 @@ def test_items_are_read_on_first_use_and_a_poll_does_not_need_them() -> None:
         with pytest.raises(ZendeskResponseError) as info:
             read()
         assert "job V3-job: results[3].'index' should be a whole number or null, got str" in str(info.value), name
+
+
+def test_a_wait_reads_the_items_only_when_they_decide_it() -> None:
+    """The rule ends a wait on the job's state; with fail_on_item_errors it reads the items and reports a bad one."""
+    job = completed(BAD_ITEMS)
+    outcome = evaluate_wait(["V3-job"], {"V3-job": job}, options=WaitOptions(), started_at=0.0, now=1.0)
+    assert outcome.decision is WaitDecision.SUCCEEDED
+    strict = WaitOptions(fail_on_item_errors=True)
+    with pytest.raises(ZendeskResponseError, match=r"results\[3\]\.'index' should be a whole number"):
+        evaluate_wait(["V3-job"], {"V3-job": job}, options=strict, started_at=0.0, now=1.0)
 
 
 def test_items_are_read_once_and_the_snapshot_keeps_its_equality() -> None:
