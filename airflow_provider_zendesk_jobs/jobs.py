@@ -45,7 +45,7 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
-        state = _STATE_BY_STATUS.get(status)  # as Zendesk spells it: a poll maps every job's status
+        state = _STATE_BY_STATUS.get(status)  # a poll maps the status of every job it reads
         if state is not None:
             return state
         try:
@@ -58,6 +58,7 @@ class JobState(str, Enum):
         return self in TERMINAL_STATES
 
 
+#: The statuses spelled as Zendesk sends them, for a look-up without an Enum call.
 _STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState}
 
 #: States after which a job never changes again.
