@@ -1,15 +1,25 @@
 """The parsed job-status model: what Zendesk said about a job, with no I/O and no Airflow inside.
 
-Zendesk's job bodies vary by the kind of bulk call and by the age of the account (see
-``ZENDESK_API.md``), so parsing is lenient about which keys an item carries and strict
-about types: an unknown key is kept in ``extra``, while a value of the wrong type raises
-:class:`ZendeskResponseError` naming the field, never a bare ``KeyError``/``TypeError``.
+Zendesk's job bodies vary by the kind of bulk call and by the age of the account. An item of
+``results`` may carry ``index`` (ticket imports, often with ``account_id``), ``status``
+(``Created``, ``Updated``, ``Deleted``, ``Failed``: user and organization calls), ``action`` and
+``success`` (bulk updates and deletes), ``error`` and ``details`` for a rejected record, or
+``errors`` (older accounts; empty text there means no error). A permanent deletion answers an
+object (``{"success": true}``) instead of a list. So parsing is lenient about which keys an
+item carries and strict about types: an unknown key is kept in ``extra``, while a value of the
+wrong type raises :class:`ZendeskResponseError` naming the field, never a bare
+``KeyError``/``TypeError``.
+
+A poll needs only a job's id, status and counters, and a job can carry thousands of items,
+so :class:`JobStatus` keeps its ``results`` list as Zendesk sent it and reads the items the
+first time someone asks for them (``results``, ``items``, ``failed_items``, ``succeeded_ids``,
+``to_dict()``). A malformed item raises :class:`ZendeskResponseError` there, naming it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -35,7 +45,7 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
-        state = _STATE_BY_STATUS.get(status)  # the exact spelling Zendesk sends, without an Enum look-up
+        state = _STATE_BY_STATUS.get(status)  # a poll maps the status of every job it reads
         if state is not None:
             return state
         try:
@@ -48,8 +58,8 @@ class JobState(str, Enum):
         return self in TERMINAL_STATES
 
 
-#: The statuses Zendesk documents, spelled as it sends them.
-_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState if state is not JobState.UNKNOWN}
+#: The statuses spelled as Zendesk sends them, for a look-up without an Enum call.
+_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState}
 
 #: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
@@ -59,73 +69,53 @@ NON_TERMINAL_STATES: frozenset[JobState] = frozenset(set(JobState) - TERMINAL_ST
 FAILED_STATES: frozenset[JobState] = frozenset({JobState.FAILED, JobState.KILLED})
 
 
-def _where(job_id: str | None, what: str) -> str:
-    return f"job {job_id}: {what}" if job_id else what
-
-
 def _bad(job_id: str | None, what: str) -> ZendeskResponseError:
+    where = f"job {job_id}: {what}" if job_id else what
     return ZendeskResponseError(
-        f"Zendesk sent a job status that is not in the documented form ({_where(job_id, what)}). "
+        f"Zendesk sent a job status that is not in the documented form ({where}). "
         "If this repeats, check that the connection points at a Zendesk account and report the body."
     )
 
 
-def _optional_int(data: Mapping[str, Any], key: str, job_id: str | None) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad(job_id, f"{key!r} should be a whole number or null, got {type(value).__name__}")
-    return value
+#: The optional fields of a job and of an item: the types JSON gives them, how an error names them and
+#: what it asks for. Types are exact, as ``json.loads`` makes them: ``true`` is no whole number.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "job_type": ((str,), "'job_type'", "text or null"),
+    "total": ((int,), "'total'", "a whole number or null"),
+    "progress": ((int,), "'progress'", "a whole number or null"),
+    "message": ((str,), "'message'", "text or null"),
+    "url": ((str,), "'url'", "text or null"),
+    # the fields of an item of ``results`` (a job's own status is checked on its own: it may not be null)
+    "index": ((int,), "'index'", "a whole number or null"),
+    "id": ((int, str), "id", "a number, text or null"),
+    "action": ((str,), "'action'", "text or null"),
+    "status": ((str,), "'status'", "text or null"),
+    "success": ((bool,), "success", "true, false or null"),
+}
 
 
-def _optional_str(data: Mapping[str, Any], key: str, job_id: str | None) -> str | None:
+def _checked(data: Mapping[str, Any], key: str, job_id: str | None, position: int | None = None) -> Any:
+    """``data[key]`` when it is absent, null or of its type; else the error naming it (and its item's position)."""
     value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _bad(job_id, f"{key!r} should be text or null, got {type(value).__name__}")
-    return value
+    types, name, wanted = _FIELD_TYPES[key]
+    if value is None or type(value) in types:
+        return value
+    where = name if position is None else f"results[{position}].{name}"
+    raise _bad(job_id, f"{where} should be {wanted}, got {type(value).__name__}")
 
 
 def _as_text(value: Any) -> str | None:
     """Zendesk's ``error``/``errors``/``details`` are usually text, sometimes an object; keep both as text."""
-    if value is None:
-        return None
-    if isinstance(value, str):
+    if value is None or isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _bad_item(
-    job_id: str | None, position: int, index: Any, item_id: Any, action: Any, status: Any, success: Any
-) -> ZendeskResponseError:
-    return _bad(job_id, _describe_bad_item(position, index, item_id, action, status, success))
-
-
-def _describe_bad_item(position: int, index: Any, item_id: Any, action: Any, status: Any, success: Any) -> str:
-    where = f"results[{position}]"
-    if index is not None and type(index) is not int:
-        return f"{where}.'index' should be a whole number or null, got {type(index).__name__}"
-    if item_id is not None and type(item_id) is not int and type(item_id) is not str:
-        return f"{where}.id should be a number, text or null, got {type(item_id).__name__}"
-    if action is not None and type(action) is not str:
-        return f"{where}.'action' should be text or null, got {type(action).__name__}"
-    if status is not None and type(status) is not str:
-        return f"{where}.'status' should be text or null, got {type(status).__name__}"
-    return f"{where}.success should be true, false or null, got {type(success).__name__}"
-
-
-#: Shared by every item without unknown keys; never mutated.
-_NO_EXTRA: Mapping[str, Any] = {}
 
 
 @dataclass(slots=True)
 class JobResult:
     """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected.
 
-    A job can carry thousands of items, so parsing takes one pass over each item with exact
-    type checks, and whether it failed is decided once, here, for every later reader.
+    Whether it failed is decided once, here, for every later reader.
     """
 
     index: int | None
@@ -137,53 +127,71 @@ class JobResult:
     details: str | None = None
     #: The keys Zendesk sent that the fields above do not read; never one that names a field of the XCom item.
     extra: Mapping[str, Any] = field(default_factory=dict)
-    #: Failed when Zendesk says so in any of the three ways it does (see ``ZENDESK_API.md``).
+    #: Zendesk says an item failed in any of three ways: an ``error`` (or non-empty ``errors``),
+    #: ``success: false``, or the status ``Failed``.
     failed: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        status = self.status
-        self.failed = (
-            bool(self.error) or self.success is False or (status is not None and status.strip().lower() == "failed")
-        )
-        extra = self.extra
-        if extra and not _XCOM_ITEM_KEYS.isdisjoint(extra):
+        self.failed = bool(self.error) or self.success is False or _says_failed(self.status)
+        if not _XCOM_ITEM_KEYS.isdisjoint(self.extra):
             # In the XCom form these keys hold the item's own fields: an unknown key never stands for one.
-            self.extra = {key: value for key, value in extra.items() if key not in _XCOM_ITEM_KEYS}
+            self.extra = {key: value for key, value in self.extra.items() if key not in _XCOM_ITEM_KEYS}
 
     @classmethod
     def from_api(cls, data: Any, job_id: str | None = None, position: int = 0) -> JobResult:
         """Parse one item; ``position`` is where it sits in the job's ``results``, for the error message."""
-        return _parse_items((data,), job_id, position, cls)[0]
+        if not isinstance(data, Mapping):
+            raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
+        return cls(
+            index=_checked(data, "index", job_id, position),
+            id=_checked(data, "id", job_id, position),
+            action=_checked(data, "action", job_id, position),
+            status=_checked(data, "status", job_id, position),
+            success=_checked(data, "success", job_id, position),
+            error=_as_text(data.get("error")) or _as_text(data.get("errors")) or None,
+            details=_as_text(data.get("details")),
+            extra={key: value for key, value in data.items() if key not in _ITEM_KEYS},
+        )
 
     @property
     def error_text(self) -> str:
         """The reason shown to people: ``error``, else ``errors``, else ``status``, else ``success=false``."""
         if self.error:
             return self.error
-        if self.status and self.status.strip().lower() == "failed":
-            return self.status
+        if _says_failed(self.status):
+            return self.status or ""
         return "success=false"
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised item of the XCom form: the same keys for every shape, unknown keys kept."""
-        return _xcom_items((self,), True)[2][0]
+        error = self.error_text if self.failed else None
+        return {
+            "index": self.index,
+            "id": self.id,
+            "success": error is None,
+            "action": self.action,
+            "status": self.status,
+            "error": error,
+            "details": self.details,
+            **self.extra,  # holds none of the keys above (see __post_init__)
+        }
 
     def failure_dict(self) -> dict[str, Any]:
         """The compact form listed under ``failed`` in the XCom form."""
         return {"index": self.index, "id": self.id, "error": self.error_text, "details": self.details}
 
 
-#: Builds a JobResult without running ``__init__``: the parser has already computed every field.
-_new_result = object.__new__
+def _says_failed(status: str | None) -> bool:
+    return status is not None and status.strip().lower() == "failed"
 
 
-#: Builds a JobStatus without running ``__init__``: ``from_api`` has already checked every field.
-_new_status = object.__new__
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobStatus:
-    """A snapshot of one Zendesk background job, as one read returned it."""
+    """A snapshot of one Zendesk background job, as one read returned it.
+
+    Two snapshots parsed from the same body are equal; the items read from ``raw_results``
+    are kept after the first read and take no part in comparisons.
+    """
 
     id: str
     status: str
@@ -193,7 +201,9 @@ class JobStatus:
     progress: int | None = None
     message: str | None = None
     url: str | None = None
-    results: list[JobResult] | dict[str, Any] | None = None
+    #: ``results`` as Zendesk sent it: a list of items (not read yet), an object, or None.
+    raw_results: list[Any] | dict[str, Any] | None = None
+    _items: list[JobResult] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Any) -> JobStatus:
@@ -206,49 +216,39 @@ class JobStatus:
         status = data.get("status")
         if not isinstance(status, str) or not status:
             raise _bad(job_id, f"'status' should be non-empty text, got {_describe(status)}")
-        raw_results = data.get("results")
-        results: list[JobResult] | dict[str, Any] | None
-        if raw_results is None:
-            results = None
-        elif isinstance(raw_results, list):
-            results = _parse_items(raw_results, job_id)
-        elif isinstance(raw_results, Mapping):
-            results = dict(raw_results)
+        results = data.get("results")
+        if results is None or isinstance(results, list):
+            pass
+        elif isinstance(results, Mapping):
+            results = dict(results)
         else:
-            raise _bad(job_id, f"'results' should be a list, an object or null, got {type(raw_results).__name__}")
-        job_type, total, progress, message, url = (
-            data.get("job_type"),
-            data.get("total"),
-            data.get("progress"),
-            data.get("message"),
-            data.get("url"),
-        )
-        # Exact types first (what Zendesk sends); the helpers only run to accept null or explain an error.
-        if not (type(job_type) is str or job_type is None):
-            job_type = _optional_str(data, "job_type", job_id)
-        if not (type(total) is int or total is None):
-            total = _optional_int(data, "total", job_id)
-        if not (type(progress) is int or progress is None):
-            progress = _optional_int(data, "progress", job_id)
-        if not (type(message) is str or message is None):
-            message = _optional_str(data, "message", job_id)
-        if not (type(url) is str or url is None):
-            url = _optional_str(data, "url", job_id)
-        # A poller parses every job of every wait at each poll: fill the frozen instance directly
-        # instead of through the generated __init__ (one checked setattr per field).
-        job = _new_status(cls)
-        job.__dict__.update(
+            raise _bad(job_id, f"'results' should be a list, an object or null, got {type(results).__name__}")
+        return cls(
             id=job_id,
             status=status,
             state=JobState.from_status(status),
-            job_type=job_type,
-            total=total,
-            progress=progress,
-            message=message,
-            url=url,
-            results=results,
+            job_type=_checked(data, "job_type", job_id),
+            total=_checked(data, "total", job_id),
+            progress=_checked(data, "progress", job_id),
+            message=_checked(data, "message", job_id),
+            url=_checked(data, "url", job_id),
+            raw_results=results,
         )
-        return job
+
+    @property
+    def results(self) -> list[JobResult] | dict[str, Any] | None:
+        """The items read into :class:`JobResult` (on first use), the object of a permanent deletion, or None.
+
+        Raises :class:`ZendeskResponseError` naming the first malformed item, at every read.
+        """
+        if not isinstance(self.raw_results, list):
+            return self.raw_results
+        if self._items is None:
+            items = [JobResult.from_api(item, self.id, position) for position, item in enumerate(self.raw_results)]
+            # The one write to this frozen snapshot: a cache of what its own raw_results say.
+            object.__setattr__(self, "_items", items)
+            return items
+        return self._items
 
     @property
     def is_terminal(self) -> bool:
@@ -257,7 +257,8 @@ class JobStatus:
     @property
     def items(self) -> list[JobResult]:
         """The per-record results; empty while the job runs and for object-shaped results."""
-        return self.results if isinstance(self.results, list) else []
+        results = self.results
+        return results if isinstance(results, list) else []
 
     @property
     def failed_items(self) -> list[JobResult]:
@@ -270,8 +271,8 @@ class JobStatus:
     @property
     def success(self) -> bool | None:
         """For object-shaped results (a permanent deletion): Zendesk's overall ``success``, else ``None``."""
-        if isinstance(self.results, dict):
-            value = self.results.get("success")
+        if isinstance(self.raw_results, dict):
+            value = self.raw_results.get("success")
             return value if isinstance(value, bool) else None
         return None
 
@@ -292,9 +293,15 @@ class JobStatus:
         return line
 
     def to_dict(self, *, include_results: bool = True) -> dict[str, Any]:
-        """The XCom form of DESIGN.md: JSON-safe, compact, the same keys for every job shape."""
+        """The XCom form: JSON-safe, compact, the same keys for every job shape.
+
+        ``succeeded_ids``, ``failed`` (index, id, error, details of each failed item) and
+        ``counts`` are always there, so a downstream task reads them without knowing the
+        job's kind; ``results`` (every item normalised) only with ``include_results``, and
+        ``success`` only for object-shaped results.
+        """
         items = self.items
-        succeeded_ids, failed, normalised = _xcom_items(items, include_results)
+        failed = [item.failure_dict() for item in items if item.failed]
         out: dict[str, Any] = {
             "job_id": self.id,
             "status": self.status,
@@ -302,158 +309,15 @@ class JobStatus:
             "total": self.total,
             "progress": self.progress,
             "message": self.message,
-            "succeeded_ids": succeeded_ids,
+            "succeeded_ids": self.succeeded_ids,
             "failed": failed,
             "counts": {"succeeded": len(items) - len(failed), "failed": len(failed)},
         }
-        if isinstance(self.results, dict):
+        if isinstance(self.raw_results, dict):
             out["success"] = self.success
         if include_results:
-            out["results"] = normalised
+            out["results"] = [item.to_dict() for item in items]
         return out
-
-
-#: The item statuses Zendesk documents, spelled as it sends them, and whether each one means failed.
-_STATUS_FAILED: dict[str, bool] = {"Created": False, "Updated": False, "Deleted": False, "Failed": True}
-
-
-def _parse_items(
-    raw_items: Iterable[Any], job_id: str | None, start: int = 0, result_class: type[JobResult] = JobResult
-) -> list[JobResult]:
-    """Check and build every item of a ``results`` list in one loop.
-
-    A poll or a results read can carry thousands of items, so the loop makes no call per item
-    and looks up only the keys an item can still hold: the type checks count the keys they
-    account for, and an item with none left has no ``error``, ``details`` or unknown key.
-    """
-    results: list[JobResult] = []
-    append = results.append
-    new_result = _new_result
-    item_keys = _ITEM_KEYS
-    status_failed = _STATUS_FAILED
-    no_extra = _NO_EXTRA
-    for data in raw_items:
-        if type(data) is not dict:
-            if not isinstance(data, Mapping):
-                raise _bad(job_id, f"results[{start + len(results)}] should be an object, got {type(data).__name__}")
-            data = dict(data)
-        try:
-            item_id = data["id"]  # nearly every item has one: cheaper than get()
-        except KeyError:
-            item_id = None
-        index = data.get("index")
-        action = data.get("action")
-        status = data.get("status")
-        success = data.get("success")
-        left = len(data)
-        if index is not None:
-            if type(index) is not int:
-                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
-            left -= 1
-        if item_id is not None:
-            if type(item_id) is not int and type(item_id) is not str:
-                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
-            left -= 1
-        if action is not None:
-            if type(action) is not str:
-                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
-            left -= 1
-        if status is not None:
-            if type(status) is not str:
-                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
-            left -= 1
-        if success is not None:
-            if type(success) is not bool:
-                raise _bad_item(job_id, start + len(results), index, item_id, action, status, success)
-            left -= 1
-        if left:
-            error = data.get("error")
-            if error is not None:
-                left -= 1
-                if type(error) is not str:
-                    error = _as_text(error)
-            if not error:
-                errors = data.get("errors")
-                if errors is not None:
-                    left -= 1
-                    error = (errors if type(errors) is str else _as_text(errors)) or None
-                else:
-                    error = None
-            details = data.get("details")
-            if details is not None:
-                left -= 1
-                if type(details) is not str:
-                    details = _as_text(details)
-            if not left:
-                extra = no_extra
-            elif left == 1:  # one unknown key (the usual case), or a known key sent as null
-                extra = no_extra
-                for key in data:
-                    if key not in item_keys:
-                        extra = {key: data[key]}
-                        break
-            else:
-                extra = {key: value for key, value in data.items() if key not in item_keys} or no_extra
-        else:
-            error = details = None
-            extra = no_extra
-        result = new_result(result_class)
-        result.index = index
-        result.id = item_id
-        result.action = action
-        result.status = status
-        result.success = success
-        result.error = error
-        result.details = details
-        result.extra = extra
-        if error or success is False:
-            result.failed = True
-        elif status is None:
-            result.failed = False
-        else:
-            failed = status_failed.get(status)
-            result.failed = status.strip().lower() == "failed" if failed is None else failed
-        append(result)
-    return results
-
-
-def _xcom_items(
-    items: Iterable[JobResult], include_results: bool
-) -> tuple[list[int | str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The item parts of the XCom form: the succeeded ids, the failed items, every item normalised.
-
-    One loop over the items builds all three, each item dict written out in full (no call per item):
-    an XCom value can carry a job's thousands of items.
-    """
-    succeeded_ids: list[int | str] = []
-    failed: list[dict[str, Any]] = []
-    normalised: list[dict[str, Any]] = []
-    add_id = succeeded_ids.append
-    add_failed = failed.append
-    add = normalised.append
-    for item in items:
-        item_id = item.id
-        if item.failed:
-            error = item.error or item.error_text  # never empty, so ``success`` below is ``error is None``
-            add_failed({"index": item.index, "id": item_id, "error": error, "details": item.details})
-        else:
-            error = None
-            if item_id is not None:
-                add_id(item_id)
-        if include_results:
-            add(
-                {
-                    "index": item.index,
-                    "id": item_id,
-                    "success": error is None,
-                    "action": item.action,
-                    "status": item.status,
-                    "error": error,
-                    "details": item.details,
-                    **item.extra,  # holds none of the keys above (see JobResult)
-                }
-            )
-    return succeeded_ids, failed, normalised
 
 
 def _describe(value: Any) -> str:

@@ -1,8 +1,18 @@
 """Parsing cost: ``json.loads`` + ``JobStatus.from_api`` + ``to_dict()`` against ``json.loads`` alone.
 
 1,000 job statuses with 100 result items each, in the mix of item shapes real accounts send
-(ZENDESK_API.md), as one ``show_many``-style body. Both sides parse the same bytes in the
-same process; the figure is the ratio, not the seconds.
+(ticket imports with ``index`` and ``account_id``, users with ``status``, bulk updates and
+deletes with ``action`` and ``success``, rejected records with ``error`` and ``details``, older
+accounts' empty ``errors``), as one ``show_many``-style body. Both sides parse the same bytes in
+the same process; the figure is the ratio, not the seconds. ``from_api`` reads a job's fields
+and keeps its ``results`` list as sent; ``to_dict()`` reads the items (on their first use) and
+writes the XCom form, so the two stages together are what reading a finished job costs.
+
+There is no target any more (the script used to fail at 3x): the model is written plainly
+rather than for this ratio, because what a deferred wait costs is the poll cycle, and a
+poll reads a job's id, status and counters, not its items (question "1, more",
+``bench_deferred_waits.py``, measures the cycle). The ratio is printed to show what reading
+every item of a large job into the XCom form costs a worker.
 
 How it is timed, so the ratio is fair to both sides and steady on a busy machine:
 
@@ -20,7 +30,7 @@ How it is timed, so the ratio is fair to both sides and steady on a busy machine
 
     python benchmarks/bench_parsing.py [--jobs 1000] [--items 100] [--repeats 15] [--summary FILE]
 
-Exits 1 when ``json.loads`` + parsing + ``to_dict()`` costs 3 times ``json.loads`` alone or more.
+Exits 0 whenever it ran (there is no target to miss).
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from bench_support import write_summary
 
 from airflow_provider_zendesk_jobs.jobs import parse_job_statuses_body
 
-TARGET = 3.0
+#: What the summary says in place of a target.
+NO_TARGET = "none (retired: the poll cycle's CPU counts, question 1, more)"
 
 SHAPES: list[dict[str, Any]] = [
     {"index": 0, "id": 4018, "account_id": 18525119},
@@ -124,24 +135,23 @@ def main(argv: list[str] | None = None) -> int:
         if not collector:
             stages = {key: statistics.median(values) for key, values in per_call.items()}
     ratio = ratios[False]
-    met = ratio < TARGET
     print(f"{args.jobs:,} jobs x {args.items} result items ({len(raw) / 1e6:.1f} MB), median of {args.repeats}.\n")
     print("| work | x `json.loads` alone |")
     print("|---|---:|")
     print("| `json.loads` alone (the first stage of each call) | 1.00 |")
     print(f"| `json.loads` alone, in a call of its own (a check) | {stages['alone']:.2f} |")
-    print(f"| `JobStatus.from_api` of every job and item | {stages['parse']:.2f} |")
-    print(f"| `to_dict()` of every job (the XCom form) | {stages['to_dict']:.2f} |")
+    print(f"| `JobStatus.from_api` of every job (its items kept as sent) | {stages['parse']:.2f} |")
+    print(f"| `to_dict()` of every job (its items read, then the XCom form) | {stages['to_dict']:.2f} |")
     print(f"| **all of it: `json.loads` + parsing + `to_dict()`** | **{ratio:.2f}** |")
     print(f"| all of it, with the garbage collector running during the calls | {ratios[True]:.2f} |")
     print(
-        f"\n- `json.loads` + parsing + `to_dict()` costs **{ratio:.2f}x** `json.loads` alone "
-        f"(target < {TARGET:g}x: {'met' if met else 'MISSED'}); what the model adds on its own "
-        f"(parsing + `to_dict()`) is {stages['parse'] + stages['to_dict']:.2f}x."
+        f"\n- `json.loads` + parsing + `to_dict()` costs **{ratio:.2f}x** `json.loads` alone (no target: "
+        f"a poll does not read items); what the model adds on its own (parsing + `to_dict()`) is "
+        f"{stages['parse'] + stages['to_dict']:.2f}x."
     )
     figure = f"{ratio:.2f}x json.loads alone (json.loads + parsing + to_dict of 1,000 jobs x 100 items)"
-    write_summary(args.summary, figure=figure, target=f"< {TARGET:g}x", met=met)
-    return 0 if met else 1
+    write_summary(args.summary, figure=figure, target=NO_TARGET, met=True)
+    return 0
 
 
 if __name__ == "__main__":

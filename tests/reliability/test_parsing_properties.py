@@ -4,7 +4,8 @@ Every property runs the parsers a real answer goes through: the single-job body 
 bulk calls), the show_many body mapped back by id, a page of the job list with its pagination
 fields, and the bytes on the wire before that. Whatever the value, the outcome is a parsed job or
 :class:`ZendeskResponseError`, never another exception, and the XCom form of what parsed is strict
-JSON (``allow_nan=False``, as Airflow's XCom transport requires).
+JSON (``allow_nan=False``, as Airflow's XCom transport requires). A job's items are read on
+first use, so for them the response error comes at that read, and at every read after it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,22 +77,38 @@ list_bodies = st.fixed_dictionaries(
 )
 
 
-def assert_strict_json(job: JobStatus) -> None:
-    """The XCom form, with and without items, survives strict JSON unchanged."""
-    for include in (True, False):
-        data = job.to_dict(include_results=include)
-        assert json.loads(json.dumps(data, allow_nan=False)) == data
+def assert_strict_json(job: JobStatus) -> bool:
+    """The XCom form, with and without items, survives strict JSON unchanged; False when the items are malformed.
+
+    The items are read on first use, so a malformed one raises the response error there, naming
+    its position, at every read, while what a poll reads (id, status, counters) stays usable.
+    """
     assert job.describe_progress().startswith(job.id)
+    try:
+        for include in (True, False):
+            data = job.to_dict(include_results=include)
+            assert json.loads(json.dumps(data, allow_nan=False)) == data
+    except ZendeskResponseError as exc:
+        message = str(exc)
+    else:
+        return True
+    assert message.startswith("Zendesk sent a job status that is not in the documented form")
+    assert f"job {job.id}: results[" in message
+    for read in (lambda: job.items, lambda: job.failed_items, lambda: job.succeeded_ids):
+        with pytest.raises(ZendeskResponseError) as again:  # reported at every read, never accepted later
+            read()
+        assert str(again.value) == message
+    return False
 
 
 def parse_or_response_error(value: Any) -> JobStatus | None:
+    """The job, when it parsed and its items read; None when either raised the response error."""
     try:
         job = JobStatus.from_api(value)
     except ZendeskResponseError as exc:
         message = str(exc)
     else:
-        assert_strict_json(job)
-        return job
+        return job if assert_strict_json(job) else None
     assert message.startswith("Zendesk sent a job status that is not in the documented form")
     return None
 

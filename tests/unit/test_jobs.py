@@ -1,4 +1,4 @@
-"""The job model against every shape in ZENDESK_API.md, and the XCom form of DESIGN.md."""
+"""The job model against every shape of job and item Zendesk sends, and the XCom form of a job."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from airflow_provider_zendesk_jobs.jobs import (
     parse_job_status_body,
     parse_job_statuses_body,
 )
+from airflow_provider_zendesk_jobs.waiting import WaitDecision, WaitOptions, evaluate_wait
 
 
 def completed(results: object, **fields: object) -> JobStatus:
@@ -185,9 +186,57 @@ def test_an_unknown_key_never_replaces_a_field_in_the_xcom_form() -> None:
 
 def test_a_bad_item_is_named_by_its_position_and_its_first_bad_field() -> None:
     with pytest.raises(ZendeskResponseError, match=r"job V3-job: results\[2\]\.'action' should be text"):
-        completed([{"id": 1}, {"id": 2}, {"success": "yes", "action": 3}, "oops"])
+        _ = completed([{"id": 1}, {"id": 2}, {"success": "yes", "action": 3}, "oops"]).items
     with pytest.raises(ZendeskResponseError, match=r"results\[3\] should be an object, got str"):
-        completed([{"id": 1}, {"id": 2}, {"id": 3}, "oops"])
+        _ = completed([{"id": 1}, {"id": 2}, {"id": 3}, "oops"]).items
+
+
+BAD_ITEMS = [{"id": 1}, {"id": 2}, {"id": 3}, {"index": "3"}]
+
+
+def test_items_are_read_on_first_use_and_a_poll_does_not_need_them() -> None:
+    """What a poll reads works on a job whose items are malformed; every read of the items reports them."""
+    job = completed(BAD_ITEMS)
+    summary = (job.id, job.state, job.total, job.progress, job.message)
+    assert summary == ("V3-job", JobState.COMPLETED, 2, 2, "Completed")
+    assert job.describe_progress() == "V3-job: completed 2/2"
+    assert job.success is None
+    reads = {
+        "results": lambda: job.results,
+        "items": lambda: job.items,
+        "failed_items": lambda: job.failed_items,
+        "succeeded_ids": lambda: job.succeeded_ids,
+        "to_dict": job.to_dict,
+        "to_dict without results": lambda: job.to_dict(include_results=False),
+    }
+    for name, read in reads.items():
+        with pytest.raises(ZendeskResponseError) as info:
+            read()
+        assert "job V3-job: results[3].'index' should be a whole number or null, got str" in str(info.value), name
+
+
+def test_a_wait_reads_the_items_only_when_they_decide_it() -> None:
+    """The rule ends a wait on the job's state; with fail_on_item_errors it reads the items and reports a bad one."""
+    job = completed(BAD_ITEMS)
+    outcome = evaluate_wait(["V3-job"], {"V3-job": job}, options=WaitOptions(), started_at=0.0, now=1.0)
+    assert outcome.decision is WaitDecision.SUCCEEDED
+    strict = WaitOptions(fail_on_item_errors=True)
+    with pytest.raises(ZendeskResponseError, match=r"results\[3\]\.'index' should be a whole number"):
+        evaluate_wait(["V3-job"], {"V3-job": job}, options=strict, started_at=0.0, now=1.0)
+
+
+def test_items_are_read_once_and_the_snapshot_keeps_its_equality() -> None:
+    body = {"id": "V3-job", "status": "completed", "results": [{"id": 1}, {"id": 2, "error": "E"}]}
+    first, second = JobStatus.from_api(body), JobStatus.from_api(body)
+    assert first == second
+    items = first.items
+    assert first.results is items and first.items is items  # read once, then kept
+    assert [item.id for item in first.failed_items] == [2]
+    assert first == second  # whether the items were read takes no part in comparisons
+    assert first != JobStatus.from_api({**body, "results": [{"id": 1}]})
+    assert "_items" not in repr(first)
+    queued = JobStatus.from_api({"id": "V3-job", "status": "queued"})
+    assert hash(queued) == hash(JobStatus.from_api({"id": "V3-job", "status": "queued"}))
 
 
 @pytest.mark.parametrize("success", [True, False])
@@ -248,7 +297,7 @@ def test_xcom_form_has_contract_keys_and_is_json_safe() -> None:
 )
 def test_bodies_that_are_not_zendesk_raise_response_error_naming_the_field(body: object, fragment: str) -> None:
     with pytest.raises(ZendeskResponseError) as info:
-        JobStatus.from_api(body)
+        JobStatus.from_api(body).to_dict()  # the items are read by to_dict(), not at parsing
     assert fragment in str(info.value)
 
 
