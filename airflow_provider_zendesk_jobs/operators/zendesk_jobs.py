@@ -192,6 +192,12 @@ class ZendeskJobResultsOperator(BaseOperator):
 
     # -- execution ------------------------------------------------------------------------------
     def execute(self, context: Context) -> XComValue:
+        try:
+            return self._execute()
+        except ZendeskJobsError as exc:  # e.g. a finished job's items not in Zendesk's form, read only now
+            raise exception_for_error(exc) from None
+
+    def _execute(self) -> XComValue:
         job_ids, many = resolve_job_ids(self.job_id)  # bad input fails here, before any request
         if not self.wait_for_completion:
             return self._read_now(job_ids, many)
@@ -288,6 +294,12 @@ class ZendeskJobResultsOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> XComValue:
         """Back from the triggerer: read every job's results once (one ``show_many`` per 100 ids)."""
+        try:
+            return self._results_after_deferral(event)
+        except ZendeskJobsError as exc:  # e.g. a finished job's items not in Zendesk's form, read only now
+            raise exception_for_error(exc) from None
+
+    def _results_after_deferral(self, event: Mapping[str, Any] | None) -> XComValue:
         job_ids, many = resolve_job_ids(self.job_id)
         result_from_event(event, timeout_exception=AirflowTaskTimeout)
         try:

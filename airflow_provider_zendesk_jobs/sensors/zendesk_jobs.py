@@ -199,13 +199,16 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
             self._progress = ProgressLog(self.log, not_found_grace=self.not_found_grace)
         try:
             found = read_job_statuses(self.hook, job_ids)
+            # Inside the try: a finished job's items are read (and checked) only when the rule needs them.
+            outcome = evaluate_wait(
+                job_ids, found, options=self.wait_options, started_at=self._started_at, now=self._now()
+            )
         except TRANSIENT_ERRORS as exc:
             self._not_before = pause_asked(exc, self._now()) or self._not_before
             self.log.warning("Zendesk did not answer normally; checking again at the next poke. %s", exc)
             return False
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
-        outcome = evaluate_wait(job_ids, found, options=self.wait_options, started_at=self._started_at, now=self._now())
         self._progress.poll(job_ids, outcome)
         if outcome.decision is WaitDecision.FAILED:
             raise exception_for_outcome(outcome)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -247,6 +247,9 @@ class ZendeskJobStatusTrigger(BaseTrigger):
                 return True
             try:
                 payload = self._handle(message, state)
+            except ZendeskJobsError as exc:  # e.g. a finished job's items not in Zendesk's form: said, no traceback
+                self.log.warning("Stopped waiting on %s: %s", _show_ids(self.job_ids), exc)
+                payload = event_payload(EVENT_ERROR, self.job_ids, str(exc), state.last_seen, error=exc)
             except Exception as exc:  # a fault here must end the wait with a message, not leave it hanging
                 self.log.exception("Could not judge the answer for %s", _show_ids(self.job_ids))
                 payload = event_payload(EVENT_ERROR, self.job_ids, str(exc), state.last_seen, error=exc)
