@@ -75,7 +75,8 @@ def test_the_job_limit_is_waited_out_in_its_own_words_then_raised_as_what_it_is(
     assert isinstance(info.value, ZendeskRateLimitError)  # `except ZendeskRateLimitError` still catches it
     assert info.value.status_code == 429
     assert warnings_of(caplog) == [
-        "Zendesk refused POST /api/v2/tickets/create_many: the account's job limit is reached (30 jobs queued or working); "
+        "Zendesk refused POST /api/v2/tickets/create_many: the account's job limit is reached "
+        "(30 jobs queued or working); "
         f"nothing was started. Waiting 30.0 s for jobs to finish before attempt {n} of 5"
         for n in range(2, 6)
     ]
