@@ -72,6 +72,8 @@ TRIGGERER_HEALTH_SECONDS = 15
 FIRED = '"event":"Trigger fired event"'
 #: What Airflow's task runner logs each time a task instance starts on a worker.
 STARTED = '"event":"::group::Pre Execute"'
+#: Kept free at the end of the global deadline for stopping every process and writing the summary.
+CLEANUP_SECONDS = 45.0
 TERMINAL = {"success", "failed", "skipped", "upstream_failed", "removed"}
 
 
@@ -95,7 +97,7 @@ def remaining() -> float:
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
     """Poll ``check`` until it returns something truthy; E2EError after ``timeout`` (or the global deadline)."""
-    limit = time.monotonic() + min(timeout, max(0.0, remaining() - 20.0))
+    limit = time.monotonic() + min(timeout, max(0.0, remaining() - CLEANUP_SECONDS))
     while True:
         if STOP.is_set():
             raise Interrupted("stopping")
@@ -824,8 +826,11 @@ def scenario_poison(dep: Deployment, result: Result, waits: int = 3, poisoned: i
     proc = dep.start_triggerer("poison", "e2e_poison")
     pid = proc.pid
 
+    holders: set[int] = set()
+
     def held() -> bool:
         rows = triggers([ti.trigger_id for ti in tis if ti.trigger_id is not None])
+        holders.update(h for h, _ in rows.values() if h is not None)
         return all(h is not None for h, _ in rows.values()) or not proc.alive()
 
     wait_for("the poison triggerer to take the rows", held, 120)
@@ -839,10 +844,9 @@ def scenario_poison(dep: Deployment, result: Result, waits: int = 3, poisoned: i
         wait_for("the good waits to succeed and the bad one to fail", settled, 120)
     except E2EError as exc:
         result.problems.append(str(exc))
-    # Still up after everything settled: the same process, and its job still beating.
-    holders = {h for h, _ in triggers([ti.trigger_id for ti in tis if ti.trigger_id is not None]).values()}
+    # Still up after everything settled: the same process, and the triggerer job that took the rows still beating.
     beats = alive_triggerer_jobs()
-    beating = any(h in beats and heartbeat_age(beats[h]) < TRIGGERER_HEALTH_SECONDS for h in holders if h is not None)
+    beating = bool(holders) and all(h in beats and heartbeat_age(beats[h]) < TRIGGERER_HEALTH_SECONDS for h in holders)
     states = {ti.map_index: ti.state for ti in mapped_waits(dag_id, run_id, waits)}
     good = [states[i] for i in range(waits) if i != poisoned]
     bad_log = task_log_text(dep.home, dag_id, run_id, "wait", poisoned)
@@ -900,7 +904,7 @@ def run_all(dep: Deployment, results: list[Result]) -> None:
     for thread in threads:
         while thread.is_alive():
             thread.join(timeout=1.0)
-            if remaining() <= 0:
+            if remaining() <= CLEANUP_SECONDS - 10:
                 STOP.set()
     gone = [
         f"{p.name} (pid {p.pid}, exit {p.popen.returncode})"
@@ -917,15 +921,17 @@ def run_all(dep: Deployment, results: list[Result]) -> None:
 def headline(results: list[Result]) -> dict[str, Any]:
     by = {r.name: r for r in results}
 
-    def fig(name: str, key: str) -> Any:
-        return by[name].figures.get(key) if name in by else None
+    def figs(name: str, *keys: str) -> dict[str, Any] | None:
+        if name not in by:
+            return None
+        return {"passed": by[name].passed, **{key: by[name].figures.get(key) for key in keys}}
 
     return {
-        "requests_per_interval_at_30_waits": fig("many", "show_many_per_interval"),
-        "outage_survived": fig("outage", "survived"),
-        "restart": {k: fig("restart", k) for k in ("timeout_after_first_check", "timeout_after_restart", "waits")},
-        "poison_row": {k: fig("poison_row", k) for k in ("good_waits", "bad_wait", "triggerer_pid_alive")},
-        "two_triggerers": {k: fig("two_triggerers", k) for k in ("waits_per_triggerer", "show_many_per_interval")},
+        "requests_per_interval_at_30_waits": figs("many", "show_many_per_interval", "waits", "succeeded"),
+        "outage_survived": figs("outage", "outage_seconds", "survived", "first_end_into_outage_s"),
+        "restart": figs("restart", "timeout_after_first_check", "timeout_after_restart", "waits", "returns"),
+        "poison_row": figs("poison_row", "good_waits", "bad_wait", "triggerer_pid_alive", "triggerer_heartbeat"),
+        "two_triggerers": figs("two_triggerers", "waits_per_triggerer", "show_many_per_interval", "waits", "returns"),
     }
 
 
