@@ -72,6 +72,8 @@ TRIGGERER_HEALTH_SECONDS = 15
 FIRED = '"event":"Trigger fired event"'
 #: What Airflow's task runner logs each time a task instance starts on a worker.
 STARTED = '"event":"::group::Pre Execute"'
+#: Waits of the two-triggerer scenario; each of its triggerers has the capacity for half of them.
+PAIR_WAITS = 8
 #: Kept free at the end of the global deadline for stopping every process and writing the summary.
 CLEANUP_SECONDS = 45.0
 TERMINAL = {"success", "failed", "skipped", "upstream_failed", "removed"}
@@ -320,9 +322,11 @@ class Deployment:
         wait_for(f"the API to accept a run of {dag_id}", post, 120, every=2.0)
         return str(answer[0]["dag_run_id"])
 
-    def start_triggerer(self, name: str, queue: str, extra_env: dict[str, str] | None = None) -> Proc:
-        env = {**self.env, **(extra_env or {})}
-        proc = self.procs.airflow(f"triggerer_{name}", ["triggerer", "--queues", queue, "--skip-serve-logs"], env)
+    def start_triggerer(self, name: str, queue: str, capacity: int | None = None) -> Proc:
+        args = ["triggerer", "--queues", queue, "--skip-serve-logs"]
+        if capacity is not None:
+            args += ["--capacity", str(capacity)]
+        proc = self.procs.airflow(f"triggerer_{name}", args, self.env)
         self.triggerers[name] = proc
         return proc
 
@@ -421,9 +425,9 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     procs.airflow("dag_processor", ["dag-processor"], dep.env)
     dep.start_triggerer("main", "default")
     dep.start_triggerer("restart", "e2e_restart")
-    pair_env = {"AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "2"}  # both take a share as the waits come
-    dep.start_triggerer("pair_a", "e2e_pair", pair_env)
-    dep.start_triggerer("pair_b", "e2e_pair", pair_env)
+    # Each may hold half of the pair scenario's waits, so both hold some whichever is quicker to take them.
+    dep.start_triggerer("pair_a", "e2e_pair", capacity=PAIR_WAITS // 2)
+    dep.start_triggerer("pair_b", "e2e_pair", capacity=PAIR_WAITS // 2)
     dep.start_triggerer("outage", "e2e_outage")
     wait_healthy(dep, triggerers=5)
     done(began)
@@ -741,7 +745,7 @@ def ends_once(dep: Deployment, dag_id: str, run_id: str, tis: list[Ti], job_ids:
     result.check(all(n == 1 for n in returns), f"returns from the triggerer per wait {returns}, expected 1 each")
 
 
-def scenario_two_triggerers(dep: Deployment, result: Result, waits: int = 8) -> None:
+def scenario_two_triggerers(dep: Deployment, result: Result, waits: int = PAIR_WAITS) -> None:
     emu = dep.emulators["pair"]
     dag_id = "e2e_two_triggerers"
     job_ids = emu.create_jobs(waits, work_seconds=lambda i: 3.0)
