@@ -607,7 +607,10 @@ def scenario_gate(dep: Deployment, result: Result) -> None:
     result.check(state == "success", f"the DAG run ended {state}")
     report = xcom(GATE_DAG, run_id, "report") or {}
     created = report.get("created_ticket_ids") or []
-    rejected = [f"record {item.get('index')}: {item.get('error')}" for item in report.get("failed_items") or []]
+    rejected = [
+        f"record {item.get('index')}: {item.get('error')} ({item.get('details') or 'no details'})"
+        for item in report.get("failed_items") or []
+    ]
     result.figures.update(job_id=report.get("job_id"), created=created, rejected=rejected)
     deferred = "Deferring" in task_log_text(dep.home, GATE_DAG, run_id, "wait_for_import")
     result.figures["sensor_deferred"] = deferred
