@@ -1,0 +1,55 @@
+"""The DAGs ``make e2e`` runs: they parse, and each scenario's waits sit on its own connection and trigger queue.
+
+``scripts/e2e.py`` relies on both: a scenario's request counts are its own emulator's, and a
+triggerer killed or poisoned in one scenario holds no other scenario's waits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_DAGS = ROOT / "tests" / "e2e" / "dags"
+
+
+def test_every_e2e_dag_parses_on_its_own_connection_and_queue():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(E2E_DAGS))
+    assert bag.import_errors == {}
+    seen: set[tuple[str, str]] = set()
+    for dag_id in ("e2e_many_waits", "e2e_restart", "e2e_two_triggerers", "e2e_outage", "e2e_poison_row"):
+        wait = bag.dags[dag_id].get_task("wait")
+        assert wait.partial_kwargs["deferrable"] is True
+        place = (wait.partial_kwargs["zendesk_conn_id"], wait.partial_kwargs["queue"])
+        assert place not in seen, f"{dag_id} shares {place} with another scenario"
+        seen.add(place)
+    deadline = bag.dags["e2e_restart"].get_task("wait_deadline")
+    assert deadline.deferrable is True
+
+
+def load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_script_agrees_with_the_dags_on_poll_interval_and_deadline():
+    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    dags = load(E2E_DAGS / "e2e_zendesk_waits.py", "e2e_zendesk_waits")
+    assert (script.POLL_SECONDS, script.DEADLINE_SECONDS) == (dags.POLL_SECONDS, dags.DEADLINE_SECONDS)
+    # The outage must stay shorter than every wait's timeout, or the waits would end as timeouts.
+    assert script.OUTAGE_SECONDS < dags.LONG_TIMEOUT
+
+
+def test_requests_are_counted_per_poll_interval():
+    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    start = 1000.0
+    records = [{"wall_time": start + offset} for offset in (0.0, 4.9, 5.0, 12.0, 14.99, 15.0, -0.1)]
+    assert script.per_interval(records, start, 3) == [2, 1, 2]
