@@ -27,6 +27,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT = ROOT / "compat"
@@ -131,12 +132,12 @@ def lock(env: Env) -> None:
 def setup(env: Env, log: Path) -> None:
     """A fresh venv holding exactly the pinned packages, and this project, editable, without deps."""
     with log.open("a") as out:
-        run = {"cwd": ROOT, "check": True, "stdout": out, "stderr": subprocess.STDOUT}
+        run: dict[str, Any] = {"cwd": ROOT, "check": True, "stdout": out, "stderr": subprocess.STDOUT}
         python = interpreter(env.python)
-        subprocess.run([uv(), "venv", "--quiet", "--clear", "--python", python, str(env.venv)], **run)  # type: ignore[call-overload]
+        subprocess.run([uv(), "venv", "--quiet", "--clear", "--python", python, str(env.venv)], **run)
         py = str(env.venv / "bin" / "python")
-        subprocess.run([uv(), "pip", "sync", "--quiet", "--python", py, str(env.pins)], **run)  # type: ignore[call-overload]
-        subprocess.run([uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", "."], **run)  # type: ignore[call-overload]
+        subprocess.run([uv(), "pip", "sync", "--quiet", "--python", py, str(env.pins)], **run)
+        subprocess.run([uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", "."], **run)
 
 
 def count(junit: Path, outcome: Outcome) -> None:
