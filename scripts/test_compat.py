@@ -57,13 +57,17 @@ class Env:
         return VENVS / self.name
 
 
-#: The newest patch of each minor; Python 3.10 and 3.13, the supported edges, each appear once.
-#: Airflow 3.0 does not support Python 3.13, so the 3.13 edge is on 3.3.
+#: The newest patch of each minor, each on another Python, so that Python 3.10 and 3.13 (the
+#: supported edges) are both covered; Airflow 3.0 does not support 3.13, so that edge is on 3.3.
+#: Then each edge of Airflow on the Python edge the first four leave out: 3.0 on its newest Python,
+#: and 3.3 on Python 3.10, where common-compat stays at 1.20 on the newest Airflow.
 ENVS = (
     Env("airflow-3.0", "3.0.6", "3.10", "2025-08-30T00:00:00Z"),
     Env("airflow-3.1", "3.1.8", "3.11", "2026-03-12T00:00:00Z"),
     Env("airflow-3.2", "3.2.2", "3.12", "2026-05-30T00:00:00Z"),
     Env("airflow-3.3", "3.3.2", "3.13", "2026-09-18T00:00:00Z"),
+    Env("airflow-3.0-py3.12", "3.0.6", "3.12", "2025-08-30T00:00:00Z"),
+    Env("airflow-3.3-py3.10", "3.3.2", "3.10", "2026-09-18T00:00:00Z"),
 )
 
 
