@@ -1,27 +1,37 @@
 # The two commands a new user runs: `make demo` and `make test`. Both set up .venv first.
+# Only a Python 3 is needed on the machine: the first run installs uv into .venv-tools, and uv
+# builds .venv from uv.lock, one lock for every supported Python (3.10 to 3.13).
 PYTHON ?= python3
+# The Python of .venv, the one the pinned `make test` runs on (`make test-compat` covers the rest).
+VENV_PYTHON ?= 3.11
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(CURDIR)/$(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CONSTRAINTS := constraints.txt
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home_test
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := True
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV
 
-.PHONY: help install test lint typecheck pytest demo bench clean lock e2e
+.PHONY: help install test lint typecheck pytest demo bench clean lock compat-lock test-compat dist e2e
 
 help:
-	@echo "make test   - set up .venv and run ruff, mypy and the test suite"
-	@echo "make demo   - run the bulk-import gate DAG against the built-in Zendesk emulator"
-	@echo "make bench  - compare with the alternatives and write benchmarks/RESULTS.md"
-	@echo "make e2e    - run the scenarios in a real Airflow deployment (E2E_DB=postgres for PostgreSQL)"
+	@echo "make test        - set up .venv and run ruff, mypy and the test suite"
+	@echo "make demo        - run the bulk-import gate DAG against the built-in Zendesk emulator"
+	@echo "make test-compat - the test suite on Airflow 3.0, 3.1, 3.2 and 3.3 (Python 3.10 to 3.13)"
+	@echo "make e2e         - the scenarios in a real Airflow deployment (E2E_DB=postgres for PostgreSQL)"
+	@echo "make dist        - build the sdist and the wheel into dist/"
+	@echo "make bench       - compare with the alternatives and write benchmarks/RESULTS.md"
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
-	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[test]"
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,8 +42,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# tests/packaging builds and installs the wheel; here a missing build tool fails it instead of skipping.
 pytest: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	ZENDESK_REQUIRE_PACKAGING=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -44,27 +55,40 @@ demo: install
 # The bench extra (the HTTP and official Zendesk providers, zenpy) goes into .venv only for `make bench`.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[test,bench]"
+	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test --extra bench
 	touch $(BENCH_STAMP)
 
 # Runs every script in benchmarks/ one after the other and rewrites benchmarks/RESULTS.md (a few minutes).
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-# Regenerates the lock from what the current .venv resolved (run after changing dependencies); the
-# bench extra is installed first so that its pins stay in the lock.
-lock: $(BENCH_STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' | sort > $(CONSTRAINTS)
+# The whole suite once per supported Airflow minor, each in its own venv pinned by compat/*.txt;
+# prints a table and fails when any environment fails. COMPAT_ENVS=airflow-3.0 runs only that one.
+test-compat: $(UV)
+	$(TOOLS)/bin/python scripts/test_compat.py $(COMPAT_ENVS)
+
+# The sdist and the wheel a user installs, in dist/.
+dist: $(UV)
+	rm -rf dist
+	$(UV) build --quiet --out-dir dist
+
+# Re-resolves uv.lock after a dependency changed (PyPI as of [tool.uv] exclude-newer in pyproject.toml).
+lock: $(UV)
+	$(UV) lock
+
+# Rewrites the per-environment pins of `make test-compat` in compat/.
+compat-lock: $(UV)
+	$(TOOLS)/bin/python scripts/test_compat.py --lock $(COMPAT_ENVS)
 
 # A real deployment (api-server, scheduler, dag-processor, triggerers; LocalExecutor) against the emulator,
 # under 10 minutes: SQLite by default, PostgreSQL with E2E_DB=postgres (E2E_PG_URL). See scripts/e2e.py.
 E2E_STAMP := $(VENV)/.installed-e2e
 $(E2E_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[test,e2e]"
+	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test --extra e2e
 	touch $(E2E_STAMP)
 
 e2e: $(E2E_STAMP)
 	$(BIN)/python scripts/e2e.py
 
 clean:
-	rm -rf $(VENV) .airflow_home* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .venv-compat dist .airflow_home* .mypy_cache .ruff_cache .pytest_cache

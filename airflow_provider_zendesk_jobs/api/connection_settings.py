@@ -73,12 +73,20 @@ def origin_of(url: str) -> tuple[str, str, int] | None:
 
 
 def is_loopback(hostname: str) -> bool:
+    """Whether plain ``http://`` may go to this host: loopback names and addresses, written plainly.
+
+    An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is not one, on every Python: 3.13 started
+    to call it loopback, 3.10 to 3.12 do not, and the rule should not change with the interpreter.
+    """
     if hostname.lower() in _LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(hostname).is_loopback
+        address = ipaddress.ip_address(hostname)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return False
+    return address.is_loopback
 
 
 def _hide_userinfo(host: str) -> str:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth, OAuthTokenCache
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings, settings_from_connection
@@ -39,6 +39,27 @@ async def amask_secrets(values: list[str]) -> None:
     for value in values:
         if value:
             await amask_secret(value)
+
+
+async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str, Any]]:
+    """The connection and its extras, read without blocking the event loop, on every Airflow 3 version.
+
+    common-compat's helpers take the safe path on each Airflow: before 3.3.2 the connection's
+    secrets are masked with a synchronous call to the supervisor, which deadlocks on an event
+    loop with another call in flight. Their extras helper needs common-compat 1.21 (Python 3.11);
+    with the older one on Python 3.10 the synchronous reads run in a worker thread, as
+    common-compat does on those Airflow versions.
+    """
+    try:
+        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+    except ImportError:  # common-compat before 1.21, the newest release on Python 3.10
+        from asgiref.sync import sync_to_async
+
+        conn = await sync_to_async(hook.get_connection)(conn_id)
+        extra: dict[str, Any] = await sync_to_async(lambda: conn.extra_dejson)()
+        return conn, extra
+    conn = await get_async_connection(conn_id, hook=hook)
+    return conn, await get_async_extra_dejson(conn)
 
 
 class ZendeskJobsBaseHook(BaseHook):

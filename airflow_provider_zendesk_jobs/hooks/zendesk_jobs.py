@@ -42,7 +42,7 @@ from airflow_provider_zendesk_jobs.api.responses import (
 )
 from airflow_provider_zendesk_jobs.api.retry_policy import async_retrying, sync_retrying
 from airflow_provider_zendesk_jobs.exceptions import ZendeskAuthError, ZendeskJobsError
-from airflow_provider_zendesk_jobs.hooks.base import ZendeskJobsBaseHook, amask_secrets, mask_secrets
+from airflow_provider_zendesk_jobs.hooks.base import ZendeskJobsBaseHook, amask_secrets, aread_connection, mask_secrets
 from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_status_body
 
 if TYPE_CHECKING:
@@ -271,10 +271,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
 
     async def aget_settings(self) -> ConnectionSettings:
         if self._settings is None:
-            from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-
-            conn = await get_async_connection(self.zendesk_conn_id, hook=self)
-            extra = await get_async_extra_dejson(conn)
+            conn, extra = await aread_connection(self, self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, extra)
             await amask_secrets(settings.secrets())
             self._settings = settings

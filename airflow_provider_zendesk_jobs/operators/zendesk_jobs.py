@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowTaskTimeout,
+    BaseOperator,
     Context,
+    XComArg,
     conf,
 )
-from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID

@@ -28,9 +28,9 @@ from airflow.providers.common.compat.sdk import (
     BaseSensorOperator,
     Context,
     PokeReturnValue,
+    XComArg,
     conf,
 )
-from airflow.sdk import XComArg
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID

@@ -88,7 +88,7 @@ class ClockAfterTrigger(threading.Thread):
 
 # -- parsing ----------------------------------------------------------------------------------------
 def test_dagbag_loads_the_examples_without_errors() -> None:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "example_dags"))
     assert bag.import_errors == {}

@@ -19,6 +19,7 @@ import pytest
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from tests.airflow_compat import AIRFLOW_V_3_1_PLUS, register_dag
 from tests.unit.test_poller_support import show_many_requests
 
 pytestmark = pytest.mark.timeout(120)
@@ -34,18 +35,10 @@ def emulator(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Zend
 
 def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
     """Register the DAG as the DAG processor would, run it with ``dag.test()``, read back states and XComs."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
     from airflow.models.xcom import XComModel
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
     from airflow.utils.session import create_session
 
-    with create_session() as session:
-        DagBundlesManager().sync_bundles_to_db(session=session)
-    with create_session() as session:
-        update_dag_parsing_results_in_db(
-            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
-        )
+    register_dag(dag)
     run = dag.test(**kwargs)
     with create_session() as session:
         tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
@@ -174,5 +167,6 @@ def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: 
     assert result["tasks"] == {"wait": "failed"}
     # Try 1 (first check +250 s, read +500 s): in the grace, rescheduled. Try 2 reads +750 s, measured from
     # the first reschedule (real time, a few seconds after the start): past the grace. A grace restarting
-    # at each try would never have ended.
-    assert len(show_many_requests(emulator)) == 2
+    # at each try would never have ended. How many readings a try takes is the sensor base class's: on
+    # Airflow 3.0 try 2 starts past the grace already and fails before reading the job.
+    assert len(show_many_requests(emulator)) == (2 if AIRFLOW_V_3_1_PLUS else 1)

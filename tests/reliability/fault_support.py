@@ -22,7 +22,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
 
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskJobsError,
@@ -36,6 +35,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, RequestRecord, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
 from tests.unit.test_trigger import event_of
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowTaskTerminated
 
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
@@ -26,6 +25,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook, ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from tests.airflow_compat import AirflowTaskTerminated
 from tests.reliability.fault_support import (
     FAULTS_BY_NAME,
     RATE_LIMITS,

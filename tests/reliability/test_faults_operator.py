@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.sdk.exceptions import AirflowTaskTerminated, TaskDeferred
 
 from airflow_provider_zendesk_jobs.jobs import parse_job_status_body
 from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from tests.airflow_compat import AirflowTaskTerminated, TaskDeferred
 from tests.reliability.fault_support import (
     OPERATOR_MODES,
     SHOW_MANY,

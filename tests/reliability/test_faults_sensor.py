@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.sdk.exceptions import AirflowTaskTerminated
 
 from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from tests.airflow_compat import AirflowTaskTerminated
 from tests.reliability.fault_support import (
     SENSOR_MODES,
     SHOW_MANY,

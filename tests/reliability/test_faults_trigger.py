@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import TaskDeferred
 from tests.reliability.fault_support import (
     SHOW_MANY,
     FaultCase,

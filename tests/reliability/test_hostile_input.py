@@ -29,6 +29,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
 from tests.unit.support import set_connection
 from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
 
@@ -269,6 +270,11 @@ def test_the_same_tasks_with_a_real_id_do_reach_zendesk(emulator: ZendeskEmulato
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS,
+    reason="dag.test() of Airflow before 3.3 leaves the task's exception out of the on_failure_callback's "
+    "context, where this test reads it; test_faults_* cover the same inputs through execute()",
+)
 def test_airflow_s_own_task_runner_fails_hostile_values_for_good_without_a_request(
     airflow_db: Path, emulator: ZendeskEmulator
 ) -> None:

@@ -29,7 +29,6 @@ import pytest
 import structlog
 from airflow.providers.common.compat.sdk import AirflowException
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import TaskDeferred
 from structlog.testing import capture_logs
 
 from airflow_provider_zendesk_jobs.api.auth import OAuthTokenCache
@@ -51,6 +50,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import TaskDeferred
 from tests.reliability.test_hostile_input import call_to_the_end
 from tests.unit.support import set_connection
 

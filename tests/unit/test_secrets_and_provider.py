@@ -10,11 +10,11 @@ import sys
 
 import pytest
 import requests_mock as rm
-from airflow.sdk.log import redact
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import get_provider_info
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+from tests.airflow_compat import redact
 from tests.unit.support import BASE, FakeClock, job, make_hook, set_connection
 
 API_TOKEN = "api-token-Q7Wz9"

@@ -19,14 +19,13 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     PokeReturnValue,
 )
-from airflow.sdk.exceptions import TaskDeferred
-from structlog.testing import capture_logs
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import DEFERRAL_BACKSTOP_SECONDS, ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import TaskDeferred, capture_airflow_logs
 from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -35,7 +34,7 @@ CONTEXT: Any = {}
 
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
-    with capture_logs() as captured:
+    with capture_airflow_logs() as captured:
         yield captured
 
 

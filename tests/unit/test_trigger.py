@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import capture_airflow_logs
 from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -31,7 +31,7 @@ CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatu
 @pytest.fixture
 def trigger_logs() -> Iterator[list[dict[str, Any]]]:
     """What triggers log through Airflow's structlog loggers, as formatted events."""
-    with capture_logs() as logs:
+    with capture_airflow_logs() as logs:
         yield logs
 
 
@@ -87,7 +87,7 @@ def test_serialize_holds_only_primitives_and_rebuilds_the_same_trigger() -> None
 
 
 def test_serialized_form_survives_airflow_serde() -> None:
-    from airflow.sdk.serde import deserialize, serialize
+    from tests.airflow_compat import deserialize, serialize
 
     _, kwargs = ZendeskJobStatusTrigger(["V3-a"], deadline=1_700_000_000.0).serialize()
     rebuilt = ZendeskJobStatusTrigger(**deserialize(serialize(kwargs)))
