@@ -147,3 +147,35 @@ __all__ = [
     "register_dag",
     "serialize",
 ]
+
+
+def stored_trigger_kwargs_text(kwargs: dict[str, Any]) -> str:
+    """A trigger row's kwargs as this Airflow writes them (unencrypted, which every release reads too).
+
+    Airflow 3.2 moved the rows from ``BaseSerialization`` to the task SDK's ``serde``.
+    """
+    import json
+
+    if AIRFLOW_V_3_2_PLUS:
+        return json.dumps(serialize(kwargs))
+    from airflow.serialization.serialized_objects import BaseSerialization
+
+    return json.dumps(BaseSerialization.serialize(kwargs))
+
+
+def trigger_kwargs_as_the_triggerer_reads(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A trigger's kwargs after the round trip through its database row, as the triggerer rebuilds it."""
+    from airflow.models.trigger import Trigger
+
+    decoded: dict[str, Any] = Trigger._decrypt_kwargs(stored_trigger_kwargs_text(kwargs))
+    if AIRFLOW_V_3_2_PLUS:  # 3.2 decodes each value once more when it builds the trigger
+        from airflow.serialization.decoders import smart_decode_trigger_kwargs
+
+        return {key: smart_decode_trigger_kwargs(value) for key, value in decoded.items()}
+    return decoded
+
+
+try:  # Airflow 3.2+
+    from airflow.executors.workloads.trigger import RunTrigger
+except ImportError:  # Airflow 3.0 and 3.1
+    from airflow.executors.workloads import RunTrigger  # type: ignore[no-redef,attr-defined]  # noqa: F401

@@ -17,6 +17,16 @@ from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSett
 from airflow_provider_zendesk_jobs.api.retry_policy import DEFAULT_RETRY_LIMIT, RateLimitGate, RetryPolicy
 from airflow_provider_zendesk_jobs.get_provider_info import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, UI_FIELD_BEHAVIOUR
 
+# Looked up when the hook module is imported (the triggerer's poller imports it in a thread), not
+# on the event loop at the first read: a failed ``from ... import`` also searches for a submodule.
+_async_connection_helpers: tuple[Any, Any] | None
+try:
+    from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+except ImportError:  # common-compat before 1.21, the newest release on Python 3.10
+    _async_connection_helpers = None
+else:
+    _async_connection_helpers = (get_async_connection, get_async_extra_dejson)
+
 
 def mask_secrets(values: list[str]) -> None:
     """Register values with Airflow's secrets masker, on every Airflow 3 version."""
@@ -50,14 +60,13 @@ async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str,
     with the older one on Python 3.10 the synchronous reads run in a worker thread, as
     common-compat does on those Airflow versions.
     """
-    try:
-        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-    except ImportError:  # common-compat before 1.21, the newest release on Python 3.10
+    if _async_connection_helpers is None:  # common-compat before 1.21, the newest release on Python 3.10
         from asgiref.sync import sync_to_async
 
         conn = await sync_to_async(hook.get_connection)(conn_id)
         extra: dict[str, Any] = await sync_to_async(lambda: conn.extra_dejson)()
         return conn, extra
+    get_async_connection, get_async_extra_dejson = _async_connection_helpers
     conn = await get_async_connection(conn_id, hook=hook)
     return conn, await get_async_extra_dejson(conn)
 

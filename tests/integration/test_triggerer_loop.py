@@ -30,9 +30,14 @@ SCRIPT = textwrap.dedent(
     import asyncio, json, os, sys, threading
 
     import airflow.jobs.triggerer_job_runner  # noqa: F401  what a triggerer has loaded before any trigger
-    from airflow._shared.module_loading import import_string
+    try:  # Airflow 3.2+
+        from airflow._shared.module_loading import import_string
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.utils.module_loading import import_string
 
     from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+
+    already = set(sys.modules)  # what Airflow itself has loaded (Airflow 3.0's triggerer loads requests)
 
     emu = ZendeskEmulator(clock=ManualClock()).start()
     os.environ["AIRFLOW_CONN_ZENDESK_DEFAULT"] = emu.connection_extra_json()
@@ -55,7 +60,7 @@ SCRIPT = textwrap.dedent(
             "airflow_provider_zendesk_jobs.hooks.zendesk_jobs",
             "airflow_provider_zendesk_jobs.triggers.poller",
         )
-        loaded = sorted(name for name in heavy if name in sys.modules)
+        loaded = sorted(name for name in heavy if name in sys.modules and name not in already)
         from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 
         phase[0] = "run"

@@ -12,8 +12,12 @@ import itertools
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
-from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source

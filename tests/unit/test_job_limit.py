@@ -55,7 +55,11 @@ def token_conn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING and record.name.startswith("airflow_provider_zendesk_jobs")
+    ]
 
 
 def test_the_job_limit_is_waited_out_in_its_own_words_then_raised_as_what_it_is(

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import requests_mock as rm
-from structlog.testing import capture_logs
 
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
@@ -24,6 +23,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.triggers import zendesk_jobs as trigger_module
 from airflow_provider_zendesk_jobs.triggers.messages import PollAnswer
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import capture_airflow_logs
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
 
 SHOW_MANY = f"{BASE}/api/v2/job_statuses/show_many"
@@ -100,7 +100,7 @@ class _OneAnswerPoller:
 
 @pytest.fixture
 def trigger_logs() -> Iterator[list[dict[str, Any]]]:
-    with capture_logs() as captured:
+    with capture_airflow_logs() as captured:
         yield captured
 
 

@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.models.trigger import Trigger
-from airflow.sdk.serde import serialize
-from airflow.serialization.decoders import smart_decode_trigger_kwargs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests.airflow_compat import trigger_kwargs_as_the_triggerer_reads
 from tests.unit.test_poller_support import asked_ids, emulator_fixture, show_many_requests  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
@@ -59,8 +57,7 @@ def emulator_time(emulator: ZendeskEmulator) -> Iterator[None]:
 
 def as_the_triggerer_reads(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The kwargs through Airflow's own row encoding and decoding, as the triggerer rebuilds a trigger."""
-    stored = json.dumps(serialize(kwargs))
-    return {key: smart_decode_trigger_kwargs(value) for key, value in Trigger._decrypt_kwargs(stored).items()}
+    return trigger_kwargs_as_the_triggerer_reads(kwargs)
 
 
 async def all_events(trigger: ZendeskJobStatusTrigger) -> list[dict[str, Any]]:
