@@ -81,7 +81,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -657,17 +657,14 @@ class SharedJobStatusPoller:
                 len(self._waiters),
                 retry_at - now,
             )
-        for job_id in asked:
-            for waiter in by_id[job_id]:
-                if waiting_on.pop(waiter, None) is None or waiter.closed:
-                    continue
-                waiter.next_poll = retry_at
-                if waiter.unanswered_since is None:
-                    waiter.unanswered_since = sent
-                self._deliver(waiter, PollUnanswered(now, waiter.unanswered_since, error, retry_at))
-                if waiter.deadline is not None and not waiter.deadline_done and waiter.deadline <= now:
-                    waiter.deadline_done = True  # this was the read at the deadline: it is over, answered or not
-                    self._deliver(waiter, DeadlineReached(now))
+        for waiter in _open_waits_of(asked, by_id, waiting_on):
+            waiter.next_poll = retry_at
+            if waiter.unanswered_since is None:
+                waiter.unanswered_since = sent
+            self._deliver(waiter, PollUnanswered(now, waiter.unanswered_since, error, retry_at))
+            if waiter.deadline is not None and not waiter.deadline_done and waiter.deadline <= now:
+                waiter.deadline_done = True  # this was the read at the deadline: it is over, answered or not
+                self._deliver(waiter, DeadlineReached(now))
 
     def _answered_again(self, now: float) -> None:
         since = self._outage_since if self._outage_since is not None else now
@@ -689,12 +686,9 @@ class SharedJobStatusPoller:
         error: Exception,
     ) -> None:
         """Only the waits whose ids were in the failed request hear of it."""
-        for job_id in asked:
-            for waiter in by_id[job_id]:
-                if waiting_on.pop(waiter, None) is None or waiter.closed:
-                    continue
-                self._polled(waiter, sent)
-                self._deliver(waiter, PollFailure(sent, error))
+        for waiter in _open_waits_of(asked, by_id, waiting_on):
+            self._polled(waiter, sent)
+            self._deliver(waiter, PollFailure(sent, error))
 
     # -- pauses ---------------------------------------------------------------------------------------
     def hold_until(self, until: float) -> None:
@@ -753,6 +747,16 @@ def _short(error: Exception) -> str:
     if code is not None:
         return f"status {code}"
     return (str(error) or type(error).__name__).split(". ")[0][:200]
+
+
+def _open_waits_of(
+    asked: list[str], by_id: dict[str, list[_Waiter]], waiting_on: dict[_Waiter, int]
+) -> Iterator[_Waiter]:
+    """Each still-open wait with an id in a request that got no answer, once: it leaves ``waiting_on``."""
+    for job_id in asked:
+        for waiter in by_id[job_id]:
+            if waiting_on.pop(waiter, None) is not None and not waiter.closed:
+                yield waiter
 
 
 def _next_poll(waiter: _Waiter) -> float:
