@@ -188,16 +188,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
 
     def check_arguments(self) -> TriggerArguments:
         """The arguments, checked; :class:`ZendeskInvalidInputError` names every bad one (run() calls it first)."""
-        given = {
-            "job_ids": self.job_ids,
-            "zendesk_conn_id": self.zendesk_conn_id,
-            "poll_interval": self.poll_interval,
-            "not_found_grace": self.not_found_grace,
-            "fail_on_item_errors": self.fail_on_item_errors,
-            "started_at": self.started_at,
-            "deadline": self.deadline,
-            "not_before": self.not_before,
-        }
+        given = self.serialize()[1]  # the stored arguments; the ones this release does not know go apart
         try:
             return check_trigger_arguments(given, self._unknown)
         except ZendeskInvalidInputError:
