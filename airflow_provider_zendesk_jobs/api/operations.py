@@ -32,8 +32,8 @@ from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_bod
 MAX_PAGES = 10_000
 
 
-def asked_ids(job_ids: Iterable[str]) -> list[str]:
-    """The ids of one call, read once and checked: a generator is not used up by the first of two passes."""
+def checked_job_ids(job_ids: Iterable[str]) -> list[str]:
+    """The ids given to one call, read once and checked: a generator is not used up by the first of two passes."""
     if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
         job_ids = list(job_ids)
     return validate_job_ids(job_ids)  # text or None is refused here, not split into characters
@@ -41,16 +41,16 @@ def asked_ids(job_ids: Iterable[str]) -> list[str]:
 
 def show_many_requests(settings: ConnectionSettings, job_ids: Iterable[str]) -> list[ApiRequest]:
     """One request per 100 distinct ids; every id is checked before the first request is built."""
-    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(asked_ids(job_ids))]
+    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(checked_job_ids(job_ids))]
 
 
-def statuses_by_id(body: Any, asked: Sequence[str]) -> dict[str, JobStatus]:
-    """Map a show_many answer back by ``id`` (never by position); jobs we did not ask about are ignored."""
-    wanted = set(asked)
+def statuses_by_id(body: Any, requested: Sequence[str]) -> dict[str, JobStatus]:
+    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored."""
+    wanted = set(requested)
     return {job.id: job for job in parse_job_statuses_body(body) if job.id in wanted}
 
 
-def in_asked_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> list[JobStatus]:
+def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> list[JobStatus]:
     """The answers in the order asked, or the not-found error naming every id Zendesk left out."""
     missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
     if missing:

@@ -16,6 +16,7 @@ from typing import Any
 from airflow_provider_zendesk_jobs.api.redaction import excerpt
 from airflow_provider_zendesk_jobs.api.request_builders import ApiRequest
 from airflow_provider_zendesk_jobs.exceptions import (
+    ErrorKind,
     ZendeskAuthError,
     ZendeskJobLimitError,
     ZendeskJobsError,
@@ -133,9 +134,12 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
                     f"{not_json} This is usually a proxy or a cut connection; if it persists, check the host.",
                     status_code=status,
                     path=request.path,
+                    kind=ErrorKind.TRANSIENT,
                 )
             ) from None
-        raise ZendeskResponseError(f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path) from None
+        raise ZendeskResponseError(
+            f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path, kind=ErrorKind.TRANSIENT
+        ) from None
 
 
 def _is_job_limit(body: bytes) -> bool:

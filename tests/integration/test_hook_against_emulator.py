@@ -32,10 +32,7 @@ def hook_for(
     emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, auth: str = "token", **kwargs: object
 ) -> ZendeskJobStatusHook:
     monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json(auth=auth))
-    hook = ZendeskJobStatusHook(**kwargs)  # type: ignore[arg-type]
-    hook._clock = emu.clock.now
-    hook._sleep = emu.advance
-    return hook
+    return ZendeskJobStatusHook(clock=emu.clock.now, sleep=emu.advance, **kwargs)  # type: ignore[arg-type]
 
 
 def api_requests(emu: ZendeskEmulator) -> list[tuple[str, str, int]]:
