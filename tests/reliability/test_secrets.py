@@ -171,7 +171,7 @@ def seen(caplog: pytest.LogCaptureFixture) -> Iterator[Seen]:
     config = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     caplog.set_level(logging.DEBUG)
-    for name in ("airflow", "airflow.task", "airflow_provider_zendesk_jobs", "tenacity", *NETWORK_LOGGERS):
+    for name in ("airflow", "airflow.task", "airflow_provider_zendesk_jobs", *NETWORK_LOGGERS):
         caplog.set_level(logging.DEBUG, logger=name)
     try:
         with capture_logs() as events:
