@@ -2,7 +2,7 @@
 
 Every message says what happened, to which job id or URL path, and what to do next, so a
 task log read at 3 a.m. is enough to act on. No message ever carries a credential: bodies
-are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.redaction.excerpt`
+are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.responses.excerpt`
 before they reach an exception.
 """
 

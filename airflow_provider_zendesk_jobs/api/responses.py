@@ -8,12 +8,12 @@ decide on their own whether to retry. A retryable outcome is raised as
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 
-from airflow_provider_zendesk_jobs.api.redaction import excerpt
 from airflow_provider_zendesk_jobs.api.request_builders import ApiRequest
 from airflow_provider_zendesk_jobs.exceptions import (
     ErrorKind,
@@ -94,6 +94,22 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
         return None
     return max(0.0, seconds)
+
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def excerpt(body: bytes | str | None, limit: int = 200) -> str:
+    """The first ``limit`` characters of ``body`` as one line, without HTML tags: a proxy's 50 KB page, cut."""
+    if not body:
+        return "(empty body)"
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    if "<" in text and ">" in text:
+        text = _TAGS.sub(" ", text)
+    text = " ".join(text.split())
+    if not text:
+        return "(no text in body)"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _shown(request: ApiRequest, body: bytes) -> str:
@@ -277,20 +293,3 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
             path=request.path,
         )
     return RetryableError(error)
-
-
-def rate_limit_remaining(headers: Mapping[str, str]) -> tuple[int, int] | None:
-    """``(remaining, limit)`` from whichever rate-limit headers the account sends, if any."""
-    for remaining_name, limit_name in (
-        ("X-Rate-Limit-Remaining", "X-Rate-Limit"),
-        ("ratelimit-remaining", "ratelimit-limit"),
-        ("rate-limit-remaining", "rate-limit"),
-    ):
-        remaining, limit = header(headers, remaining_name), header(headers, limit_name)
-        if remaining is None or limit is None:
-            continue
-        try:
-            return int(remaining), int(limit.split(",")[0].split(";")[0])
-        except ValueError:
-            continue
-    return None
