@@ -184,14 +184,12 @@ def auth_from_connection(login: str | None, password: str | None, extra: Mapping
 
 
 def _timeout_value(value: Any, what: str) -> float:
-    seconds = None
-    if not isinstance(value, bool) and isinstance(value, int | float | str):
-        try:
-            seconds = float(value)
-        except ValueError:
-            pass
-    if seconds is None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.") from None
     if not 0 < seconds <= 3600:
         raise ZendeskInvalidInputError(f"The {what} timeout must be between 0 and 3600 seconds, got {value!r}.")
     return seconds

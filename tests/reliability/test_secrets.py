@@ -246,9 +246,7 @@ def drive_hooks(emu: ZendeskEmulator, seen: Seen, mode: str) -> str:
             Fault("malformed_json", path_prefix="/oauth/tokens"),
             Fault("truncated", path_prefix="/oauth/tokens"),
         ):
-            errors.append(
-                (fault, lambda: on_clock(emu, ZendeskJobStatusHook).get_job_status(job.id), ZendeskJobsError)
-            )
+            errors.append((fault, lambda: on_clock(emu, ZendeskJobStatusHook).get_job_status(job.id), ZendeskJobsError))
     for switched_on, call, expected in errors:
         if switched_on is not None:
             emu.add_fault(switched_on)
@@ -256,7 +254,9 @@ def drive_hooks(emu: ZendeskEmulator, seen: Seen, mode: str) -> str:
         emu.clear_faults()
     ok, message = hook.test_connection()
     assert ok
-    seen.add(message, repr(hook), repr(vars(hook)), repr(hook.settings), repr(hook.settings.auth), repr(vars(hook._flow)))
+    seen.add(
+        message, repr(hook), repr(vars(hook)), repr(hook.settings), repr(hook.settings.auth), repr(vars(hook._flow))
+    )
     hook.close()
     return str(job.id)
 
@@ -301,9 +301,7 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         upstream = start_import()
         tasks: dict[str, Any] = {
             "poke": ZendeskJobStatusSensor(task_id="poke", job_id=template, poke_interval=5),
-            "defer": ZendeskJobStatusSensor(
-                task_id="defer", job_id=upstream, deferrable=True, poke_interval=5
-            ),
+            "defer": ZendeskJobStatusSensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),
             "read": ZendeskJobResultsOperator(task_id="read", job_id=upstream, poll_interval=5),
             "read_deferred": ZendeskJobResultsOperator(task_id="read_d", job_id=template, deferrable=True),
             "killed": ZendeskJobStatusSensor(task_id="killed", job_id=[killed], poke_interval=5),
