@@ -45,9 +45,6 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
-        state = _STATE_BY_STATUS.get(status)  # a poll maps the status of every job it reads
-        if state is not None:
-            return state
         try:
             return cls(status.strip().lower())
         except ValueError:
@@ -57,9 +54,6 @@ class JobState(str, Enum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATES
 
-
-#: The statuses spelled as Zendesk sends them, for a look-up without an Enum call.
-_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState}
 
 #: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})

@@ -8,6 +8,7 @@ decide on their own whether to retry. A retryable outcome is raised as
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -31,13 +32,9 @@ from airflow_provider_zendesk_jobs.job_ids import show_ids
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
 _NOT_SENT_AGAIN = "It is not sent again because Zendesk may have started the job. Look for it in the job status list."
 #: Zendesk's job limit: background jobs queued or working at once, per account, across every
-#: integration on it. Past it a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}``
-#: and nothing is started. Sources: the "Job limit" section of
-#: https://developer.zendesk.com/api-reference/introduction/rate-limits/ (30 jobs queued or
-#: running; exceeding it returns a "TooManyJobs" error) and Zendesk's support article
-#: https://support.zendesk.com/hc/en-us/articles/8050017386522 ("a limit of 700 calls and 30 jobs").
-#: Not confirmed: the description text and whether a Retry-After comes with it; both are read
-#: when present and not relied on.
+#: integration on it (https://developer.zendesk.com/api-reference/introduction/rate-limits/). Past it
+#: a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}`` and nothing is started; a
+#: Retry-After, if one comes with it, is honoured, and not relied on.
 ZENDESK_JOB_LIMIT = 30
 _JOB_LIMIT_CODE = "toomanyjobs"
 #: Seconds between attempts of a refused bulk call when Zendesk names no Retry-After: jobs of at
@@ -69,11 +66,7 @@ class RetryableError(Exception):
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -91,9 +84,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         if when is None:
             return None
         return max(0.0, when.timestamp() - now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
-        return None
-    return max(0.0, seconds)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
