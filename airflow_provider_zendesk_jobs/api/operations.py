@@ -46,7 +46,10 @@ def show_many_requests(settings: ConnectionSettings, job_ids: Iterable[str]) -> 
 
 
 def statuses_by_id(body: Any, requested: Sequence[str]) -> dict[str, JobStatus]:
-    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored."""
+    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored.
+
+    A job not in Zendesk's form raises, naming it: leaving it out would make a known job look unknown.
+    """
     wanted = set(requested)
     return {job.id: job for job in parse_job_statuses_body(body) if job.id in wanted}
 
