@@ -2,23 +2,44 @@
 
 Every message says what happened, to which job id or URL path, and what to do next, so a
 task log read at 3 a.m. is enough to act on. No message ever carries a credential: bodies
-are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.redaction.excerpt`
+are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.responses.excerpt`
 before they reach an exception.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    """What a caller does about an error; its ``value`` crosses the trigger boundary as plain text."""
+
+    #: Waiting or a task retry cannot fix it: refused credentials or permissions, unusable input.
+    PERMANENT = "permanent"
+    #: Zendesk could not answer now (5xx, timeouts, a rate limit, a cut body): a wait checks again.
+    TRANSIENT = "transient"
+    #: Zendesk does not know these job ids (yet, or any more).
+    NOT_FOUND = "not_found"
+    #: An answer a wait cannot get past (a redirect, a refused request, a body not in Zendesk's form, a
+    #: failed job): a plain task failure, which the task's retries may repeat.
+    FAILED = "failed"
 
 
 class ZendeskJobsError(Exception):
     """Base class: ``except ZendeskJobsError`` catches everything this provider raises on purpose."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, path: str | None = None) -> None:
+    kind: ErrorKind = ErrorKind.FAILED
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, path: str | None = None, kind: ErrorKind | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.path = path
+        if kind is not None:
+            self.kind = kind
 
     def __str__(self) -> str:
         return self.message
@@ -27,13 +48,19 @@ class ZendeskJobsError(Exception):
 class ZendeskInvalidInputError(ZendeskJobsError, ValueError):
     """A value given by the DAG or the connection cannot be used; raised before any request is sent."""
 
+    kind = ErrorKind.PERMANENT
+
 
 class ZendeskAuthError(ZendeskJobsError):
     """Zendesk refused the credentials (401) or the permission (403): retrying will not help."""
 
+    kind = ErrorKind.PERMANENT
+
 
 class ZendeskNotFoundError(ZendeskJobsError):
     """Zendesk does not know these job ids: never created here, or older than its retention (about a day)."""
+
+    kind = ErrorKind.NOT_FOUND
 
     def __init__(
         self,
@@ -49,6 +76,8 @@ class ZendeskNotFoundError(ZendeskJobsError):
 
 class ZendeskRateLimitError(ZendeskJobsError):
     """Zendesk kept answering 429 past the retry budget, or asked for a pause longer than we may block."""
+
+    kind = ErrorKind.TRANSIENT
 
     def __init__(
         self,
@@ -74,9 +103,14 @@ class ZendeskJobLimitError(ZendeskRateLimitError):
 class ZendeskUnavailableError(ZendeskJobsError):
     """5xx answers, timeouts or connection errors outlasted the retry budget: Zendesk is down or unreachable."""
 
+    kind = ErrorKind.TRANSIENT
+
 
 class ZendeskResponseError(ZendeskJobsError):
-    """Zendesk answered with a status or a body that is not what its API sends."""
+    """Zendesk answered with a status or a body that is not what its API sends.
+
+    Its kind is ``TRANSIENT`` for a success status with a body that is not JSON (a proxy's page, a cut answer).
+    """
 
 
 class ZendeskJobFailedError(ZendeskJobsError):

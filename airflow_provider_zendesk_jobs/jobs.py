@@ -45,9 +45,6 @@ class JobState(str, Enum):
     @classmethod
     def from_status(cls, status: str) -> JobState:
         """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
-        state = _STATE_BY_STATUS.get(status)  # a poll maps the status of every job it reads
-        if state is not None:
-            return state
         try:
             return cls(status.strip().lower())
         except ValueError:
@@ -57,9 +54,6 @@ class JobState(str, Enum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATES
 
-
-#: The statuses spelled as Zendesk sends them, for a look-up without an Enum call.
-_STATE_BY_STATUS: dict[str, JobState] = {state.value: state for state in JobState}
 
 #: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
@@ -111,7 +105,7 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class JobResult:
     """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected.
 
@@ -125,17 +119,13 @@ class JobResult:
     success: bool | None = None
     error: str | None = None
     details: str | None = None
-    #: The keys Zendesk sent that the fields above do not read; never one that names a field of the XCom item.
+    #: The keys Zendesk sent that the fields above do not read.
     extra: Mapping[str, Any] = field(default_factory=dict)
-    #: Zendesk says an item failed in any of three ways: an ``error`` (or non-empty ``errors``),
-    #: ``success: false``, or the status ``Failed``.
-    failed: bool = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.failed = bool(self.error) or self.success is False or _says_failed(self.status)
-        if not _XCOM_ITEM_KEYS.isdisjoint(self.extra):
-            # In the XCom form these keys hold the item's own fields: an unknown key never stands for one.
-            self.extra = {key: value for key, value in self.extra.items() if key not in _XCOM_ITEM_KEYS}
+    @property
+    def failed(self) -> bool:
+        """Failed in any of Zendesk's three ways: an ``error`` (or ``errors``), ``success: false``, or ``Failed``."""
+        return bool(self.error) or self.success is False or _says_failed(self.status)
 
     @classmethod
     def from_api(cls, data: Any, job_id: str | None = None, position: int = 0) -> JobResult:
@@ -173,7 +163,8 @@ class JobResult:
             "status": self.status,
             "error": error,
             "details": self.details,
-            **self.extra,  # holds none of the keys above (see __post_init__)
+            # In the XCom form these keys hold the item's own fields: an unknown key never stands for one.
+            **{key: value for key, value in self.extra.items() if key not in _XCOM_ITEM_KEYS},
         }
 
     def failure_dict(self) -> dict[str, Any]:

@@ -138,7 +138,7 @@ async def shared_wait(
 
 
 class SharedPool:
-    """What every "alone" trigger's hook reuses: the connection settings and one TLS context.
+    """What every "alone" trigger's hook reuses: one TLS context.
 
     Each trigger keeps its own HTTP client and connection, as each of those providers' triggers
     does; like aiohttp's default, the TLS context is made once. The providers this imitates
@@ -149,21 +149,16 @@ class SharedPool:
     def __init__(self) -> None:
         self.hook = ZendeskJobStatusAsyncHook()
         self.tls = ssl.create_default_context()
-        self.clients: list[httpx.AsyncClient] = []
+        self.hooks: list[ZendeskJobStatusAsyncHook] = []
 
     async def hook_for(self, emu: ZendeskEmulator, timeline: ManualTimeline) -> ZendeskJobStatusAsyncHook:
-        settings = await self.hook.aget_settings()
-        hook = ZendeskJobStatusAsyncHook()
-        hook._settings = settings
-        timeouts = httpx.Timeout(settings.timeouts.read, connect=settings.timeouts.connect)
-        hook._client = httpx.AsyncClient(timeout=timeouts, verify=self.tls, follow_redirects=False)
-        self.clients.append(hook._client)
-        hook._clock = emu.clock.now
-        hook._sleep = timeline.sleep
+        transport = httpx.AsyncHTTPTransport(verify=self.tls)
+        hook = ZendeskJobStatusAsyncHook(clock=emu.clock.now, sleep=timeline.sleep, transport=transport)
+        self.hooks.append(hook)
         return hook
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.clients))
+        await asyncio.gather(*(hook.aclose() for hook in self.hooks))
         await self.hook.aclose()
 
 

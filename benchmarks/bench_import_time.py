@@ -35,7 +35,7 @@ from bench_support import write_summary
 OURS = ["airflow_provider_zendesk_jobs.sensors.zendesk_jobs", "airflow_provider_zendesk_jobs.operators.zendesk_jobs"]
 THEIRS = ["airflow.providers.zendesk.hooks.zendesk"]
 #: Dependencies whose share of a side's cost is shown, when that side imports them.
-NOTABLE = ["requests", "zenpy", "httpx", "tenacity", "airflow.triggers.base"]
+NOTABLE = ["requests", "zenpy", "httpx", "airflow.triggers.base"]
 TARGET = 1 / 3
 
 

@@ -63,13 +63,17 @@ def origin_of(url: str) -> tuple[str, str, int] | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.username is not None or parts.password is not None or not parts.hostname:
+    default_port = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    if parts.username is not None or parts.password is not None or not parts.hostname or default_port is None:
         return None
-    scheme = parts.scheme.lower()
-    default_port = {"https": 443, "http": 80}.get(scheme)
-    if default_port is None:
+    return parts.scheme.lower(), parts.hostname.lower(), port if port is not None else default_port
+
+
+def _ip(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(hostname)
+    except ValueError:
         return None
-    return scheme, parts.hostname.lower(), port if port is not None else default_port
 
 
 def is_loopback(hostname: str) -> bool:
@@ -80,26 +84,18 @@ def is_loopback(hostname: str) -> bool:
     """
     if hostname.lower() in _LOOPBACK_NAMES:
         return True
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return False
+    address = _ip(hostname)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return False
-    return address.is_loopback
-
-
-def _hide_userinfo(host: str) -> str:
-    """The host as shown in errors: whatever precedes an '@' may be a user name and password."""
-    if "@" not in host:
-        return host
-    scheme, separator, _ = host.partition("://")
-    return f"{scheme}{separator}***@{host.rpartition('@')[2]}" if separator else f"***@{host.rpartition('@')[2]}"
+    return address is not None and address.is_loopback
 
 
 def _host_error(host: str, why: str) -> ZendeskInvalidInputError:
+    if "@" in host:  # whatever precedes an '@' may be a user name and password
+        scheme, separator, _ = host.partition("://")
+        host = (scheme + separator if separator else "") + "***@" + host.rpartition("@")[2]
     return ZendeskInvalidInputError(
-        f"The connection's host {_hide_userinfo(host)!r} cannot be used: {why}. Set it to the Zendesk subdomain "
+        f"The connection's host {host!r} cannot be used: {why}. Set it to the Zendesk subdomain "
         "('acme'), 'acme.zendesk.com' or 'https://acme.zendesk.com'."
     )
 
@@ -132,7 +128,7 @@ def base_url_from_host(host: str | None) -> str:
         raise _host_error(text, f"it has the path {parts.path!r}; give the account's address only")
     hostname = parts.hostname or ""
     valid_name = bool(hostname) and all(_LABEL.fullmatch(label) for label in hostname.split("."))
-    if not valid_name and not (hostname and _is_ip(hostname)):
+    if not valid_name and not (hostname and _ip(hostname) is not None):
         raise _host_error(text, "the host name is not valid")
     if scheme == "http" and not is_loopback(hostname):
         raise _host_error(text, "plain http:// is only allowed for a loopback host such as the local emulator")
@@ -140,14 +136,6 @@ def base_url_from_host(host: str | None) -> str:
     if port is not None:
         netloc += f":{port}"
     return f"{scheme}://{netloc.lower()}"
-
-
-def _is_ip(hostname: str) -> bool:
-    try:
-        ipaddress.ip_address(hostname)
-    except ValueError:
-        return False
-    return True
 
 
 def _extra_str(extra: Mapping[str, Any], key: str) -> str | None:

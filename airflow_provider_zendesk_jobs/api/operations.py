@@ -7,12 +7,13 @@ differing only in how each request travels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings
-from airflow_provider_zendesk_jobs.api.pagination import next_page_url
 from airflow_provider_zendesk_jobs.api.request_builders import (
+    JOB_STATUSES_PATH,
     MAX_PAGE_SIZE,
     ApiRequest,
     chunked,
@@ -32,8 +33,8 @@ from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_bod
 MAX_PAGES = 10_000
 
 
-def asked_ids(job_ids: Iterable[str]) -> list[str]:
-    """The ids of one call, read once and checked: a generator is not used up by the first of two passes."""
+def checked_job_ids(job_ids: Iterable[str]) -> list[str]:
+    """The ids given to one call, read once and checked: a generator is not used up by the first of two passes."""
     if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
         job_ids = list(job_ids)
     return validate_job_ids(job_ids)  # text or None is refused here, not split into characters
@@ -41,16 +42,19 @@ def asked_ids(job_ids: Iterable[str]) -> list[str]:
 
 def show_many_requests(settings: ConnectionSettings, job_ids: Iterable[str]) -> list[ApiRequest]:
     """One request per 100 distinct ids; every id is checked before the first request is built."""
-    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(asked_ids(job_ids))]
+    return [show_many_request(settings.base_url, chunk, validated=True) for chunk in chunked(checked_job_ids(job_ids))]
 
 
-def statuses_by_id(body: Any, asked: Sequence[str]) -> dict[str, JobStatus]:
-    """Map a show_many answer back by ``id`` (never by position); jobs we did not ask about are ignored."""
-    wanted = set(asked)
+def statuses_by_id(body: Any, requested: Sequence[str]) -> dict[str, JobStatus]:
+    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored.
+
+    A job not in Zendesk's form raises, naming it: leaving it out would make a known job look unknown.
+    """
+    wanted = set(requested)
     return {job.id: job for job in parse_job_statuses_body(body) if job.id in wanted}
 
 
-def in_asked_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> list[JobStatus]:
+def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> list[JobStatus]:
     """The answers in the order asked, or the not-found error naming every id Zendesk left out."""
     missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
     if missing:
@@ -69,6 +73,48 @@ def validate_limit(limit: int | None) -> int | None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
     return limit
+
+
+def _foreign(url: str) -> ZendeskResponseError:
+    try:
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.hostname}"
+    except ValueError:  # not even a URL, e.g. an unclosed IPv6 bracket
+        where = "a link that is not a valid URL"
+    return ZendeskResponseError(
+        f"Zendesk's job list points its next page at another address ({where}); "
+        "it is not followed, so no credentials leave the connection's host. Check the connection's host "
+        "(use the account's own https://<subdomain>.zendesk.com address)."
+    )
+
+
+def next_page_url(body: Any, settings: ConnectionSettings, *, page_size: int) -> str | None:
+    """The URL of the next page, or None at the end of the list."""
+    if not isinstance(body, Mapping):
+        return None
+    meta = body.get("meta")
+    if isinstance(meta, Mapping) and "has_more" in meta:
+        if meta.get("has_more") is not True:
+            return None
+        links = body.get("links")
+        link = links.get("next") if isinstance(links, Mapping) else None
+        if isinstance(link, str) and link:
+            if settings.same_origin(link):
+                return link
+            cursor = meta.get("after_cursor")
+            if not isinstance(cursor, str) or not cursor:
+                raise _foreign(link)
+        cursor = meta.get("after_cursor")
+        if not isinstance(cursor, str) or not cursor:
+            raise ZendeskResponseError("Zendesk's job list says it has more pages but gives no cursor or link to them.")
+        query = urlencode([("page[size]", str(page_size)), ("page[after]", cursor)], safe="[]")
+        return settings.url(f"{JOB_STATUSES_PATH}?{query}")
+    next_page = body.get("next_page")
+    if isinstance(next_page, str) and next_page:
+        if not settings.same_origin(next_page):
+            raise _foreign(next_page)
+        return next_page
+    return None
 
 
 class JobListWalk:

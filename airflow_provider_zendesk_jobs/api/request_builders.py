@@ -39,6 +39,7 @@ class ApiRequest:
     authenticated: bool = True
     #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
+
     @property
     def answer_holds_credentials(self) -> bool:
         """The token request's answer holds an access token, so no error ever quotes it."""
@@ -98,7 +99,7 @@ def list_request(base_url: str, page_size: int = MAX_PAGE_SIZE) -> ApiRequest:
 
 
 def follow_request(url: str) -> ApiRequest:
-    """A request for a pagination link already checked by :func:`pagination.next_page_url`."""
+    """A request for a pagination link already checked by :func:`operations.next_page_url`."""
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return ApiRequest("GET", url, path)

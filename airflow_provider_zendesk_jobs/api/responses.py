@@ -8,14 +8,16 @@ decide on their own whether to retry. A retryable outcome is raised as
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 
-from airflow_provider_zendesk_jobs.api.redaction import excerpt
 from airflow_provider_zendesk_jobs.api.request_builders import ApiRequest
 from airflow_provider_zendesk_jobs.exceptions import (
+    ErrorKind,
     ZendeskAuthError,
     ZendeskJobLimitError,
     ZendeskJobsError,
@@ -30,13 +32,9 @@ from airflow_provider_zendesk_jobs.job_ids import show_ids
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
 _NOT_SENT_AGAIN = "It is not sent again because Zendesk may have started the job. Look for it in the job status list."
 #: Zendesk's job limit: background jobs queued or working at once, per account, across every
-#: integration on it. Past it a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}``
-#: and nothing is started. Sources: the "Job limit" section of
-#: https://developer.zendesk.com/api-reference/introduction/rate-limits/ (30 jobs queued or
-#: running; exceeding it returns a "TooManyJobs" error) and Zendesk's support article
-#: https://support.zendesk.com/hc/en-us/articles/8050017386522 ("a limit of 700 calls and 30 jobs").
-#: Not confirmed: the description text and whether a Retry-After comes with it; both are read
-#: when present and not relied on.
+#: integration on it (https://developer.zendesk.com/api-reference/introduction/rate-limits/). Past it
+#: a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}`` and nothing is started; a
+#: Retry-After, if one comes with it, is honoured, and not relied on.
 ZENDESK_JOB_LIMIT = 30
 _JOB_LIMIT_CODE = "toomanyjobs"
 #: Seconds between attempts of a refused bulk call when Zendesk names no Retry-After: jobs of at
@@ -68,11 +66,7 @@ class RetryableError(Exception):
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -90,9 +84,23 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         if when is None:
             return None
         return max(0.0, when.timestamp() - now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
-        return None
-    return max(0.0, seconds)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def excerpt(body: bytes | str | None, limit: int = 200) -> str:
+    """The first ``limit`` characters of ``body`` as one line, without HTML tags: a proxy's 50 KB page, cut."""
+    if not body:
+        return "(empty body)"
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    if "<" in text and ">" in text:
+        text = _TAGS.sub(" ", text)
+    text = " ".join(text.split())
+    if not text:
+        return "(no text in body)"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _shown(request: ApiRequest, body: bytes) -> str:
@@ -133,9 +141,12 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
                     f"{not_json} This is usually a proxy or a cut connection; if it persists, check the host.",
                     status_code=status,
                     path=request.path,
+                    kind=ErrorKind.TRANSIENT,
                 )
             ) from None
-        raise ZendeskResponseError(f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path) from None
+        raise ZendeskResponseError(
+            f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path, kind=ErrorKind.TRANSIENT
+        ) from None
 
 
 def _is_job_limit(body: bytes) -> bool:
@@ -273,20 +284,3 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
             path=request.path,
         )
     return RetryableError(error)
-
-
-def rate_limit_remaining(headers: Mapping[str, str]) -> tuple[int, int] | None:
-    """``(remaining, limit)`` from whichever rate-limit headers the account sends, if any."""
-    for remaining_name, limit_name in (
-        ("X-Rate-Limit-Remaining", "X-Rate-Limit"),
-        ("ratelimit-remaining", "ratelimit-limit"),
-        ("rate-limit-remaining", "rate-limit"),
-    ):
-        remaining, limit = header(headers, remaining_name), header(headers, limit_name)
-        if remaining is None or limit is None:
-            continue
-        try:
-            return int(remaining), int(limit.split(",")[0].split(";")[0])
-        except ValueError:
-            continue
-    return None

@@ -1,21 +1,28 @@
-"""What the sync and async hooks share: the connection type, its form, and reading a connection.
+"""What the sync and async hooks share: the connection type, its form, reading a connection, the API calls.
 
 Reading a connection registers every secret with Airflow's secrets masker before the first
-request, so no later log line, at any level, can show one.
+request, so no later log line, at any level, can show one. Each API call is written once, as
+a flow of steps (:mod:`~airflow_provider_zendesk_jobs.api.request_flow`) each hook carries out.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth, OAuthTokenCache
 from airflow_provider_zendesk_jobs.api.connection_settings import ConnectionSettings, settings_from_connection
-from airflow_provider_zendesk_jobs.api.retry_policy import DEFAULT_RETRY_LIMIT, RateLimitGate, RetryPolicy
+from airflow_provider_zendesk_jobs.api.operations import show_many_requests, statuses_by_id
+from airflow_provider_zendesk_jobs.api.request_builders import show_job_request, submit_request
+from airflow_provider_zendesk_jobs.api.request_flow import DEFAULT_RETRY_LIMIT, Flow, RequestFlow, RetryPolicy
+from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, UI_FIELD_BEHAVIOUR
+from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_status_body
+
+_log = logging.getLogger(__name__)
 
 # Looked up when the hook module is imported (the triggerer's poller imports it in a thread), not
 # on the event loop at the first read: a failed ``from ... import`` also searches for a submodule.
@@ -34,9 +41,8 @@ def mask_secrets(values: list[str]) -> None:
         from airflow.sdk.log import mask_secret
     except ImportError:  # pragma: no cover - older task SDKs
         from airflow.providers.common.compat.sdk import mask_secret
-    for value in values:
-        if value:
-            mask_secret(value)
+    for value in filter(None, values):
+        mask_secret(value)
 
 
 async def amask_secrets(values: list[str]) -> None:
@@ -46,9 +52,8 @@ async def amask_secrets(values: list[str]) -> None:
     except ImportError:  # pragma: no cover - task SDKs before the async masker
         mask_secrets(values)
         return
-    for value in values:
-        if value:
-            await amask_secret(value)
+    for value in filter(None, values):
+        await amask_secret(value)
 
 
 async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str, Any]]:
@@ -72,7 +77,17 @@ async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str,
 
 
 class ZendeskJobsBaseHook(BaseHook):
-    """Connection handling common to :class:`ZendeskJobStatusHook` and its async twin."""
+    """Connection handling and the API calls common to :class:`ZendeskJobStatusHook` and its async twin.
+
+    :param zendesk_conn_id: an Airflow connection of type ``zendesk_jobs`` (or one made for
+        the official Zendesk provider).
+    :param retry_limit: attempts per request, the first included, for 429, 5xx and network errors.
+    :param connect_timeout: seconds for the TCP/TLS handshake (default 10, or the ``timeout`` extra).
+    :param read_timeout: seconds to wait for each answer (default 30, or the ``timeout`` extra).
+    :param max_retry_after: the longest ``Retry-After`` a call sleeps through before raising
+        :class:`~airflow_provider_zendesk_jobs.exceptions.ZendeskRateLimitError`.
+    :param clock: epoch seconds, for Retry-After dates, token expiry and the rate-limit gate.
+    """
 
     conn_name_attr = "zendesk_conn_id"
     default_conn_name = DEFAULT_CONN_ID
@@ -87,6 +102,7 @@ class ZendeskJobsBaseHook(BaseHook):
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         max_retry_after: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.zendesk_conn_id = zendesk_conn_id
@@ -94,13 +110,23 @@ class ZendeskJobsBaseHook(BaseHook):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._settings: ConnectionSettings | None = None
-        self._token_cache = OAuthTokenCache()
-        self._gate = RateLimitGate()
-        #: Time source for Retry-After dates, token expiry and the rate-limit gate; tests replace it.
-        self._clock = time.time
+        self._clock = clock
+        self._flow = RequestFlow(self.retry_policy, lambda: self._clock())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(zendesk_conn_id={self.zendesk_conn_id!r})"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    def rate_limit_wait(self) -> float:
+        """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds).
+
+        Lets a caller sharing the hook (the triggerer's poller) tell a rate-limit pause from a
+        backoff, and plan its other work around the pause.
+        """
+        return self._flow.gate.wait_needed(self._clock())
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -131,7 +157,7 @@ class ZendeskJobsBaseHook(BaseHook):
     def build_settings(
         self, host: str | None, login: str | None, password: str | None, extra: Mapping[str, Any]
     ) -> ConnectionSettings:
-        settings = settings_from_connection(
+        return settings_from_connection(
             host=host,
             login=login,
             password=password,
@@ -139,8 +165,25 @@ class ZendeskJobsBaseHook(BaseHook):
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
         )
-        return settings
 
-    @property
-    def uses_client_credentials(self) -> bool:
-        return self._settings is not None and isinstance(self._settings.auth, ClientCredentialsAuth)
+    # -- the API calls, as flows ------------------------------------------------------------------
+    def _job_status_flow(self, settings: ConnectionSettings, job_id: str) -> Flow:
+        return parse_job_status_body((yield from self._flow.run(show_job_request(settings.base_url, job_id), settings)))
+
+    def _statuses_by_id_flow(self, settings: ConnectionSettings, job_ids: Sequence[str]) -> Flow:
+        found: dict[str, JobStatus] = {}
+        for request in show_many_requests(settings, job_ids):
+            try:
+                body = yield from self._flow.run(request, settings)
+            except ZendeskNotFoundError as exc:
+                if exc.path != request.path:
+                    raise
+                continue  # Zendesk answers show_many with 404 when it knows none of the request's ids
+            found.update(statuses_by_id(body, request.job_ids))
+        return found
+
+    def _submit_flow(self, settings: ConnectionSettings, method: str, endpoint: str, payload: Any) -> Flow:
+        request = submit_request(settings.base_url, method, endpoint, payload)
+        job = parse_job_status_body((yield from self._flow.run(request, settings)))
+        _log.info("Zendesk accepted %s %s as job %s (%s)", request.method, request.path, job.id, job.status)
+        return job

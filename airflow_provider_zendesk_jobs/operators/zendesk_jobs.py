@@ -144,12 +144,9 @@ class ZendeskJobResultsOperator(BaseOperator):
         if self._hook is None:
             from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
-            hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
-            if self._clock is not None:
-                hook._clock = self._clock
-            if self._sleep is not None:
-                hook._sleep = self._sleep
-            self._hook = hook
+            self._hook = ZendeskJobStatusHook(
+                zendesk_conn_id=self.zendesk_conn_id, clock=self._clock or time.time, sleep=self._sleep or time.sleep
+            )
         return self._hook
 
     @property

@@ -30,12 +30,10 @@ from airflow.providers.common.compat.sdk import (
     Context,
 )
 
-from airflow_provider_zendesk_jobs.api.request_builders import chunked
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
     ZendeskJobsError,
-    ZendeskNotFoundError,
     ZendeskRateLimitError,
     ZendeskUnavailableError,
 )
@@ -114,18 +112,8 @@ def pause_still_ahead(not_before: float | None, now: float) -> float | None:
 
 
 def read_job_statuses(hook: ZendeskJobStatusHook, job_ids: Sequence[str]) -> dict[str, JobStatus]:
-    """The jobs Zendesk knows among ``job_ids``, keyed by id: one ``show_many`` per 100 ids.
-
-    A 404 answered to ``show_many`` is read as "none of these ids is known (yet)", the same as
-    ids left out of an answer, so the not-found grace applies to both.
-    """
-    found: dict[str, JobStatus] = {}
-    for chunk in chunked(job_ids):
-        try:
-            found.update(hook.get_job_statuses_by_id(chunk))
-        except ZendeskNotFoundError:
-            continue
-    return found
+    """The jobs Zendesk knows among ``job_ids``, keyed by id: one ``show_many`` per 100 ids."""
+    return hook.get_job_statuses_by_id(job_ids)
 
 
 def exception_for_outcome(outcome: WaitOutcome) -> AirflowFailException:

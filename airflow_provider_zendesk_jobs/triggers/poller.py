@@ -40,7 +40,7 @@ Outages
 -------
 
 A deferred wait is as patient as a poke. A 5xx, a timeout, a broken connection, a body that is
-not JSON or a 429 without ``Retry-After`` (:func:`~..api.retry_policy.is_no_answer_yet`) is
+not JSON or a 429 without ``Retry-After`` (an error of kind ``ErrorKind.TRANSIENT``) is
 "no answer this cycle" for the waits whose ids the request carried: they stay registered and
 hear a :class:`PollUnanswered`; the cycle stops there, and no request leaves the poller until
 a backoff has passed (doubling from 1 s, with jitter, drawn from the upper half below its
@@ -86,11 +86,10 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
-from airflow_provider_zendesk_jobs.api.retry_policy import is_no_answer_yet
 from airflow_provider_zendesk_jobs.exceptions import (
+    ErrorKind,
     ZendeskInvalidInputError,
     ZendeskJobsError,
-    ZendeskNotFoundError,
     ZendeskRateLimitError,
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
@@ -313,12 +312,14 @@ class SharedJobStatusPoller:
         self.zendesk_conn_id = zendesk_conn_id
         self._clock = clock
         self._sleep = sleep
-        self._hook = (
-            hook if hook is not None else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST)
-        )
         # Every wait of the hook (Retry-After, backoff) goes through the poller, on the poller's clock.
-        self._hook._clock = clock
-        self._hook._sleep = self._hook_sleep
+        self._hook = (
+            hook
+            if hook is not None
+            else ZendeskJobStatusAsyncHook(
+                zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=self._hook_sleep
+            )
+        )
         self._chunk_size = chunk_size
         self._on_close = on_close
         self._waiters: dict[_Waiter, None] = {}
@@ -576,8 +577,6 @@ class SharedJobStatusPoller:
             self.requests_sent += 1
             try:
                 answer = await self._hook.get_job_statuses_by_id(asked)
-            except ZendeskNotFoundError:
-                answer = {}  # show_many answered 404: Zendesk knows none of these ids (yet)
             except Exception as exc:
                 sent += self._slept - slept
                 _log.debug(
@@ -590,7 +589,7 @@ class SharedJobStatusPoller:
                 pause = self._hook.rate_limit_wait()
                 if isinstance(exc, ZendeskRateLimitError) and pause > 0:
                     self._pause(clock(), pause)  # every wait stays due, for after the pause
-                elif is_no_answer_yet(exc):
+                elif getattr(exc, "kind", None) is ErrorKind.TRANSIENT:
                     self._unanswered(asked, by_id, waiting_on, sent, exc)
                     unanswered = True
                     break  # the rest of the cycle waits for the backoff: the next try asks them first

@@ -95,7 +95,7 @@ def _load_registry() -> concurrent.futures.Future[ModuleType]:
 
 
 async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
-    """The connection's poller; the first trigger imports it (and the hook, httpx, tenacity) in a thread.
+    """The connection's poller; the first trigger imports it (and the hook and httpx) in a thread.
 
     Airflow's triggerer imports this module on its event loop, which every deferred task shares;
     the poller's imports took a quarter of a second there. In a thread the loop runs meanwhile.

@@ -32,10 +32,7 @@ def hook_for(
     emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, auth: str = "token", **kwargs: object
 ) -> ZendeskJobStatusHook:
     monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json(auth=auth))
-    hook = ZendeskJobStatusHook(**kwargs)  # type: ignore[arg-type]
-    hook._clock = emu.clock.now
-    hook._sleep = emu.advance
-    return hook
+    return ZendeskJobStatusHook(clock=emu.clock.now, sleep=emu.advance, **kwargs)  # type: ignore[arg-type]
 
 
 def api_requests(emu: ZendeskEmulator) -> list[tuple[str, str, int]]:
@@ -241,9 +238,7 @@ def test_requests_per_minute_limit(emulator: ZendeskEmulator, monkeypatch: pytes
 
 
 @pytest.mark.parametrize("kind", ["server_error", "html_error", "malformed_json", "truncated", "close"])
-def test_transient_faults_are_retried(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str
-) -> None:
+def test_transient_faults_are_retried(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     job_id = emulator.create_job(count=1)
     emulator.add_fault(Fault(kind, count=2))
     assert hook_for(emulator, monkeypatch).get_job_status(job_id).id == job_id

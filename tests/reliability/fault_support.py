@@ -237,17 +237,11 @@ def assert_per_minute_limit_honoured(records: list[RequestRecord], per_minute: i
 
 # -- hooks on the schedule --------------------------------------------------------------------------------
 def sync_hook(schedule: Schedule, **kwargs: Any) -> ZendeskJobStatusHook:
-    hook = ZendeskJobStatusHook(**kwargs)
-    hook._clock = schedule.emu.clock.now
-    hook._sleep = schedule.advance
-    return hook
+    return ZendeskJobStatusHook(clock=schedule.emu.clock.now, sleep=schedule.advance, **kwargs)
 
 
 def async_hook(schedule: Schedule, **kwargs: Any) -> ZendeskJobStatusAsyncHook:
-    hook = ZendeskJobStatusAsyncHook(**kwargs)
-    hook._clock = schedule.emu.clock.now
-    hook._sleep = schedule.sleep
-    return hook
+    return ZendeskJobStatusAsyncHook(clock=schedule.emu.clock.now, sleep=schedule.sleep, **kwargs)
 
 
 # -- the trigger, as the triggerer runs it ------------------------------------------------------------------

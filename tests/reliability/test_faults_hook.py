@@ -346,14 +346,13 @@ async def test_an_async_call_cancelled_mid_wait_sends_nothing_more(
         emulator.add_fault(Fault("hang", count=1, path_prefix=SHOW_MANY))
     else:
         emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
-    hook = async_hook(Schedule(emulator))
     asleep = asyncio.Event()
 
     async def forever(seconds: float) -> None:
         asleep.set()
         await asyncio.Event().wait()
 
-    hook._sleep = forever
+    hook = ZendeskJobStatusAsyncHook(clock=emulator.clock.now, sleep=forever)
     task = asyncio.create_task(hook.get_job_statuses(ids))
     for _ in range(500):  # until the request is in the emulator's log (a hang) or the hook is asleep
         if asleep.is_set() or api_reads(emulator):

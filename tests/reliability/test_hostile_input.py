@@ -184,8 +184,14 @@ def task_error(kind: str, job_id: Any, upstream_value: Any = None, *, native: bo
 
 
 def call_to_the_end(call: Callable[[], Any]) -> Any:
-    """Call, and run the coroutine an async hook method returns."""
+    """Call, and run the coroutine an async hook method returns (or read the async iterator to its end)."""
     result = call()
+    if hasattr(result, "__aiter__"):
+
+        async def read_all() -> list[Any]:
+            return [item async for item in result]
+
+        return asyncio.run(read_all())
     return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
 

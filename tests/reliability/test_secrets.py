@@ -171,7 +171,7 @@ def seen(caplog: pytest.LogCaptureFixture) -> Iterator[Seen]:
     config = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     caplog.set_level(logging.DEBUG)
-    for name in ("airflow", "airflow.task", "airflow_provider_zendesk_jobs", "tenacity", *NETWORK_LOGGERS):
+    for name in ("airflow", "airflow.task", "airflow_provider_zendesk_jobs", *NETWORK_LOGGERS):
         caplog.set_level(logging.DEBUG, logger=name)
     try:
         with capture_logs() as events:
@@ -190,18 +190,15 @@ class XComOf:
         return self.value
 
 
-def on_clock(emu: ZendeskEmulator, hook: Any) -> Any:
+def on_clock(emu: ZendeskEmulator, hook_class: type[Any], *args: Any) -> Any:
     """A hook whose sleeps move the emulator's clock: retries and Retry-After cost no real time."""
-    hook._clock = emu.clock.now
-    if isinstance(hook, ZendeskJobStatusAsyncHook):
+    if hook_class is ZendeskJobStatusAsyncHook:
 
         async def sleep(seconds: float) -> None:
             emu.advance(seconds)
 
-        hook._sleep = sleep
-    else:
-        hook._sleep = emu.advance
-    return hook
+        return hook_class(*args, clock=emu.clock.now, sleep=sleep)
+    return hook_class(*args, clock=emu.clock.now, sleep=emu.advance)
 
 
 def finish(emu: ZendeskEmulator, *job_ids: str) -> None:
@@ -215,7 +212,7 @@ UPDATE = {"tickets": [{"id": 1, "status": "solved"}]}
 # -- the driver -----------------------------------------------------------------------------------------
 def drive_hooks(emu: ZendeskEmulator, seen: Seen, mode: str) -> str:
     """The sync hook: a bulk call, reads, listing, every retry and every error. Returns a finished job's id."""
-    hook = on_clock(emu, ZendeskJobStatusHook())
+    hook = on_clock(emu, ZendeskJobStatusHook)
     job = hook.submit_job(
         "POST", "/api/v2/imports/tickets/create_many", {"tickets": [{"subject": "one"}, {"subject": "FAIL two"}]}
     )
@@ -249,9 +246,7 @@ def drive_hooks(emu: ZendeskEmulator, seen: Seen, mode: str) -> str:
             Fault("malformed_json", path_prefix="/oauth/tokens"),
             Fault("truncated", path_prefix="/oauth/tokens"),
         ):
-            errors.append(
-                (fault, lambda: (hook._token_cache.invalidate(), hook.get_job_status(job.id)), ZendeskJobsError)
-            )
+            errors.append((fault, lambda: on_clock(emu, ZendeskJobStatusHook).get_job_status(job.id), ZendeskJobsError))
     for switched_on, call, expected in errors:
         if switched_on is not None:
             emu.add_fault(switched_on)
@@ -259,18 +254,20 @@ def drive_hooks(emu: ZendeskEmulator, seen: Seen, mode: str) -> str:
         emu.clear_faults()
     ok, message = hook.test_connection()
     assert ok
-    seen.add(message, repr(hook), repr(vars(hook)), repr(hook.settings), repr(hook.settings.auth), hook._token_cache)
+    seen.add(
+        message, repr(hook), repr(vars(hook)), repr(hook.settings), repr(hook.settings.auth), repr(vars(hook._flow))
+    )
     hook.close()
     return str(job.id)
 
 
 def drive_async_hook(emu: ZendeskEmulator, seen: Seen, job_id: str) -> None:
     async def run() -> None:
-        hook = on_clock(emu, ZendeskJobStatusAsyncHook())
+        hook = on_clock(emu, ZendeskJobStatusAsyncHook)
         emu.add_fault(Fault("html_error", count=1))
         seen.add((await hook.get_job_status(job_id)).to_dict())
         seen.add([s.to_dict() for s in await hook.get_job_statuses([job_id])])
-        seen.add(len(await hook.list_job_statuses(limit=150)))
+        seen.add(len([job async for job in hook.list_job_statuses(limit=150)]))
         for fault, expected in (
             (Fault("server_error", status=401), ZendeskAuthError),
             (Fault("close"), ZendeskUnavailableError),
@@ -304,9 +301,7 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         upstream = start_import()
         tasks: dict[str, Any] = {
             "poke": ZendeskJobStatusSensor(task_id="poke", job_id=template, poke_interval=5),
-            "defer": ZendeskJobStatusSensor(
-                task_id="defer", job_id=upstream, deferrable=True, poke_interval=5
-            ),
+            "defer": ZendeskJobStatusSensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),
             "read": ZendeskJobResultsOperator(task_id="read", job_id=upstream, poll_interval=5),
             "read_deferred": ZendeskJobResultsOperator(task_id="read_d", job_id=template, deferrable=True),
             "killed": ZendeskJobStatusSensor(task_id="killed", job_id=[killed], poke_interval=5),
@@ -319,7 +314,7 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         seen.add({field: getattr(built, field) for field in built.template_fields}, repr(built))
         if isinstance(built, ZendeskJobStatusSensor):
             built._clock = emu.clock.now
-            on_clock(emu, built.hook)
+            built.hook._clock, built.hook._sleep = emu.clock.now, emu.advance  # the sensor takes no seams yet
         elif isinstance(built, ZendeskJobResultsOperator):
             built._clock, built._sleep = emu.clock.now, emu.advance
         if name in ("killed", "audit"):
@@ -347,11 +342,11 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
 def drive_refused(emu: ZendeskEmulator, seen: Seen, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Wrong credentials, and the credential put into the host: refused, and still not shown."""
     set_connection(monkeypatch, "zendesk_wrong", host=emu.url, **credentials(mode, WRONG_SECRET))
-    hook = on_clock(emu, ZendeskJobStatusHook("zendesk_wrong"))
+    hook = on_clock(emu, ZendeskJobStatusHook, "zendesk_wrong")
     seen.error(lambda: hook.get_job_status("V3-a"), ZendeskAuthError)
     seen.add(hook.test_connection())
     seen.error(
-        lambda: on_clock(emu, ZendeskJobStatusAsyncHook("zendesk_wrong")).get_job_status("V3-a"), ZendeskAuthError
+        lambda: on_clock(emu, ZendeskJobStatusAsyncHook, "zendesk_wrong").get_job_status("V3-a"), ZendeskAuthError
     )
 
     async def wrong_trigger() -> dict[str, Any]:
@@ -459,8 +454,8 @@ def test_redirects_and_foreign_page_links_never_receive_credentials(
         emulator.create_job(count=1, work_seconds=n)
     emulator.next_link_base = elsewhere.url
     emulator.pagination_style = "cursor"  # the cursor lets the provider ask its own host for the same page
-    assert len(list(on_clock(emulator, ZendeskJobStatusHook()).list_job_statuses())) == 101
-    assert len(asyncio.run(on_clock(emulator, ZendeskJobStatusAsyncHook()).list_job_statuses())) == 101
+    assert len(list(on_clock(emulator, ZendeskJobStatusHook).list_job_statuses())) == 101
+    assert len(call_to_the_end(on_clock(emulator, ZendeskJobStatusAsyncHook).list_job_statuses)) == 101
     emulator.pagination_style = "offset"  # a bare foreign link: refused, not followed
     for reader in (ZendeskJobStatusHook(), ZendeskJobStatusAsyncHook()):
         with pytest.raises(ZendeskResponseError, match="points its next page at another address"):

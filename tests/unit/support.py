@@ -35,10 +35,7 @@ def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str = "zendesk_defa
 
 
 def make_hook(clock: FakeClock, **kwargs: Any) -> ZendeskJobStatusHook:
-    hook = ZendeskJobStatusHook(**kwargs)
-    hook._clock = clock.time
-    hook._sleep = clock.sleep
-    return hook
+    return ZendeskJobStatusHook(clock=clock.time, sleep=clock.sleep, **kwargs)
 
 
 def job(job_id: str = "V3-abc", status: str = "completed", **fields: Any) -> dict[str, Any]:

@@ -16,15 +16,15 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def async_hook(handler: Handler, clock: FakeClock, **kwargs: object) -> ZendeskJobStatusAsyncHook:
-    hook = ZendeskJobStatusAsyncHook(**kwargs)  # type: ignore[arg-type]
-    hook._client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    hook._clock = clock.time
-
     async def sleep(seconds: float) -> None:
         clock.sleep(seconds)
 
-    hook._sleep = sleep
-    return hook
+    return ZendeskJobStatusAsyncHook(
+        clock=clock.time,
+        sleep=sleep,
+        transport=httpx.MockTransport(handler),
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 async def test_client_credentials_token_fetched_once_for_concurrent_reads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,8 +93,7 @@ async def test_async_missing_ids_and_list_pages(monkeypatch: pytest.MonkeyPatch)
     hook = async_hook(handler, FakeClock())
     with pytest.raises(ZendeskNotFoundError, match="V3-z"):
         await hook.get_job_statuses(["V3-a", "V3-z"])
-    assert [j.id for j in await hook.list_job_statuses()] == ["V3-b", "V3-c"]
-
+    assert [j.id async for j in hook.list_job_statuses()] == ["V3-b", "V3-c"]
 
 
 async def test_the_http_client_is_built_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,9 +107,9 @@ async def test_the_http_client_is_built_off_the_event_loop(monkeypatch: pytest.M
     built_in: list[int] = []
     build = zendesk_jobs._new_async_client
 
-    def recording_build(settings: object) -> httpx.AsyncClient:
+    def recording_build(settings: object, transport: object) -> httpx.AsyncClient:
         built_in.append(threading.get_ident())
-        return build(settings)  # type: ignore[arg-type]
+        return build(settings, transport)  # type: ignore[arg-type]
 
     monkeypatch.setattr(zendesk_jobs, "_new_async_client", recording_build)
     hook = ZendeskJobStatusAsyncHook()

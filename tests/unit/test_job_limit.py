@@ -156,10 +156,7 @@ def test_a_task_that_meets_the_job_limit_may_be_retried_by_airflow() -> None:
 # -- against the emulator -------------------------------------------------------------------------------
 def emulator_hook(emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> ZendeskJobStatusHook:
     monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-    hook = ZendeskJobStatusHook()
-    hook._clock = emu.clock.now
-    hook._sleep = emu.advance  # the hook's waits move the emulator's clock
-    return hook
+    return ZendeskJobStatusHook(clock=emu.clock.now, sleep=emu.advance)  # the hook's waits move the emulator's clock
 
 
 def test_the_31st_job_is_refused_naming_the_limit(

@@ -1,7 +1,7 @@
 """A DAG file that uses the sensor or the operator must not pay for the HTTP stack at parse time.
 
 The scheduler's DAG processor imports every DAG file over and over; the hooks (``requests``,
-``httpx``, ``tenacity``) and the trigger (the poller) are only needed when a task runs, so
+``httpx``) and the trigger (the poller) are only needed when a task runs, so
 the sensor and operator modules import them there. ``benchmarks/bench_import_time.py``
 measures the cost; this test keeps the rule.
 """
@@ -24,7 +24,6 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 ONLY_WHEN_A_TASK_RUNS = (
     "requests",
     "httpx",
-    "tenacity",
     "airflow.triggers.base",
     "airflow_provider_zendesk_jobs.hooks.zendesk_jobs",
     "airflow_provider_zendesk_jobs.triggers.zendesk_jobs",
