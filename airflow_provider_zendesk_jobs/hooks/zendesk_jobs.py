@@ -109,13 +109,21 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
     :param read_timeout: seconds to wait for each answer (default 30, or the ``timeout`` extra).
     :param max_retry_after: the longest ``Retry-After`` a call sleeps through before raising
         :class:`~airflow_provider_zendesk_jobs.exceptions.ZendeskRateLimitError`.
+    :param clock: epoch seconds now, for Retry-After dates, token expiry and the rate-limit pause.
+    :param sleep: how the hook waits between attempts, on the same clock.
     """
 
-    def __init__(self, zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(zendesk_conn_id, **kwargs)
         self._session: requests.Session | None = None
-        #: How the hook sleeps between attempts; tests replace it to keep the clock in hand.
-        self._sleep: Callable[[float], None] = time.sleep
+        #: How the hook sleeps between attempts, on the same clock as ``clock``.
+        self._sleep: Callable[[float], None] = sleep
 
     # -- connection -------------------------------------------------------------------------------
     @property

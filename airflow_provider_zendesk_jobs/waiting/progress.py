@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobState
-from airflow_provider_zendesk_jobs.waiting import WaitOutcome
+from airflow_provider_zendesk_jobs.waiting.rule import WaitOutcome
 
-__all__ = ["REMINDER_SECONDS", "ProgressLog", "describe_duration", "describe_no_answer", "reminder_for"]
+__all__ = ["REMINDER_SECONDS", "Logger", "ProgressLog", "describe_duration", "describe_no_answer", "reminder_for"]
 
 #: In the triggerer, an unchanged job is recalled at INFO about this often.
 REMINDER_SECONDS = 60.0
@@ -69,7 +69,9 @@ def describe_no_answer(error: BaseException) -> str:
     return type(error).__name__
 
 
-class _Logger(Protocol):
+class Logger(Protocol):
+    """What a wait logs through: a task's or a trigger's ``self.log``."""
+
     def debug(self, msg: str, /, *args: Any) -> Any: ...
 
     def info(self, msg: str, /, *args: Any) -> Any: ...
@@ -97,7 +99,7 @@ class ProgressLog:
         INFO when it changed, and an unchanged job about this often; see the module's docstring.
     """
 
-    def __init__(self, log: _Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
+    def __init__(self, log: Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
         if remind_every is not None and (
             isinstance(remind_every, bool) or not isinstance(remind_every, int | float) or not remind_every > 0
         ):
@@ -105,7 +107,7 @@ class ProgressLog:
         # A structlog proxy resolves itself on every call; its bound logger does not (a triggerer
         # logs for thousands of jobs per cycle).
         bind = getattr(log, "bind", None)
-        self._log: _Logger = bind() if callable(bind) else log
+        self._log: Logger = bind() if callable(bind) else log
         self._grace = not_found_grace
         self._remind_every = None if remind_every is None else float(remind_every)
         self._lines: dict[str, _Line] = {}

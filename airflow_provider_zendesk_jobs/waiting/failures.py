@@ -1,0 +1,106 @@
+"""The Airflow exception for each way a wait on Zendesk jobs ends badly, the same from every waiting task.
+
+Each exception makes the task do the right thing: fail for good (``AirflowFailException``: a
+dead job, wrong credentials, bad input), time out (a sensor's ``AirflowSensorTimeout``, which
+``soft_fail`` turns into a skip, or the operator's ``AirflowTaskTimeout``), or fail with
+:class:`ZendeskWaitError` (an answer no wait can get past, such as a body that is not JSON;
+the task's ``retries``, if it has any, apply as to any failure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskAuthError,
+    ZendeskInvalidInputError,
+    ZendeskJobsError,
+    ZendeskRateLimitError,
+    ZendeskUnavailableError,
+)
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.waiting.events import EVENT_ERROR, EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOutcome
+
+__all__ = [
+    "PERMANENT_ERRORS",
+    "TRANSIENT_ERRORS",
+    "ZendeskWaitError",
+    "exception_for_error",
+    "exception_for_outcome",
+    "resolve_job_ids",
+    "result_from_event",
+]
+
+
+class ZendeskWaitError(AirflowException):
+    """The wait stopped on an answer from Zendesk it could not get past (not a dead job, not refused credentials).
+
+    A plain task failure: the task's ``retries``, if it has any, apply to it.
+    """
+
+
+#: Errors no retry of the task can fix: wrong credentials or permissions, unusable input.
+PERMANENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskAuthError, ZendeskInvalidInputError)
+_PERMANENT_ERROR_NAMES = frozenset(cls.__name__ for cls in PERMANENT_ERRORS)
+#: Errors that only say "not now": a long wait checks again later instead of failing on them.
+TRANSIENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskRateLimitError, ZendeskUnavailableError)
+
+
+def resolve_job_ids(value: Any) -> tuple[list[str], bool]:
+    """The rendered ``job_id`` field as ``(ids, many)``; bad input fails the task before any request.
+
+    ``many`` is True when a list was given (the task then returns a list, in the same order).
+    """
+    try:
+        return normalize_job_ids(value)
+    except ZendeskInvalidInputError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
+def exception_for_outcome(outcome: WaitOutcome) -> AirflowFailException:
+    """A failed outcome (a dead job, failed items when asked, an unknown id): no retry revives it."""
+    if outcome.decision is not WaitDecision.FAILED:
+        raise ValueError(f"only a failed outcome becomes an exception, not {outcome.decision.value!r}")
+    return AirflowFailException(outcome.message)
+
+
+def exception_for_error(error: BaseException | str, message: str | None = None) -> AirflowException:
+    """The Airflow exception for a provider error, or for an error named in a trigger event.
+
+    Auth and input errors fail the task for good (``AirflowFailException``); anything else
+    becomes :class:`ZendeskWaitError`, a plain failure (the task's retries, if any, apply).
+    ``error`` is an exception or its class name; ``message`` overrides the text (never a traceback).
+    """
+    name = error if isinstance(error, str) else type(error).__name__
+    text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {name}."
+    if isinstance(error, PERMANENT_ERRORS) or name in _PERMANENT_ERROR_NAMES:
+        return AirflowFailException(text)
+    return ZendeskWaitError(text)
+
+
+def result_from_event(
+    event: Any, *, timeout_exception: Callable[[str], BaseException] = AirflowSensorTimeout
+) -> dict[str, Any]:
+    """The trigger's event, back in the task: return the success payload, or raise what it means.
+
+    ``failed`` raises ``AirflowFailException(message)``; ``timeout`` raises
+    ``timeout_exception(message)`` (``AirflowSensorTimeout`` by default, so ``soft_fail``
+    skips a sensor); ``error`` raises :func:`exception_for_error` for its ``error_type``.
+    """
+    if not isinstance(event, Mapping):
+        raise ZendeskWaitError(f"The Zendesk trigger sent no usable event ({type(event).__name__}); cannot go on.")
+    status = event.get("status")
+    message = str(event.get("message") or "")
+    if status == EVENT_SUCCESS:
+        return dict(event)
+    if status == EVENT_FAILED:
+        raise AirflowFailException(message or "A Zendesk job failed.")
+    if status == EVENT_TIMEOUT:
+        raise timeout_exception(message or "The Zendesk jobs did not finish before the timeout.")
+    if status == EVENT_ERROR:
+        raise exception_for_error(str(event.get("error_type") or "Exception"), message or None)
+    raise ZendeskWaitError(f"The Zendesk trigger sent an event with an unknown status {status!r}.")
