@@ -1,17 +1,9 @@
 """``ZendeskJobStatusSensor``: the gate a pipeline puts after a bulk call to Zendesk.
 
-It waits until one job or many have finished, and fails loudly, naming the job, its status
-and Zendesk's message, when one did not. It works in every sensor mode:
-
-* ``poke`` / ``reschedule``: each poke is one check of a
-  :class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait`. A rate limit or an outage
-  past the hook's retry budget is logged and the poke says "not yet": a long wait does not
-  fail on one bad minute. Wrong credentials and dead jobs fail at once.
-* ``deferrable=True``: one check in the worker, then the wait moves to the triggerer, where
-  thousands of waits share one poller per connection, checked every ``poke_interval``.
-
-The not-found grace (Zendesk answers 404 for a moment after a bulk call) counts from the
-wait's first check, across reschedules and deferral.
+Each poke is one check of a :class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait`:
+a rate limit or an outage past the hook's retry budget only says "not yet", so a long wait
+does not fail on one bad minute. Deferred, the wait moves to the triggerer after one check,
+where thousands of waits share one poller per connection.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""Waiting on Zendesk jobs: the rule that ends a wait, its log lines, the trigger's event, and the task side.
+"""Waiting on Zendesk jobs, below the sensor, the operators and the trigger, which import from here.
 
-Below the sensor, the operators and the trigger, which all import from here and never from
-each other: :mod:`.rule` decides, :mod:`.progress` writes the lines people read, :mod:`.events`
-is the trigger's event, :mod:`.failures` maps each end to its Airflow exception, and
-:class:`.job_wait.JobWait` is the wait a task runs.
+:mod:`.rule` decides, :mod:`.progress` logs, :mod:`.events` is the trigger's event, :mod:`.failures`
+maps each end to its Airflow exception, :class:`.job_wait.JobWait` is the wait a task runs.
 """
 
 from __future__ import annotations

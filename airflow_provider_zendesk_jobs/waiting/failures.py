@@ -1,10 +1,7 @@
-"""The Airflow exception for each way a wait on Zendesk jobs ends badly, the same from every waiting task.
+"""The Airflow exception for each bad end of a wait, the same from every waiting task.
 
-Each exception makes the task do the right thing: fail for good (``AirflowFailException``: a
-dead job, wrong credentials, bad input), time out (a sensor's ``AirflowSensorTimeout``, which
-``soft_fail`` turns into a skip, or the operator's ``AirflowTaskTimeout``), or fail with
-:class:`ZendeskWaitError` (an answer no wait can get past, such as a body that is not JSON;
-the task's ``retries``, if it has any, apply as to any failure).
+Fail for good (``AirflowFailException``: wrong credentials, bad input), time out (the
+``timeout_exception`` a task chooses), or :class:`ZendeskWaitError`, a plain failure.
 """
 
 from __future__ import annotations
@@ -21,19 +18,9 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskRateLimitError,
     ZendeskUnavailableError,
 )
-from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 from airflow_provider_zendesk_jobs.waiting.events import EVENT_ERROR, EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT
-from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOutcome
 
-__all__ = [
-    "PERMANENT_ERRORS",
-    "TRANSIENT_ERRORS",
-    "ZendeskWaitError",
-    "exception_for_error",
-    "exception_for_outcome",
-    "resolve_job_ids",
-    "result_from_event",
-]
+__all__ = ["PERMANENT_ERRORS", "TRANSIENT_ERRORS", "ZendeskWaitError", "exception_for_error", "result_from_event"]
 
 
 class ZendeskWaitError(AirflowException):
@@ -48,24 +35,6 @@ PERMANENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskAuthError, Zendes
 _PERMANENT_ERROR_NAMES = frozenset(cls.__name__ for cls in PERMANENT_ERRORS)
 #: Errors that only say "not now": a long wait checks again later instead of failing on them.
 TRANSIENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskRateLimitError, ZendeskUnavailableError)
-
-
-def resolve_job_ids(value: Any) -> tuple[list[str], bool]:
-    """The rendered ``job_id`` field as ``(ids, many)``; bad input fails the task before any request.
-
-    ``many`` is True when a list was given (the task then returns a list, in the same order).
-    """
-    try:
-        return normalize_job_ids(value)
-    except ZendeskInvalidInputError as exc:
-        raise AirflowFailException(str(exc)) from None
-
-
-def exception_for_outcome(outcome: WaitOutcome) -> AirflowFailException:
-    """A failed outcome (a dead job, failed items when asked, an unknown id): no retry revives it."""
-    if outcome.decision is not WaitDecision.FAILED:
-        raise ValueError(f"only a failed outcome becomes an exception, not {outcome.decision.value!r}")
-    return AirflowFailException(outcome.message)
 
 
 def exception_for_error(error: BaseException | str, message: str | None = None) -> AirflowException:

@@ -1,14 +1,9 @@
-"""One wait on Zendesk jobs as a task runs it in a worker: what every task that waits does the same way.
+"""One wait on Zendesk jobs as a task runs it in a worker, shared by every task that waits.
 
-The sensor, the results operator and any other task that waits on jobs build a :class:`JobWait`
-when they run, and it owns the parts they would otherwise each write: the job ids (read once,
-bad input failing before any request), the hook, the clock, one check (read, decide with
-:func:`~airflow_provider_zendesk_jobs.waiting.rule.evaluate_wait`, log a line per job, ride out a
-rate limit or an outage) and the hand-over to the triggerer. A task keeps only what is its own:
-how it loops, what it returns, which timeout it raises.
-
-Time is ``clock`` and ``sleep``; the hook is built on them, so a test that gives the emulator's
-clock runs the whole wait, the hook's retries included, without real waiting.
+A task builds a :class:`JobWait` when it runs; the wait owns the ids, the hook, the clock, one
+check and the hand-over to the triggerer. The task keeps what is its own: how it loops, what it
+returns, which timeout it raises. The hook is built on the wait's ``clock`` and ``sleep``, so a
+test that gives the emulator's clock runs the whole wait without real waiting.
 """
 
 from __future__ import annotations
@@ -19,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow.providers.common.compat.sdk import AirflowFailException
+
 from airflow_provider_zendesk_jobs.api.request_builders import chunked
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
@@ -27,14 +24,10 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskRateLimitError,
 )
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.waiting.events import job_summary
-from airflow_provider_zendesk_jobs.waiting.failures import (
-    TRANSIENT_ERRORS,
-    exception_for_error,
-    exception_for_outcome,
-    resolve_job_ids,
-)
+from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
 from airflow_provider_zendesk_jobs.waiting.progress import Logger, ProgressLog
 from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOptions, WaitOutcome, evaluate_wait
 
@@ -88,7 +81,10 @@ class JobWait:
         sleep: Callable[[float], None] = time.sleep,
         hook: ZendeskJobStatusHook | None = None,
     ) -> None:
-        self.job_ids, self.many = resolve_job_ids(job_id)
+        try:  # ``many``: a list was given, so the task returns a list, in the same order
+            self.job_ids, self.many = normalize_job_ids(job_id)
+        except ZendeskInvalidInputError as exc:
+            raise AirflowFailException(str(exc)) from None
         self.options = options
         self.log = log
         self.poll_interval = poll_interval
@@ -125,13 +121,17 @@ class JobWait:
         return found
 
     def decide(self, statuses: Mapping[str, JobStatus]) -> WaitOutcome:
-        """The rule's answer for ``statuses``, with a line per job; a failed outcome raises ``AirflowFailException``."""
+        """The rule's answer for ``statuses``, with a line per job.
+
+        A failed outcome (a dead job, failed items when asked, an unknown id past the grace)
+        raises ``AirflowFailException``: no retry revives it.
+        """
         outcome = evaluate_wait(
             self.job_ids, statuses, options=self.options, started_at=self.started_at, now=self.clock()
         )
         self._progress.poll(self.job_ids, outcome)
         if outcome.decision is WaitDecision.FAILED:
-            raise exception_for_outcome(outcome)
+            raise AirflowFailException(outcome.message)
         return outcome
 
     def check(self) -> WaitOutcome | None:
@@ -164,10 +164,11 @@ class JobWait:
 
         ``jobs`` is either parsed statuses keyed by id or the ``jobs`` list of a trigger event.
         """
-        if isinstance(jobs, Mapping):
-            by_id = {job_id: job_summary(job) for job_id, job in jobs.items()}
-        else:
-            by_id = {str(item.get("id")): dict(item) for item in jobs}
+        by_id = (
+            {job_id: job_summary(job) for job_id, job in jobs.items()}
+            if isinstance(jobs, Mapping)
+            else {str(item.get("id")): dict(item) for item in jobs}
+        )
         found = [by_id[job_id] for job_id in self.job_ids if job_id in by_id]
         return found if self.many else (found[0] if found else None)
 
@@ -180,16 +181,10 @@ class JobWait:
         """
         from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
 
-        now = self.clock()
-        remaining = None if deadline is None else max(0.0, deadline - now)
-        count = len(self.job_ids)
-        self.log.info(
-            "Deferring: the triggerer checks %d job%s every %g s%s",
-            count,
-            "" if count == 1 else "s",
-            self.poll_interval,
-            "" if remaining is None else f" for up to {remaining:.0f} s",
-        )
+        remaining = None if deadline is None else max(0.0, deadline - self.clock())
+        jobs = f"{len(self.job_ids)} job{'' if len(self.job_ids) == 1 else 's'}"
+        until = "" if remaining is None else f" for up to {remaining:.0f} s"
+        self.log.info("Deferring: the triggerer checks %s every %g s%s", jobs, self.poll_interval, until)
         task.defer(
             trigger=ZendeskJobStatusTrigger(
                 job_ids=list(self.job_ids),
