@@ -29,7 +29,7 @@ under a second of real time and every latency is exact in clock seconds. Per wai
   writing just that many lines through Airflow's log pipeline, measured in the same run, so the
   rest is what the provider itself spends. At a 5 s interval a trigger writes a job's line at
   INFO when it changed and recalls an unchanged job about once a minute (see
-  ``triggers/progress.py``); the "alone" waits write every poll's line, as a sensor's poke does.
+  ``waiting/progress.py``); the "alone" waits write every poll's line, as a sensor's poke does.
   For the costliest cycle the script also measures what writing one line per wait it answered
   would have cost: the cycle's log lines when every job's progress moves at every poll;
 * memory: Python memory held per wait once every wait is registered and has been polled once
@@ -72,11 +72,11 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
+from airflow_provider_zendesk_jobs.waiting.progress import ProgressLog
 
 INTERVAL = 5.0
 SPREAD = 60.0

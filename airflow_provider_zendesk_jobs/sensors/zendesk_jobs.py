@@ -1,73 +1,32 @@
 """``ZendeskJobStatusSensor``: the gate a pipeline puts after a bulk call to Zendesk.
 
-It waits until one job or many have finished, and fails loudly, naming the job, its status
-and Zendesk's message, when one did not. It works in every sensor mode:
-
-* ``poke`` / ``reschedule``: each poke reads the jobs (one ``show_many`` per 100 ids) and
-  asks :func:`~airflow_provider_zendesk_jobs.waiting.evaluate_wait`. A rate limit or an
-  outage past the hook's retry budget is logged and the poke says "not yet": a long wait
-  does not fail on one bad minute. Wrong credentials and dead jobs fail at once.
-* ``deferrable=True``: one check in the worker, then the wait moves to the triggerer
-  (:class:`~airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger`),
-  where thousands of waits share one poller per connection. The sensor's ``timeout`` still
-  holds: the trigger gets the absolute deadline and ends the wait as a sensor timeout, so
-  ``soft_fail`` skips the task.
-
-The not-found grace (Zendesk answers 404 for a moment after a bulk call) counts from the
-wait's first check, across reschedules and deferral.
+Each poke is one check of a :class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait`:
+a rate limit or an outage past the hook's retry budget only says "not yet", so a long wait
+does not fail on one bad minute. Deferred, the wait moves to the triggerer after one check,
+where thousands of waits share one poller per connection.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.providers.common.compat.sdk import (
-    BaseSensorOperator,
-    Context,
-    PokeReturnValue,
-    XComArg,
-    conf,
-)
+from airflow.providers.common.compat.sdk import BaseSensorOperator, Context, PokeReturnValue, XComArg, conf
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.sensors.wait_support import (
-    TRANSIENT_ERRORS,
-    ProgressLog,
-    exception_for_error,
-    exception_for_outcome,
-    first_check_time,
-    job_summaries,
-    pause_asked,
-    pause_still_ahead,
-    read_job_statuses,
-    resolve_job_ids,
-    result_from_event,
-)
-from airflow_provider_zendesk_jobs.triggers.timing import Clock, current_time_source
-from airflow_provider_zendesk_jobs.waiting import DEFAULT_NOT_FOUND_GRACE, WaitDecision, WaitOptions, evaluate_wait
+from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
+from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
+from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
 
-if TYPE_CHECKING:
-    from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-
-__all__ = ["ZendeskJobStatusSensor"]
-
-#: How long after the sensor's own deadline Airflow's deferral timeout steps in, should the trigger not answer.
-DEFERRAL_BACKSTOP_SECONDS = 60.0
+__all__ = ["ZendeskJobStatusSensor", "ZendeskJobsDeprecationWarning"]
 
 
-def _seconds(value: Any, name: str, *, positive: bool) -> float:
-    """Checked when the DAG is parsed, so a typo fails the import instead of a run hours later."""
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ZendeskInvalidInputError(f"{name} must be a finite number of seconds, got {value!r}.")
-    if value < 0 or (positive and value == 0):
-        raise ZendeskInvalidInputError(f"{name} must be {'above' if positive else 'at least'} 0, got {value!r}.")
-    return float(value)
+class ZendeskJobsDeprecationWarning(DeprecationWarning):
+    """An argument of this provider that still works but goes away in a coming release."""
 
 
 class ZendeskJobStatusSensor(BaseSensorOperator):
@@ -82,13 +41,16 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         rendered as text (``"['V3-a', 'V3-b']"`` or ``"V3-a,V3-b"``) is read back as a list.
     :param zendesk_conn_id: the Airflow connection (templated).
     :param fail_on_item_errors: fail when a completed job rejected any item.
-    :param not_found_grace: seconds from the first check during which an unknown id counts
-        as "not visible yet".
+    :param not_found_grace: seconds (or a ``timedelta``) from the first check during which an
+        unknown id counts as "not visible yet".
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
-    :param poll_interval: seconds between reads in deferred mode; defaults to ``poke_interval``.
+    :param poll_interval: deprecated: the old name of ``poke_interval`` in deferred mode (it
+        still sets the triggerer's interval, with a warning).
 
-    Everything ``BaseSensorOperator`` takes works as usual: ``poke_interval``, ``timeout``,
-    ``mode``, ``exponential_backoff``, ``soft_fail``...
+    Everything ``BaseSensorOperator`` takes works as usual. ``poke_interval`` is the time
+    between checks in every mode, the triggerer's included. ``timeout`` (default 7 days) is a
+    sensor timeout: it counts from the first check, across reschedules and deferral, and ends
+    the wait with ``AirflowSensorTimeout``, which ``soft_fail=True`` turns into a skip.
     """
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
@@ -100,133 +62,80 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         job_id: str | Sequence[str] | XComArg,
         zendesk_conn_id: str = DEFAULT_CONN_ID,
         fail_on_item_errors: bool = False,
-        not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
+        not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | None = None,
+        poll_interval: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        #: Set by the deprecated ``poll_interval``: the triggerer's interval, as it was before the rename.
+        self._deferred_interval: float | None = None
+        if poll_interval is not None:
+            warnings.warn(
+                "ZendeskJobStatusSensor(poll_interval=...) is deprecated and will be removed in the next "
+                "release: use poke_interval, the time between checks in every mode, the triggerer's included.",
+                ZendeskJobsDeprecationWarning,
+                stacklevel=2,
+            )
+            self._deferred_interval = seconds(poll_interval, "poll_interval", positive=True)
         self.job_id = job_id
         self.zendesk_conn_id = zendesk_conn_id
         self.fail_on_item_errors = fail_on_item_errors
-        self.not_found_grace = _seconds(not_found_grace, "not_found_grace", positive=False)
+        self.not_found_grace = seconds(not_found_grace, "not_found_grace")
         self.deferrable = deferrable
-        if poll_interval is not None:
-            self.poll_interval = _seconds(poll_interval, "poll_interval", positive=True)
-        elif deferrable and not self.poke_interval:
-            raise ZendeskInvalidInputError(
-                "A deferrable ZendeskJobStatusSensor needs poke_interval (or poll_interval) above 0."
-            )
-        else:
-            self.poll_interval = float(self.poke_interval)
-        #: The sensor's time; None = the current time source (tests run it on the emulator's clock).
-        self._clock: Clock | None = None
-        self._hook: ZendeskJobStatusHook | None = None
-        self._job_ids: list[str] | None = None
-        self._many = False
-        self._started_at: float | None = None
-        self._progress: ProgressLog | None = None
-        #: When the last 429's Retry-After ends: no check, in this try or after it, starts before then.
-        self._not_before: float | None = None
+        if deferrable and not (self._deferred_interval or self.poke_interval):
+            raise ZendeskInvalidInputError("A deferrable ZendeskJobStatusSensor needs poke_interval above 0.")
+        self._job_wait: JobWait | None = None
 
-    # -- helpers ----------------------------------------------------------------------------------
-    @property
-    def hook(self) -> ZendeskJobStatusHook:
-        if self._hook is None:
-            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+    def build_wait(
+        self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+    ) -> JobWait:
+        """The wait one try runs, on ``clock`` and ``sleep``: a subclass may pass its own (tests use the emulator's)."""
+        return JobWait(
+            self.job_id,
+            options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
+            log=self.log,
+            poll_interval=self._deferred_interval or float(self.poke_interval),
+            zendesk_conn_id=self.zendesk_conn_id,
+            clock=clock,
+            sleep=sleep,
+        )
 
-            self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
-        return self._hook
+    def _wait(self) -> JobWait:
+        if self._job_wait is None:
+            self._job_wait = self.build_wait()
+        return self._job_wait
 
-    @property
-    def wait_options(self) -> WaitOptions:
-        return WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace)
-
-    def _now(self) -> float:
-        return (self._clock or current_time_source().clock)()
-
-    def _ids(self) -> list[str]:
-        if self._job_ids is None:
-            self._job_ids, self._many = resolve_job_ids(self.job_id)
-        return self._job_ids
-
-    # -- execution --------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        self._job_ids = None
-        job_ids = self._ids()  # bad input fails here, before any request
+        self._job_wait = wait = self.build_wait()  # bad input fails here, before any request
         if not self.deferrable:
-            self._started_at = first_check_time(context, clock=self._now, reschedule=self.reschedule)
+            first_try = getattr(context.get("ti"), "get_first_reschedule_date", None) if self.reschedule else None
+            started = first_try(context) if first_try is not None else None
+            if started is not None:  # where BaseSensorOperator measures timeout from, so grace and timeout agree
+                wait.started_at = float(started.timestamp())
             return super().execute(context)
-        self._started_at = self._now()
         first = self.poke(context)
         if first:
             self.log.info("Zendesk had already finished; no need to defer.")
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
-        deadline = self._started_at + self.timeout
-        now = self._now()
-        remaining = max(0.0, deadline - now)
-        self.log.info(
-            "Deferring: the triggerer checks %d job%s every %g s until %s s from now",
-            len(job_ids),
-            "" if len(job_ids) == 1 else "s",
-            self.poll_interval,
-            f"{remaining:.0f}",
-        )
-        from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import (
-            ZendeskJobStatusTrigger,  # the worker needs it only now
-        )
-
-        self.defer(
-            trigger=ZendeskJobStatusTrigger(
-                job_ids=job_ids,
-                zendesk_conn_id=self.zendesk_conn_id,
-                poll_interval=self.poll_interval,
-                not_found_grace=self.not_found_grace,
-                fail_on_item_errors=self.fail_on_item_errors,
-                started_at=self._started_at,
-                deadline=deadline,
-                not_before=pause_still_ahead(self._not_before, now),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
-        )
+        wait.defer(self, deadline=wait.started_at + self.timeout)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        job_ids = self._ids()
-        if self._started_at is None:
-            self._started_at = self._now()
-        if self._progress is None:
-            self._progress = ProgressLog(self.log, not_found_grace=self.not_found_grace)
-        try:
-            found = read_job_statuses(self.hook, job_ids)
-            # Inside the try: a finished job's items are read (and checked) only when the rule needs them.
-            outcome = evaluate_wait(
-                job_ids, found, options=self.wait_options, started_at=self._started_at, now=self._now()
-            )
-        except TRANSIENT_ERRORS as exc:
-            self._not_before = pause_asked(exc, self._now()) or self._not_before
-            self.log.warning("Zendesk did not answer normally; checking again at the next poke. %s", exc)
+        wait = self._wait()
+        outcome = wait.check()
+        if outcome is None or not outcome.done:
             return False
-        except ZendeskJobsError as exc:
-            raise exception_for_error(exc) from None
-        self._progress.poll(job_ids, outcome)
-        if outcome.decision is WaitDecision.FAILED:
-            raise exception_for_outcome(outcome)
-        if outcome.decision is WaitDecision.SUCCEEDED:
-            self.log.info("%s", outcome.message)
-            return PokeReturnValue(True, xcom_value=job_summaries(job_ids, outcome.statuses, many=self._many))
-        return False
+        self.log.info("%s", outcome.message)
+        return PokeReturnValue(True, xcom_value=wait.summaries(outcome.statuses))
 
     def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
         """Never sooner than Zendesk's ``Retry-After``: a reschedule try starts with a hook that has not heard it."""
         interval = float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
-        if self._not_before is not None:
-            interval = max(interval, self._not_before - self._now())
-        return interval
+        return max(interval, self._wait().pause_left())
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Back from the triggerer: the event becomes success, or the same failures as a poke."""
-        job_ids = self._ids()
+        wait = self.build_wait()
         payload = result_from_event(event)
         self.log.info("%s", payload.get("message") or "Zendesk finished the jobs")
-        return job_summaries(job_ids, payload.get("jobs") or [], many=self._many)
+        return wait.summaries(payload.get("jobs") or [])

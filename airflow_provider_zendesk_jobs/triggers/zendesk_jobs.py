@@ -36,13 +36,6 @@ from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
-from airflow_provider_zendesk_jobs.triggers.events import (
-    EVENT_ERROR,
-    EVENT_FAILED,
-    EVENT_SUCCESS,
-    EVENT_TIMEOUT,
-    event_payload,
-)
 from airflow_provider_zendesk_jobs.triggers.messages import (
     PollAnswer,
     PollFailure,
@@ -50,14 +43,21 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
     PollPaused,
     PollUnanswered,
 )
-from airflow_provider_zendesk_jobs.triggers.progress import (
+from airflow_provider_zendesk_jobs.waiting.events import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    event_payload,
+)
+from airflow_provider_zendesk_jobs.waiting.progress import (
     REMINDER_SECONDS,
     ProgressLog,
     describe_duration,
     describe_no_answer,
     reminder_for,
 )
-from airflow_provider_zendesk_jobs.waiting import (
+from airflow_provider_zendesk_jobs.waiting.rule import (
     DEFAULT_NOT_FOUND_GRACE,
     WaitDecision,
     WaitOptions,

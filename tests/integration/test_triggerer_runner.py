@@ -20,10 +20,10 @@ from airflow.jobs.triggerer_job_runner import TriggerRunner
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_zendesk_jobs.sensors.wait_support import result_from_event
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_1_PLUS
+from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from tests.airflow_compat import RunTrigger, stored_trigger_kwargs_text
 from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
 

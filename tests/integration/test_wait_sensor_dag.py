@@ -1,9 +1,9 @@
 """ZendeskJobStatusSensor run by Airflow itself (``dag.test()``), against the emulator.
 
 ``dag.test()`` runs each task through the real task runner and runs a deferred task's
-trigger in-process, rebuilt from its serialized form, as a triggerer would. The sensor and
-the trigger read the emulator's clock, and the trigger's sleeps move it, so a wait of minutes
-takes well under a second. Task states and XCom values are read back from the metadata database.
+trigger in-process, rebuilt from its serialized form, as a triggerer would. The sensor (through
+``build_wait``) and the trigger read the emulator's clock, and the trigger's sleeps move it, so
+a wait of minutes takes well under a second. Task states and XCom values are read back from the metadata database.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from tests.airflow_compat import AIRFLOW_V_3_1_PLUS, register_dag
+from tests.task_clock import on_clock
 from tests.unit.test_poller_support import show_many_requests
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,8 +48,8 @@ def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
     return {"state": str(run.state), "tasks": tasks, "xcom": xcom}
 
 
-def gate_dag(dag_id: str, start_job: Callable[[], str], **sensor_kwargs: Any) -> Any:
-    """A bulk call (here: the emulator creating the job) followed by the sensor on its XCom."""
+def gate_dag(emu: ZendeskEmulator, dag_id: str, start_job: Callable[[], str], **sensor_kwargs: Any) -> Any:
+    """A bulk call (here: the emulator creating the job) followed by the sensor on its XCom, on the emulator's clock."""
     from airflow.sdk import DAG, task
 
     with DAG(dag_id, schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False) as dag:
@@ -58,12 +59,15 @@ def gate_dag(dag_id: str, start_job: Callable[[], str], **sensor_kwargs: Any) ->
             return start_job()
 
         sensor_kwargs.setdefault("poke_interval", 5)
-        ZendeskJobStatusSensor(task_id="wait", job_id=start_import(), **sensor_kwargs)
+        sensor = on_clock(ZendeskJobStatusSensor, emu.clock.now, emu.advance)
+        sensor(task_id="wait", job_id=start_import(), **sensor_kwargs)
     return dag
 
 
 def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator) -> None:
-    dag = gate_dag("zd_wait_deferred_ok", lambda: emulator.create_job(count=3, work_seconds=27), deferrable=True)
+    dag = gate_dag(
+        emulator, "zd_wait_deferred_ok", lambda: emulator.create_job(count=3, work_seconds=27), deferrable=True
+    )
     with use_time_source(emulator.clock.now, advance=emulator.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"start_import": "success", "wait": "success"}
@@ -82,6 +86,7 @@ def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator
 
 def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -> None:
     dag = gate_dag(
+        emulator,
         "zd_wait_deferred_killed",
         lambda: emulator.create_job(count=2, work_seconds=12, outcome="killed"),
         deferrable=True,
@@ -97,6 +102,7 @@ def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -
 @pytest.mark.parametrize(("soft_fail", "state"), [(True, "skipped"), (False, "failed")])
 def test_the_sensor_timeout_holds_in_deferred_mode(emulator: ZendeskEmulator, soft_fail: bool, state: str) -> None:
     dag = gate_dag(
+        emulator,
         f"zd_wait_deferred_timeout_{state}",
         lambda: emulator.create_job(count=2, work_seconds=3600),
         deferrable=True,
@@ -116,6 +122,7 @@ def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator: ZendeskEm
     from airflow_provider_zendesk_jobs.testing import Fault
 
     dag = gate_dag(
+        emulator,
         "zd_wait_deferred_outage_skipped",
         lambda: emulator.create_job(count=2, work_seconds=3600),
         deferrable=True,
@@ -143,7 +150,9 @@ def test_a_templated_list_of_ids_waits_on_every_job(emulator: ZendeskEmulator) -
 
     ids = [emulator.create_job(count=1, work_seconds=w) for w in (4, 9)]
     with DAG("zd_wait_templated_list", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-        ZendeskJobStatusSensor(task_id="wait", job_id="{{ dag_run.conf['job_ids'] }}", deferrable=True, poke_interval=5)
+        on_clock(ZendeskJobStatusSensor, emulator.clock.now, emulator.advance)(
+            task_id="wait", job_id="{{ dag_run.conf['job_ids'] }}", deferrable=True, poke_interval=5
+        )
     with use_time_source(emulator.clock.now, advance=emulator.advance):
         result = run_dag(dag, run_conf={"job_ids": ids})
     assert result["tasks"] == {"wait": "success"}
@@ -154,19 +163,20 @@ def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: 
     """Each try reads the clock; it moves 250 s per reading, so only the first try's start ends the grace."""
     from airflow.sdk import DAG
 
-    with DAG("zd_wait_reschedule_grace", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-        ZendeskJobStatusSensor(
-            task_id="wait", job_id="V3-notcreatedyet", mode="reschedule", poke_interval=0, not_found_grace=600
-        )
-
     def clock() -> float:
         return emulator.advance(250)
+
+    with DAG("zd_wait_reschedule_grace", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
+        on_clock(ZendeskJobStatusSensor, clock, emulator.advance)(
+            task_id="wait", job_id="V3-notcreatedyet", mode="reschedule", poke_interval=0, not_found_grace=1000
+        )
 
     with use_time_source(clock, advance=emulator.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"wait": "failed"}
-    # Try 1 (first check +250 s, read +500 s): in the grace, rescheduled. Try 2 reads +750 s, measured from
-    # the first reschedule (real time, a few seconds after the start): past the grace. A grace restarting
+    # Try 1 (first check +250 s, the hook's request +500 s, read +750 s): in the grace, rescheduled. Try 2
+    # reads +1500 s, measured from the first reschedule (real time, a few seconds after the start): past
+    # the grace. A grace restarting
     # at each try would never have ended. How many readings a try takes is the sensor base class's: on
     # Airflow 3.0 try 2 starts past the grace already and fails before reading the job.
     assert len(show_many_requests(emulator)) == (2 if AIRFLOW_V_3_1_PLUS else 1)

@@ -36,6 +36,7 @@ from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, RequestRec
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
+from tests.task_clock import on_clock
 from tests.unit.test_trigger import event_of
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
@@ -301,11 +302,9 @@ def sensor(schedule: Schedule, job_id: Any, mode: str, **kwargs: Any) -> Zendesk
         kwargs["deferrable"] = True
     else:
         kwargs["mode"] = mode
-    task = ZendeskJobStatusSensor(task_id="wait", job_id=job_id, **kwargs)
-    task._clock = schedule.emu.clock.now
-    task.hook._clock = schedule.emu.clock.now
-    task.hook._sleep = schedule.advance
-    return task
+    return on_clock(ZendeskJobStatusSensor, schedule.emu.clock.now, schedule.advance)(
+        task_id="wait", job_id=job_id, **kwargs
+    )
 
 
 def run_sensor(schedule: Schedule, job_id: Any, mode: str, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Outcome:
@@ -327,10 +326,9 @@ def operator(schedule: Schedule, job_id: Any, mode: str, **kwargs: Any) -> Zende
     kwargs.setdefault("poll_interval", 10)
     if mode == "read-once":
         kwargs["wait_for_completion"] = False
-    task = ZendeskJobResultsOperator(task_id="read_results", job_id=job_id, deferrable=mode == "deferrable", **kwargs)
-    task._clock = schedule.emu.clock.now
-    task._sleep = schedule.advance
-    return task
+    return on_clock(ZendeskJobResultsOperator, schedule.emu.clock.now, schedule.advance)(
+        task_id="read_results", job_id=job_id, deferrable=mode == "deferrable", **kwargs
+    )
 
 
 def run_operator(schedule: Schedule, job_id: Any, mode: str, **kwargs: Any) -> Outcome:

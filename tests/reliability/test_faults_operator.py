@@ -12,8 +12,8 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_zendesk_jobs.jobs import parse_job_status_body
-from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import AirflowTaskTerminated, TaskDeferred
 from tests.reliability.fault_support import (
     OPERATOR_MODES,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import AirflowTaskTerminated
 from tests.reliability.fault_support import (
     SENSOR_MODES,

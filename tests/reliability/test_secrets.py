@@ -50,6 +50,7 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from tests import task_clock
 from tests.airflow_compat import TaskDeferred
 from tests.reliability.test_hostile_input import call_to_the_end
 from tests.unit.support import set_connection
@@ -299,12 +300,14 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
             return done
 
         upstream = start_import()
+        sensor = task_clock.on_clock(ZendeskJobStatusSensor, emu.clock.now, emu.advance)
+        results = task_clock.on_clock(ZendeskJobResultsOperator, emu.clock.now, emu.advance)
         tasks: dict[str, Any] = {
-            "poke": ZendeskJobStatusSensor(task_id="poke", job_id=template, poke_interval=5),
-            "defer": ZendeskJobStatusSensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),
-            "read": ZendeskJobResultsOperator(task_id="read", job_id=upstream, poll_interval=5),
-            "read_deferred": ZendeskJobResultsOperator(task_id="read_d", job_id=template, deferrable=True),
-            "killed": ZendeskJobStatusSensor(task_id="killed", job_id=[killed], poke_interval=5),
+            "poke": sensor(task_id="poke", job_id=template, poke_interval=5),
+            "defer": sensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),
+            "read": results(task_id="read", job_id=upstream, poll_interval=5),
+            "read_deferred": results(task_id="read_d", job_id=template, deferrable=True),
+            "killed": sensor(task_id="killed", job_id=[killed], poke_interval=5),
             "audit": ZendeskJobStatusAuditOperator(task_id="audit", fail_on_failed_jobs=True),
         }
     values = {"poke": done, "defer": running, "read": done, "read_deferred": running, "killed": killed}
@@ -312,11 +315,6 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         context: Any = {"ti": XComOf(values.get(name))}
         built.render_template_fields(context)
         seen.add({field: getattr(built, field) for field in built.template_fields}, repr(built))
-        if isinstance(built, ZendeskJobStatusSensor):
-            built._clock = emu.clock.now
-            built.hook._clock, built.hook._sleep = emu.clock.now, emu.advance  # the sensor takes no seams yet
-        elif isinstance(built, ZendeskJobResultsOperator):
-            built._clock, built._sleep = emu.clock.now, emu.advance
         if name in ("killed", "audit"):
             seen.error(functools.partial(built.execute, context), AirflowException)
             continue

@@ -17,8 +17,8 @@ import requests_mock as rm
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobLimitError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError, exception_for_error
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError, exception_for_error
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, make_hook, set_connection
 
 CREATE_MANY = f"{BASE}/api/v2/tickets/create_many"

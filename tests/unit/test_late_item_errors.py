@@ -18,12 +18,13 @@ import requests_mock as rm
 
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
-from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.triggers import zendesk_jobs as trigger_module
 from airflow_provider_zendesk_jobs.triggers.messages import PollAnswer
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import capture_airflow_logs
+from tests.task_clock import on_clock
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
 
 SHOW_MANY = f"{BASE}/api/v2/job_statuses/show_many"
@@ -44,16 +45,17 @@ def completed_with_bad_items() -> dict[str, Any]:
 def test_a_poke_that_reads_bad_items_fails_the_try_as_a_wait_error(requests_mock: rm.Mocker) -> None:
     requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
     clock = FakeClock()
-    sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-abc", fail_on_item_errors=True, poke_interval=5)
-    sensor._clock = clock.time
+    sensor = on_clock(ZendeskJobStatusSensor, clock.time, clock.sleep)(
+        task_id="wait", job_id="V3-abc", fail_on_item_errors=True, poke_interval=5
+    )
     with pytest.raises(ZendeskWaitError, match=r"results\[0\]\.'index'"):
         sensor.poke({})  # type: ignore[arg-type]
 
 
 def test_a_poke_that_needs_no_items_succeeds_without_reading_them(requests_mock: rm.Mocker) -> None:
     requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
-    sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-abc", poke_interval=5)
-    sensor._clock = FakeClock().time
+    clock = FakeClock()
+    sensor = on_clock(ZendeskJobStatusSensor, clock.time, clock.sleep)(task_id="wait", job_id="V3-abc", poke_interval=5)
     assert sensor.poke({})  # type: ignore[arg-type]
 
 
@@ -63,9 +65,9 @@ def test_the_results_operator_fails_as_a_wait_error_naming_the_bad_item(
 ) -> None:
     requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
     clock = FakeClock()
-    operator = ZendeskJobResultsOperator(task_id="read", job_id="V3-abc", wait_for_completion=wait_for_completion)
-    operator._clock = clock.time
-    operator._sleep = clock.sleep
+    operator = on_clock(ZendeskJobResultsOperator, clock.time, clock.sleep)(
+        task_id="read", job_id="V3-abc", wait_for_completion=wait_for_completion
+    )
     with pytest.raises(ZendeskWaitError) as info:
         operator.execute({})  # type: ignore[arg-type]
     assert NEEDLE in str(info.value)
@@ -73,8 +75,8 @@ def test_the_results_operator_fails_as_a_wait_error_naming_the_bad_item(
 
 def test_the_results_operator_after_a_deferral_fails_the_same_way(requests_mock: rm.Mocker) -> None:
     requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
-    operator = ZendeskJobResultsOperator(task_id="read", job_id="V3-abc")
-    operator._clock = FakeClock().time
+    clock = FakeClock()
+    operator = on_clock(ZendeskJobResultsOperator, clock.time, clock.sleep)(task_id="read", job_id="V3-abc")
     event = {"status": "success", "job_ids": ["V3-abc"], "message": "done", "jobs": []}
     with pytest.raises(ZendeskWaitError) as info:
         operator.execute_complete({}, event)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ Each case is a body from ``ZENDESK_API.md`` and the XCom value a downstream task
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import requests_mock as rm
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
+from tests.task_clock import on_clock
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
 
 SHOW_MANY = f"{BASE}/api/v2/job_statuses/show_many"
@@ -24,10 +26,7 @@ def token_conn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def operator(job_id: Any = "V3-abc", **kwargs: Any) -> ZendeskJobResultsOperator:
     clock = FakeClock()
-    op = ZendeskJobResultsOperator(task_id="read_results", job_id=job_id, **kwargs)
-    op._clock = clock.time
-    op._sleep = clock.sleep
-    return op
+    return on_clock(ZendeskJobResultsOperator, clock.time, clock.sleep)(task_id="read_results", job_id=job_id, **kwargs)
 
 
 def completed(results: Any, **fields: Any) -> dict[str, Any]:
@@ -300,3 +299,16 @@ def test_provider_errors_become_task_errors_without_secrets(requests_mock: rm.Mo
 
 def test_template_fields() -> None:
     assert ZendeskJobResultsOperator.template_fields == ("job_id", "zendesk_conn_id")
+
+
+def test_durations_may_be_timedeltas_like_the_sensor_s() -> None:
+    op = ZendeskJobResultsOperator(
+        task_id="read_results",
+        job_id="V3-abc",
+        not_found_grace=timedelta(seconds=30),
+        poll_interval=timedelta(minutes=1),
+        timeout=timedelta(hours=1),
+    )
+    assert (op.not_found_grace, op.poll_interval, op.timeout) == (30.0, 60.0, 3600.0)
+    with pytest.raises(ValueError, match="not_found_grace must be at least 0"):
+        ZendeskJobResultsOperator(task_id="read_results", job_id="V3-abc", not_found_grace=timedelta(seconds=-1))

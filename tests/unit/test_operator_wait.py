@@ -7,6 +7,7 @@ exactly ``poll_interval`` and nothing here waits in real time.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from tests.task_clock import on_clock
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 
@@ -34,16 +36,13 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
 def operator(
     emu: ZendeskEmulator, job_id: Any, sleeps: list[float] | None = None, **kwargs: Any
 ) -> ZendeskJobResultsOperator:
-    op = ZendeskJobResultsOperator(task_id="read_results", job_id=job_id, **kwargs)
-    op._clock = emu.clock.now
 
     def sleep(seconds: float) -> None:
         if sleeps is not None:
             sleeps.append(seconds)
         emu.advance(seconds)
 
-    op._sleep = sleep
-    return op
+    return on_clock(ZendeskJobResultsOperator, emu.clock.now, sleep)(task_id="read_results", job_id=job_id, **kwargs)
 
 
 # -- the polling wait -------------------------------------------------------------------------------
@@ -171,14 +170,13 @@ def test_an_outage_past_the_retry_budget_only_costs_a_poll(
 
 
 @pytest.mark.timeout(60)
-def test_the_shared_time_source_drives_the_wait_without_injection(emulator: ZendeskEmulator) -> None:
-    from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
-
+def test_the_clock_a_subclass_builds_the_wait_with_drives_the_whole_wait(emulator: ZendeskEmulator) -> None:
     job_id = emulator.create_job("tickets_create", count=3, queued_seconds=5, work_seconds=100)
     start = emulator.clock.now()
-    op = ZendeskJobResultsOperator(task_id="read_results", job_id=job_id, poll_interval=40)
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
-        value = op.execute({})  # type: ignore[arg-type]
+    op = on_clock(ZendeskJobResultsOperator, emulator.clock.now, emulator.advance)(
+        task_id="read_results", job_id=job_id, poll_interval=timedelta(seconds=40)
+    )
+    value = op.execute({})  # type: ignore[arg-type]
     assert value["status"] == "completed"
     assert emulator.clock.now() - start == 120  # three polls of 40 s on the emulator's clock, no real sleep
 
@@ -270,11 +268,11 @@ async def test_the_whole_deferred_path_against_the_emulator(emulator: ZendeskEmu
         emulator.create_job("tickets_import", records=records, queued_seconds=10, work_seconds=60),
         emulator.create_job("users_create_or_update", count=2, queued_seconds=0, work_seconds=20),
     ]
-    op = ZendeskJobResultsOperator(task_id="read_results", job_id=job_ids, deferrable=True, poll_interval=15)
+    op = operator(emulator, job_ids, deferrable=True, poll_interval=15)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute({})  # type: ignore[arg-type]
+    classpath, kwargs = info.value.trigger.serialize()
     with use_time_source(emulator.clock.now, advance=emulator.advance):
-        with pytest.raises(TaskDeferred) as info:
-            op.execute({})  # type: ignore[arg-type]
-        classpath, kwargs = info.value.trigger.serialize()
         assert classpath.endswith("ZendeskJobStatusTrigger")
         trigger = ZendeskJobStatusTrigger(**kwargs)  # as the triggerer rebuilds it
         event = await trigger.run().__anext__()

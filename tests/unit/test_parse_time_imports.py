@@ -42,4 +42,4 @@ def test_the_hook_and_trigger_still_load_when_a_task_needs_them() -> None:
     from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 
     sensor = ZendeskJobStatusSensor(task_id="wait", job_id="V3-a")
-    assert type(sensor.hook).__name__ == "ZendeskJobStatusHook"
+    assert type(sensor.build_wait().hook).__name__ == "ZendeskJobStatusHook"

@@ -16,13 +16,13 @@ import pytest
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskUnavailableError
 from airflow_provider_zendesk_jobs.jobs import JobStatus
-from airflow_provider_zendesk_jobs.triggers.progress import (
+from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
+from airflow_provider_zendesk_jobs.waiting.progress import (
     REMINDER_SECONDS,
     ProgressLog,
     describe_duration,
     reminder_for,
 )
-from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
 
 INTERVAL = 5.0
 

@@ -21,11 +21,13 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
-from airflow_provider_zendesk_jobs.sensors.wait_support import ZendeskWaitError
-from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import DEFERRAL_BACKSTOP_SECONDS, ZendeskJobStatusSensor
+from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobsDeprecationWarning, ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
+from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
+from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
+from tests.task_clock import on_clock
 from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,11 +42,7 @@ def logs() -> Iterator[list[dict[str, Any]]]:
 
 def sensor_for(emu: ZendeskEmulator, job_id: Any, **kwargs: Any) -> ZendeskJobStatusSensor:
     kwargs.setdefault("poke_interval", 5)
-    sensor = ZendeskJobStatusSensor(task_id="wait", job_id=job_id, **kwargs)
-    sensor._clock = emu.clock.now
-    sensor.hook._clock = emu.clock.now
-    sensor.hook._sleep = emu.advance
-    return sensor
+    return on_clock(ZendeskJobStatusSensor, emu.clock.now, emu.advance)(task_id="wait", job_id=job_id, **kwargs)
 
 
 def events(logs: list[dict[str, Any]], level: str | None = None) -> list[str]:
@@ -61,9 +59,30 @@ def test_defaults_and_templated_fields() -> None:
         60,
     )
     assert sensor.deferrable is False  # [operators] default_deferrable is off in the test config
-    assert sensor.poll_interval == sensor.poke_interval == 60
-    assert ZendeskJobStatusSensor(task_id="w", job_id="V3-a", poke_interval=7).poll_interval == 7
-    assert ZendeskJobStatusSensor(task_id="w", job_id="V3-a", poll_interval=3).poll_interval == 3
+    assert sensor.poke_interval == 60
+    assert ZendeskJobStatusSensor(task_id="w", job_id="V3-a", poke_interval=timedelta(seconds=7)).poke_interval == 7
+    grace = ZendeskJobStatusSensor(task_id="w", job_id="V3-a", not_found_grace=timedelta(minutes=2))
+    assert grace.not_found_grace == 120
+
+
+def test_poke_interval_is_what_the_triggerer_polls_at(emulator: ZendeskEmulator) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=600)
+    with pytest.raises(TaskDeferred) as info:
+        sensor_for(emulator, job_id, deferrable=True, poke_interval=7).execute(CONTEXT)
+    assert info.value.trigger.serialize()[1]["poll_interval"] == 7
+
+
+@pytest.mark.parametrize(("kwargs", "deferred_interval"), [({}, 3), ({"poke_interval": 9}, 3)])
+def test_poll_interval_still_works_for_one_release_with_a_warning(
+    emulator: ZendeskEmulator, kwargs: dict[str, Any], deferred_interval: float
+) -> None:
+    job_id = emulator.create_job(count=1, work_seconds=600)
+    with pytest.warns(ZendeskJobsDeprecationWarning, match=r"poll_interval=\.\.\.\) is deprecated.*use poke_interval"):
+        sensor = sensor_for(emulator, job_id, deferrable=True, poll_interval=3, **kwargs)
+    assert issubclass(ZendeskJobsDeprecationWarning, DeprecationWarning)
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute(CONTEXT)
+    assert info.value.trigger.serialize()[1]["poll_interval"] == deferred_interval
 
 
 @pytest.mark.parametrize(
@@ -343,14 +362,14 @@ def test_a_deferred_timeout_with_soft_fail_skips_the_task() -> None:
         hard.resume_execution("execute_complete", {"event": timeout}, CONTEXT)
 
 
-# -- the helpers the results operator shares ------------------------------------------------------------
-def test_wait_support_maps_errors_by_class_or_by_event_name() -> None:
+# -- the failures and the reads every waiting task shares ---------------------------------------------------
+def test_errors_map_to_task_failures_by_class_or_by_event_name() -> None:
     from airflow_provider_zendesk_jobs.exceptions import (
         ZendeskAuthError,
         ZendeskRateLimitError,
         ZendeskResponseError,
     )
-    from airflow_provider_zendesk_jobs.sensors.wait_support import exception_for_error
+    from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error
 
     assert type(exception_for_error(ZendeskAuthError("no"))) is AirflowFailException
     assert type(exception_for_error(ZendeskInvalidInputError("bad id"))) is AirflowFailException
@@ -361,16 +380,8 @@ def test_wait_support_maps_errors_by_class_or_by_event_name() -> None:
     assert str(exception_for_error("KeyError", "")) == "The Zendesk wait stopped on KeyError."
 
 
-def test_wait_support_refuses_to_turn_a_success_into_an_exception() -> None:
-    from airflow_provider_zendesk_jobs.sensors.wait_support import exception_for_outcome
-    from airflow_provider_zendesk_jobs.waiting import WaitDecision, WaitOutcome
-
-    with pytest.raises(ValueError, match="only a failed outcome"):
-        exception_for_outcome(WaitOutcome(WaitDecision.SUCCEEDED))
-
-
-def test_wait_support_lets_an_operator_choose_its_timeout_exception() -> None:
-    from airflow_provider_zendesk_jobs.sensors.wait_support import result_from_event
+def test_an_operator_chooses_its_timeout_exception_for_the_event() -> None:
+    from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 
     class OperatorTimeout(Exception):
         pass
@@ -380,11 +391,9 @@ def test_wait_support_lets_an_operator_choose_its_timeout_exception() -> None:
     assert result_from_event(success_event(["V3-a"]))["jobs"][0]["id"] == "V3-a"
 
 
-def test_wait_support_reads_ids_in_chunks_and_a_404_as_unknown(emulator: ZendeskEmulator) -> None:
-    from airflow_provider_zendesk_jobs.sensors.wait_support import read_job_statuses
-
+def test_a_wait_reads_ids_in_chunks_and_a_404_as_unknown(emulator: ZendeskEmulator) -> None:
     ids = [emulator.create_job(count=1, work_seconds=5) for _ in range(150)]
     emulator.add_fault(Fault("not_found", count=1, path_prefix=SHOW_MANY))
-    found = read_job_statuses(sensor_for(emulator, ids).hook, [*ids, "V3-unknown"])
+    found = sensor_for(emulator, [*ids, "V3-unknown"]).build_wait().read()
     assert sorted(found) == sorted(ids[100:])  # the first request answered 404: its ids count as not found
     assert [r.status for r in show_many_requests(emulator)] == [404, 200]

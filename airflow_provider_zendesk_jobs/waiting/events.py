@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 
 __all__ = [
@@ -22,7 +21,6 @@ __all__ = [
     "EVENT_TIMEOUT",
     "event_payload",
     "job_summary",
-    "show_ids",
 ]
 
 EVENT_SUCCESS = "success"

@@ -1,4 +1,4 @@
-"""The one rule for "is the wait over?", shared by the sensor's poke, the trigger and the operator.
+"""The one rule for "is the wait over?", shared by every task that waits and by the trigger.
 
 It is a pure function of what Zendesk last said and the clock, so the three ways of
 waiting cannot drift apart and every branch is tested without Airflow or HTTP.

@@ -1,25 +1,15 @@
-"""The log lines of a wait, the same from the sensor's poke and from the trigger.
+"""The log lines of a wait, the same from a task's check and from the trigger.
 
-People read these in the task log: a line per job with its progress
-(``V3-abc: working 31/100``), a warning once per job whose status this provider does not
-know, a warning when Zendesk asks to slow down, and one warning per outage (with one line
-when Zendesk answers again). Nothing here decides anything; the decision is the outcome's.
+A line per job with its progress (``V3-abc: working 31/100``), a warning once per job whose
+status this provider does not know, one when Zendesk asks to slow down, and one per outage
+(with one line when Zendesk answers again). Nothing here decides anything.
 
-How often a job's line is written at INFO is the caller's choice (``remind_every``):
-
-* every poll (``None``): the sensor's poke and the operator, whose polls are the task's own
-  steps and seldom closer than a minute apart;
-* the trigger, at an interval under 40 s (:func:`reminder_for`): a short interval would fill a
-  task log with the same line (a job queued for an hour at 5 s is 720 lines that all read
-  ``queued 0/100``) and cost the triggerer's one event loop a log write per wait per cycle.
-  A line is written at INFO when it reads differently from the last one. An unchanged job is
-  recalled with how long it has not moved, by the clock, not by counting polls (the poller's
-  polls are not evenly spaced: a cycle starts early by the time the last one took, and a wait
-  not due yet rides along in a request's spare room): the first reminder 30 to 90 s after the
-  line last changed, at a moment of its own derived from the job id, so a thousand queued
-  waits do not all write theirs in the same cycle; then one at the first poll at least
-  ``remind_every`` (60 s) after the last INFO line of that job. The polls in between are
-  written at DEBUG.
+A task writes every poll's line at INFO (``remind_every=None``): its polls are its own steps.
+The trigger, below a 40 s interval (:func:`reminder_for`), writes a line at INFO when it
+changed and recalls an unchanged job by the clock (the poller's polls are not evenly spaced):
+first 30 to 90 s after the change, at a moment derived from the job id so a thousand queued
+waits do not all write theirs in the same cycle, then every ``remind_every`` (60 s). The polls
+in between are written at DEBUG.
 """
 
 from __future__ import annotations
@@ -30,9 +20,9 @@ from typing import Any, Protocol
 
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobState
-from airflow_provider_zendesk_jobs.waiting import WaitOutcome
+from airflow_provider_zendesk_jobs.waiting.rule import WaitOutcome
 
-__all__ = ["REMINDER_SECONDS", "ProgressLog", "describe_duration", "describe_no_answer", "reminder_for"]
+__all__ = ["REMINDER_SECONDS", "Logger", "ProgressLog", "describe_duration", "describe_no_answer", "reminder_for"]
 
 #: In the triggerer, an unchanged job is recalled at INFO about this often.
 REMINDER_SECONDS = 60.0
@@ -69,7 +59,9 @@ def describe_no_answer(error: BaseException) -> str:
     return type(error).__name__
 
 
-class _Logger(Protocol):
+class Logger(Protocol):
+    """What a wait logs through: a task's or a trigger's ``self.log``."""
+
     def debug(self, msg: str, /, *args: Any) -> Any: ...
 
     def info(self, msg: str, /, *args: Any) -> Any: ...
@@ -97,7 +89,7 @@ class ProgressLog:
         INFO when it changed, and an unchanged job about this often; see the module's docstring.
     """
 
-    def __init__(self, log: _Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
+    def __init__(self, log: Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
         if remind_every is not None and (
             isinstance(remind_every, bool) or not isinstance(remind_every, int | float) or not remind_every > 0
         ):
@@ -105,7 +97,7 @@ class ProgressLog:
         # A structlog proxy resolves itself on every call; its bound logger does not (a triggerer
         # logs for thousands of jobs per cycle).
         bind = getattr(log, "bind", None)
-        self._log: _Logger = bind() if callable(bind) else log
+        self._log: Logger = bind() if callable(bind) else log
         self._grace = not_found_grace
         self._remind_every = None if remind_every is None else float(remind_every)
         self._lines: dict[str, _Line] = {}

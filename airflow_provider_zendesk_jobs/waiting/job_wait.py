@@ -1,0 +1,189 @@
+"""One wait on Zendesk jobs as a task runs it in a worker, shared by every task that waits.
+
+A task builds a :class:`JobWait` when it runs; the wait owns the ids, the hook, the clock, one
+check and the hand-over to the triggerer. The task keeps what is its own: how it loops, what it
+returns, which timeout it raises. The hook is built on the wait's ``clock`` and ``sleep``, so a
+test that gives the emulator's clock runs the whole wait without real waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskInvalidInputError,
+    ZendeskJobsError,
+    ZendeskRateLimitError,
+)
+from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.waiting.events import job_summary
+from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
+from airflow_provider_zendesk_jobs.waiting.progress import Logger, ProgressLog
+from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOptions, WaitOutcome, evaluate_wait
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import BaseOperator
+
+    from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
+
+__all__ = ["DEFERRAL_BACKSTOP_SECONDS", "JobWait", "seconds"]
+
+#: How long after a deferred wait's own deadline Airflow's deferral timeout steps in, should the trigger not answer.
+DEFERRAL_BACKSTOP_SECONDS = 60.0
+
+
+def seconds(value: Any, name: str, *, positive: bool = False) -> float:
+    """A task argument in seconds (a number or a ``timedelta``), checked when the DAG is parsed.
+
+    A typo then fails the DAG import, not a run hours later.
+    """
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ZendeskInvalidInputError(f"{name} must be a finite number of seconds or a timedelta, got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        raise ZendeskInvalidInputError(f"{name} must be {'above' if positive else 'at least'} 0, got {value!r}.")
+    return float(value)
+
+
+class JobWait:
+    """The wait on ``job_id`` (one id, a list, or a list rendered as text) that one task try runs.
+
+    :param job_id: the task's rendered ``job_id`` field; bad input raises ``AirflowFailException`` here.
+    :param options: what the DAG author chose (``fail_on_item_errors``, ``not_found_grace``).
+    :param log: the task's ``self.log``: progress lines belong in the task's log.
+    :param poll_interval: seconds between checks, handed to the trigger on :meth:`defer`.
+    :param zendesk_conn_id: the Airflow connection the hook reads.
+    :param clock: epoch seconds now; the wait, its not-found grace and the hook read it.
+    :param sleep: how the hook (and a task polling in the worker) waits, on the same clock.
+    :param hook: the hook to read through; by default one is built on ``clock`` and ``sleep``.
+    """
+
+    def __init__(
+        self,
+        job_id: Any,
+        *,
+        options: WaitOptions,
+        log: Logger,
+        poll_interval: float,
+        zendesk_conn_id: str = DEFAULT_CONN_ID,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        hook: ZendeskJobStatusHook | None = None,
+    ) -> None:
+        try:  # ``many``: a list was given, so the task returns a list, in the same order
+            self.job_ids, self.many = normalize_job_ids(job_id)
+        except ZendeskInvalidInputError as exc:
+            raise AirflowFailException(str(exc)) from None
+        self.options = options
+        self.log = log
+        self.poll_interval = poll_interval
+        self.zendesk_conn_id = zendesk_conn_id
+        self.clock = clock
+        self.sleep = sleep
+        self._hook = hook
+        self._progress = ProgressLog(log, not_found_grace=options.not_found_grace)
+        #: When the wait began: the not-found grace counts from here (a rescheduled sensor moves it to its first try).
+        self.started_at = clock()
+        #: When the last 429's Retry-After ends: no check, in this try or after it, starts before then.
+        self.not_before: float | None = None
+
+    @property
+    def hook(self) -> ZendeskJobStatusHook:
+        if self._hook is None:
+            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook  # not at DAG parse time
+
+            self._hook = ZendeskJobStatusHook(self.zendesk_conn_id, clock=self.clock, sleep=self.sleep)
+        return self._hook
+
+    def read(self) -> dict[str, JobStatus]:
+        """The jobs Zendesk knows among the ids, keyed by id (one ``show_many`` per 100 ids); unknown ids are absent."""
+        return self.hook.get_job_statuses_by_id(self.job_ids)
+
+    def decide(self, statuses: Mapping[str, JobStatus]) -> WaitOutcome:
+        """The rule's answer for ``statuses``, with a line per job.
+
+        A failed outcome (a dead job, failed items when asked, an unknown id past the grace)
+        raises ``AirflowFailException``: no retry revives it.
+        """
+        outcome = evaluate_wait(
+            self.job_ids, statuses, options=self.options, started_at=self.started_at, now=self.clock()
+        )
+        self._progress.poll(self.job_ids, outcome)
+        if outcome.decision is WaitDecision.FAILED:
+            raise AirflowFailException(outcome.message)
+        return outcome
+
+    def check(self) -> WaitOutcome | None:
+        """One read of every job, decided: waiting or succeeded; None when Zendesk did not answer normally.
+
+        A rate limit or an outage past the hook's retry budget only costs a check (a
+        ``Retry-After`` is kept in :attr:`not_before`); wrong credentials, an answer no retry
+        can fix and dead jobs end the wait with the Airflow exception for them.
+        """
+        try:
+            # Inside the try: a finished job's items are read (and checked) only when the rule needs them.
+            return self.decide(self.read())
+        except TRANSIENT_ERRORS as exc:
+            if isinstance(exc, ZendeskRateLimitError) and exc.retry_after:
+                self.not_before = self.clock() + exc.retry_after
+            wait = max(self.poll_interval, self.pause_left())
+            self.log.warning("Zendesk did not answer normally; checking again in %g s. %s", wait, exc)
+            return None
+        except ZendeskJobsError as exc:
+            raise exception_for_error(exc) from None
+
+    def pause_left(self) -> float:
+        """Seconds until Zendesk's last ``Retry-After`` ends (0 when it asked for none or it has passed)."""
+        return 0.0 if self.not_before is None else max(0.0, self.not_before - self.clock())
+
+    def summaries(
+        self, jobs: Mapping[str, JobStatus] | Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """``{"id", "status", "total", "progress", "message"}`` per job: a list when ``job_id`` was a list.
+
+        ``jobs`` is either parsed statuses keyed by id or the ``jobs`` list of a trigger event.
+        """
+        by_id = (
+            {job_id: job_summary(job) for job_id, job in jobs.items()}
+            if isinstance(jobs, Mapping)
+            else {str(item.get("id")): dict(item) for item in jobs}
+        )
+        found = [by_id[job_id] for job_id in self.job_ids if job_id in by_id]
+        return found if self.many else (found[0] if found else None)
+
+    def defer(self, task: BaseOperator, *, deadline: float | None, method_name: str = "execute_complete") -> NoReturn:
+        """Hand the wait to the triggerer until ``deadline`` (epoch seconds; None waits without one).
+
+        The trigger gets the wait's start (the grace goes on counting), its deadline and any
+        ``Retry-After`` still ahead. Airflow's own deferral timeout is set
+        :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline, for a trigger that never answers.
+        """
+        from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
+
+        remaining = None if deadline is None else max(0.0, deadline - self.clock())
+        jobs = f"{len(self.job_ids)} job{'' if len(self.job_ids) == 1 else 's'}"
+        until = "" if remaining is None else f" for up to {remaining:.0f} s"
+        self.log.info("Deferring: the triggerer checks %s every %g s%s", jobs, self.poll_interval, until)
+        task.defer(
+            trigger=ZendeskJobStatusTrigger(
+                job_ids=list(self.job_ids),
+                zendesk_conn_id=self.zendesk_conn_id,
+                poll_interval=self.poll_interval,
+                not_found_grace=self.options.not_found_grace,
+                fail_on_item_errors=self.options.fail_on_item_errors,
+                started_at=self.started_at,
+                deadline=deadline,
+                not_before=self.not_before if self.pause_left() > 0 else None,
+            ),
+            method_name=method_name,
+            timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
+        )
