@@ -7,7 +7,7 @@ request, so no later log line, at any level, can show one.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook
@@ -87,6 +87,7 @@ class ZendeskJobsBaseHook(BaseHook):
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         max_retry_after: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.zendesk_conn_id = zendesk_conn_id
@@ -96,8 +97,8 @@ class ZendeskJobsBaseHook(BaseHook):
         self._settings: ConnectionSettings | None = None
         self._token_cache = OAuthTokenCache()
         self._gate = RateLimitGate()
-        #: Time source for Retry-After dates, token expiry and the rate-limit gate; tests replace it.
-        self._clock = time.time
+        #: Time source for Retry-After dates, token expiry and the rate-limit gate.
+        self._clock = clock
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(zendesk_conn_id={self.zendesk_conn_id!r})"

@@ -262,12 +262,18 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
     inside the event loop.
     """
 
-    def __init__(self, zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(zendesk_conn_id, **kwargs)
         self._client: httpx.AsyncClient | None = None
         self._client_lock: asyncio.Lock | None = None
         self._token_lock: asyncio.Lock | None = None
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep = sleep
 
     async def aget_settings(self) -> ConnectionSettings:
         if self._settings is None:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller, Subscription
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, advancing_sleep
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 
@@ -48,27 +48,22 @@ def requests_per_time(records: list[RequestRecord]) -> dict[float, int]:
 
 
 class Watched:
-    """A subscription whose messages are read as they arrive, as a trigger would read them."""
+    """A wait registered as a trigger registers: every message handed to its callback is kept."""
 
-    def __init__(self, subscription: Subscription) -> None:
-        self.sub = subscription
+    def __init__(self, poller: SharedJobStatusPoller, job_ids: list[str], **kwargs: Any) -> None:
         self.messages: list[Any] = []
-        self.task = asyncio.create_task(self._read())
+        self.sub = poller.register(job_ids, on_message=self._keep, **kwargs)
 
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self.sub.next_message()
-            except RuntimeError:  # closed
-                return
-            self.messages.append(message)
+    def _keep(self, message: Any) -> bool:
+        self.messages.append(message)
+        return False
 
     @property
     def job_ids(self) -> tuple[str, ...]:
         return self.sub.job_ids
 
     def take(self) -> list[Any]:
-        """The messages read so far (and forget them)."""
+        """The messages handed over so far (and forget them)."""
         taken, self.messages = self.messages, []
         return taken
 
@@ -85,7 +80,7 @@ class Driven:
         self.poller = SharedJobStatusPoller("zendesk_default", clock=emu.clock.now, sleep=self.timeline.sleep, **kwargs)
 
     def watch(self, job_ids: list[str], **kwargs: Any) -> Watched:
-        return Watched(self.poller.register(job_ids, **kwargs))
+        return Watched(self.poller, job_ids, **kwargs)
 
     def _quiet(self) -> bool:
         task = self.poller.task
@@ -100,18 +95,3 @@ class Driven:
 
     async def settle(self) -> None:
         await self.timeline.settle(self._quiet)
-
-
-def advancing_poller(emu: ZendeskEmulator, **kwargs: Any) -> SharedJobStatusPoller:
-    """A poller whose every sleep moves the emulator's clock: it runs as fast as it can."""
-    return SharedJobStatusPoller("zendesk_default", clock=emu.clock.now, sleep=advancing_sleep(emu.advance), **kwargs)
-
-
-async def finish(task: asyncio.Task[Any]) -> Any:
-    """Await a task the test expects to be done already (no real waiting involved)."""
-    assert task.done(), "the task should have finished by now"
-    return task.result()
-
-
-def drained(subscription: Subscription) -> list[Any]:
-    return subscription.drain()
