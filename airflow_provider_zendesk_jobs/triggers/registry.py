@@ -5,6 +5,7 @@ belongs to the loop that made it, and a triggerer may run more than one loop (a 
 many, one after another). Once a poller's last wait has left, the next wait on its connection
 gets a fresh one.
 
+This module imports nothing heavy: a test may install a factory before the poller's module is loaded.
 Tests and benchmarks give the triggers they run a clock of their own with
 :func:`use_poller_factory`; it holds for every loop, because Airflow's ``dag.test()`` rebuilds a
 trigger from its stored row and runs it on a loop of its own::
@@ -20,18 +21,30 @@ import asyncio
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
 __all__ = ["PollerFactory", "pollers_on_running_loop", "shared_poller", "use_poller_factory"]
 
 #: Makes the poller for a connection id, on the running loop.
-PollerFactory = Callable[[str], SharedJobStatusPoller]
+PollerFactory = Callable[[str], "SharedJobStatusPoller"]
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedJobStatusPoller]] = (
     weakref.WeakKeyDictionary()
 )
-_factory: PollerFactory = SharedJobStatusPoller
+
+
+def _production_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
+    # Imported here, not above: this module is light, the poller's (the hooks, httpx) is not,
+    # and the trigger imports it in a thread before asking for a poller.
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+
+    return SharedJobStatusPoller(zendesk_conn_id)
+
+
+_factory: PollerFactory = _production_poller
 
 
 def shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:

@@ -51,6 +51,7 @@ from airflow_provider_zendesk_jobs.triggers.progress import (
     describe_no_answer,
     reminder_for,
 )
+from airflow_provider_zendesk_jobs.triggers.registry import shared_poller
 from airflow_provider_zendesk_jobs.waiting import DEFAULT_NOT_FOUND_GRACE, WaitDecision, WaitOptions, evaluate_wait
 
 if TYPE_CHECKING:
@@ -59,30 +60,31 @@ if TYPE_CHECKING:
 __all__ = ["ZendeskJobStatusTrigger"]
 
 _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
-_registry: concurrent.futures.Future[ModuleType] | None = None
+_poller_module: concurrent.futures.Future[ModuleType] | None = None
 
 
 async def _shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
-    """The connection's poller. The first trigger imports the registry (hook, httpx...) in a thread.
+    """The connection's poller. The first trigger imports the poller's module (hook, httpx...) in a thread.
 
     Airflow's triggerer imports this module on the event loop every deferred task shares; the
     poller's imports took a quarter of a second there. In a thread, the loop runs meanwhile.
     """
-    global _registry
-    if _registry is None:
+    global _poller_module
+    if _poller_module is None:
         loaded: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
 
         def load() -> None:
             try:
-                loaded.set_result(importlib.import_module("airflow_provider_zendesk_jobs.triggers.registry"))
+                loaded.set_result(importlib.import_module("airflow_provider_zendesk_jobs.triggers.poller"))
             except BaseException as exc:  # handed to every trigger waiting for it
                 loaded.set_exception(exc)
 
-        _registry = loaded
+        _poller_module = loaded
         threading.Thread(target=load, name="zendesk-jobs-import", daemon=True).start()
-    registry = _registry.result() if _registry.done() else await asyncio.wrap_future(_registry)
-    poller: SharedJobStatusPoller = registry.shared_poller(zendesk_conn_id)
-    return poller
+    if not _poller_module.done():
+        await asyncio.wrap_future(_poller_module)
+    _poller_module.result()  # raises what the import raised
+    return shared_poller(zendesk_conn_id)
 
 
 class ZendeskJobStatusTrigger(BaseTrigger):

@@ -6,7 +6,6 @@ the messages the poller delivered, so each assertion is about what went over the
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import itertools
 import json

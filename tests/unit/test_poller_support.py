@@ -7,14 +7,13 @@ Imported by the sensor, trigger, poller and wait tests; holds no tests itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
 from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
