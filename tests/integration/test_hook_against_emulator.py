@@ -241,9 +241,7 @@ def test_requests_per_minute_limit(emulator: ZendeskEmulator, monkeypatch: pytes
 
 
 @pytest.mark.parametrize("kind", ["server_error", "html_error", "malformed_json", "truncated", "close"])
-def test_transient_faults_are_retried(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str
-) -> None:
+def test_transient_faults_are_retried(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     job_id = emulator.create_job(count=1)
     emulator.add_fault(Fault(kind, count=2))
     assert hook_for(emulator, monkeypatch).get_job_status(job_id).id == job_id

@@ -22,10 +22,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.sensors.wait_support import result_from_event
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_1_PLUS
 from tests.airflow_compat import RunTrigger, stored_trigger_kwargs_text
-from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
+from tests.unit.test_poller_support import (
+    emulator_fixture,  # noqa: F401
+    on_emulator_time,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,7 +76,7 @@ def workload(trigger_id: int, kwargs: dict[str, Any], classpath: str = CLASSPATH
 
 @pytest.fixture
 def runner(emulator: ZendeskEmulator) -> Iterator[TriggerRunner]:
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with on_emulator_time(emulator):
         yield TriggerRunner()
 
 

@@ -304,9 +304,7 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         upstream = start_import()
         tasks: dict[str, Any] = {
             "poke": ZendeskJobStatusSensor(task_id="poke", job_id=template, poke_interval=5),
-            "defer": ZendeskJobStatusSensor(
-                task_id="defer", job_id=upstream, deferrable=True, poke_interval=5
-            ),
+            "defer": ZendeskJobStatusSensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),
             "read": ZendeskJobResultsOperator(task_id="read", job_id=upstream, poll_interval=5),
             "read_deferred": ZendeskJobResultsOperator(task_id="read_d", job_id=template, deferrable=True),
             "killed": ZendeskJobStatusSensor(task_id="killed", job_id=[killed], poke_interval=5),

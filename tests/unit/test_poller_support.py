@@ -2,19 +2,25 @@
 
 Time only moves when the code under test sleeps (``advancing_sleep``) or when a test drives
 a :class:`ManualTimeline` to a given clock time, so every assertion about time is exact.
+Triggers get such pollers through the registry's factory: ``with on_emulator_time(emulator):``.
 Imported by the sensor, trigger, poller and wait tests; holds no tests itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
+from airflow_provider_zendesk_jobs.triggers.timing import Clock, Sleep
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 
@@ -94,3 +100,43 @@ class Driven:
 
     async def settle(self) -> None:
         await self.timeline.settle(self._quiet)
+
+
+class RecordingHook(ZendeskJobStatusAsyncHook):
+    """The poller's hook on the emulator's clock, noting the context of each read and its closing."""
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
+
+    def __init__(self, emu: ZendeskEmulator, advance: Callable[[float], object] | None = None) -> None:
+        super().__init__(retry_limit=1, clock=emu.clock.now, sleep=advancing_sleep(advance or emu.advance))
+        self.read_in: list[str] = []
+        self.closings = 0
+
+    async def get_job_statuses_by_id(self, job_ids: Any) -> Any:
+        self.read_in.append(self.marker.get())
+        return await super().get_job_statuses_by_id(job_ids)
+
+    async def aclose(self) -> None:
+        self.closings += 1
+        await super().aclose()
+
+
+@contextmanager
+def pollers_on_clock(clock: Clock, sleep: Sleep, **kwargs: Any) -> Iterator[list[SharedJobStatusPoller]]:
+    """Triggers run in the block get their pollers on this clock, through the registry's factory.
+
+    Yields the pollers made, in order; ``kwargs`` go to each (``hook=``, ``rand=``...).
+    """
+    made: list[SharedJobStatusPoller] = []
+
+    def factory(zendesk_conn_id: str) -> SharedJobStatusPoller:
+        made.append(SharedJobStatusPoller(zendesk_conn_id, clock=clock, sleep=sleep, **kwargs))
+        return made[-1]
+
+    with use_poller_factory(factory):
+        yield made
+
+
+def on_emulator_time(emu: ZendeskEmulator, advance: Callable[[float], object] | None = None) -> Any:
+    """Pollers whose every sleep moves the emulator's clock (or runs ``advance``): waits of hours take no time."""
+    return pollers_on_clock(emu.clock.now, advancing_sleep(advance or emu.advance))
