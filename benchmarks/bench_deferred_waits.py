@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import math
 import os
@@ -72,9 +73,10 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 from airflow_provider_zendesk_jobs.triggers.progress import ProgressLog
-from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, use_poller_factory
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
 
@@ -153,13 +155,12 @@ class SharedPool:
 
     async def hook_for(self, emu: ZendeskEmulator, timeline: ManualTimeline) -> ZendeskJobStatusAsyncHook:
         settings = await self.hook.aget_settings()
-        hook = ZendeskJobStatusAsyncHook()
+        hook = ZendeskJobStatusAsyncHook(clock=emu.clock.now, sleep=timeline.sleep)
+        # Until the hook takes a transport: the settings read once and one TLS context, as described above.
         hook._settings = settings
         timeouts = httpx.Timeout(settings.timeouts.read, connect=settings.timeouts.connect)
         hook._client = httpx.AsyncClient(timeout=timeouts, verify=self.tls, follow_redirects=False)
         self.clients.append(hook._client)
-        hook._clock = emu.clock.now
-        hook._sleep = timeline.sleep
         return hook
 
     async def aclose(self) -> None:
@@ -232,7 +233,8 @@ async def measure(mode: str, waits: int, *, memory: bool) -> Run:
             tracemalloc.start()
             before = _traced()
         began = time.perf_counter()
-        with use_time_source(emu.clock.now, timeline.sleep):
+        on_timeline = functools.partial(SharedJobStatusPoller, clock=emu.clock.now, sleep=timeline.sleep)
+        with use_poller_factory(on_timeline):
             tasks = [asyncio.create_task(factory(emu, timeline, job_id, start, fired, pool)) for job_id in ids]
             for task in tasks:
                 task.add_done_callback(lambda _: timeline.notify())

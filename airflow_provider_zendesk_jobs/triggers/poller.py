@@ -109,7 +109,6 @@ class Subscription:
         "_poller",
         "closed",
         "deadline",
-        "deadline_met",
         "interval",
         "job_ids",
         "next_poll",
@@ -123,11 +122,9 @@ class Subscription:
         self._poller = poller
         self.job_ids = job_ids
         self.interval = interval
-        #: Clock time of the wait's deadline (inf: none).
+        #: Clock time of the wait's deadline; inf when it has none, or once it was read (or told) at or after it.
         self.deadline = deadline
         self.next_poll = next_poll
-        #: True once the ids were read (or the wait told) at or after its deadline.
-        self.deadline_met = False
         #: When a request for these ids first went unanswered in the current outage (None: answered).
         self.unanswered_since: float | None = None
         self.closed = False
@@ -147,7 +144,7 @@ class Subscription:
             self.close()
 
     def wake_at(self) -> float:
-        return self.next_poll if self.deadline_met else min(self.next_poll, self.deadline)
+        return min(self.next_poll, self.deadline)
 
     def close(self) -> None:
         """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
@@ -315,12 +312,12 @@ class SharedJobStatusPoller:
                 held_until = max(self._paused_until, self._retry_at)
                 if now < held_until:  # a 429's pause, or the backoff of an outage
                     self._tell_deadlines(now)
-                    deadlines = (w.deadline for w in self._waits if not w.deadline_met)
+                    deadlines = (w.deadline for w in self._waits)
                     await self._nap(min(held_until, *deadlines))
                     continue
-                due = [w for w in self._waits if w.wake_at() <= now]
+                due = [w for w in self._waits if w.next_poll <= now or w.deadline <= now]
                 if not due:
-                    await self._nap(min(w.wake_at() for w in self._waits))
+                    await self._nap(min(min(w.next_poll, w.deadline) for w in self._waits))
                     continue
                 due.sort(key=_next_poll)  # the longest waiting first: after an outage, those not asked yet
                 await self._run_cycle(due)
@@ -357,8 +354,8 @@ class SharedJobStatusPoller:
 
     def _tell_deadlines(self, now: float) -> None:
         for wait in list(self._waits):
-            if not wait.deadline_met and wait.deadline <= now:
-                wait.deadline_met = True
+            if wait.deadline <= now:
+                wait.deadline = math.inf
                 wait.deliver(DeadlineReached(now))
 
     async def _run_cycle(self, due: list[Subscription]) -> None:
@@ -397,7 +394,8 @@ class SharedJobStatusPoller:
                     return  # the rest of the cycle waits for the backoff; the next try asks for them first
                 for wait in hit:
                     wait.next_poll = sent + wait.interval
-                    wait.deadline_met = wait.deadline_met or sent >= wait.deadline
+                    if sent >= wait.deadline:
+                        wait.deadline = math.inf
                     wait.deliver(PollFailure(sent, exc))
                 continue
             if self._outage_since is not None:
@@ -418,7 +416,8 @@ class SharedJobStatusPoller:
     @staticmethod
     def _answer(wait: Subscription, sent: float, found: dict[str, JobStatus]) -> None:
         wait.next_poll = sent + wait.interval
-        wait.deadline_met = wait.deadline_met or sent >= wait.deadline
+        if sent >= wait.deadline:
+            wait.deadline = math.inf  # read at or after it: the wait decides, nothing more is owed
         since, wait.unanswered_since = wait.unanswered_since, None
         wait.deliver(PollAnswer(sent, {job_id: found[job_id] for job_id in wait.job_ids if job_id in found}, since))
 
@@ -444,8 +443,8 @@ class SharedJobStatusPoller:
             if wait.unanswered_since is None:
                 wait.unanswered_since = sent
             wait.deliver(PollUnanswered(now, wait.unanswered_since, error, retry_at))
-            if not wait.deadline_met and wait.deadline <= now:
-                wait.deadline_met = True  # this was the read at the deadline: it is over, answered or not
+            if wait.deadline <= now:
+                wait.deadline = math.inf  # this was the read at the deadline: it is over, answered or not
                 wait.deliver(DeadlineReached(now))
 
 
