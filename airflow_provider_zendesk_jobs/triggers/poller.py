@@ -1,34 +1,26 @@
 """The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
 
-A triggerer may hold thousands of waits. Polling each on its own costs one request per wait
-per interval and burns the account's rate limit (Team plans get 200 requests a minute). Here
-every wait registers its ids, its poll interval and a callback with one poller per (event
-loop, connection); each cycle the poller asks ``show_many`` for the ids of the waits that are
-due, at most 100 per request, and hands each wait the answer for its own ids. The wait decides
-(:func:`~airflow_provider_zendesk_jobs.waiting.evaluate_wait`); the poller only reads.
+Polling each wait on its own costs a request per wait per interval and burns the account's rate
+limit (Team plans get 200 a minute). Instead every wait registers its ids, its interval and a
+callback with one poller per (event loop, connection); each cycle asks ``show_many`` for the ids
+of the waits that are due, 100 per request, one request after another, and hands each wait the
+answer for its ids as soon as it has it. The wait decides (:mod:`..waiting`); the poller reads.
 
-* A wait is due when its interval has passed since its ids were last read, or its deadline
-  has come. Every due wait is asked for in its cycle, so no wait is polled later than its
-  interval, and a short interval is never starved by long ones.
-* A wait that registers while the poller's next cycle is less than an interval away joins
-  that cycle: waits that arrive at different moments share requests from their first one.
-* Requests go one after another. A 429 pauses the whole poller until its ``Retry-After`` has
-  passed: every wait on the connection is told once, the triggerer's log gets one warning, and
-  a wait whose deadline comes during the pause is told on time.
-* An outage (5xx, timeout, broken connection, a body that is not JSON: see
-  :func:`~..api.retry_policy.is_no_answer_yet`) is "no answer yet": the waits of the request
-  hear a :class:`PollUnanswered` and stay; no request leaves before a backoff (doubling from
-  1 s, with jitter, up to the shortest interval) has passed, so an outage costs at most about
-  two requests per interval whatever the number of waits. The triggerer's log gets one warning
-  per outage and one line when Zendesk answers again.
-* A request that fails for good (credentials refused, a request Zendesk refuses) fails only
-  the waits whose ids it carried. Error texts name the request by method and path only, never
-  the ids of the other waits in it.
+* A wait is due when its interval has passed since its ids were last read, or at its deadline:
+  no wait is polled later than its interval, and a short interval is never starved by long ones.
+* A wait that registers less than an interval before the planned cycle joins it: waits that
+  arrive at different moments share requests from the first one on.
+* A 429 pauses every wait on the connection until its ``Retry-After`` has passed: one warning in
+  the triggerer's log and one :class:`PollPaused` per wait for each pause; deadlines are told on time.
+* An outage (:func:`~..api.retry_policy.is_no_answer_yet`) is "no answer yet": the waits hear a
+  :class:`PollUnanswered` and stay, and the next try waits a backoff (doubling from 1 s, with
+  jitter, up to the shortest interval): about two requests per interval whatever the number of
+  waits, one warning per outage. A request refused for good fails only the waits in it; error
+  texts name the request by method and path, never another wait's ids.
 
-The callbacks run in the context each wait registered from, so their log lines go to that
-task's log, without a task switch per wait per cycle. The poller's one task makes every
-request and every pause, so a test drives it exactly on a manual clock (``clock=`` and
-``sleep=``), and cancelling it stops all its traffic. It ends as soon as no wait is registered.
+Callbacks run in the context each wait registered from (their log lines go to its task's log),
+with no task switch per wait per cycle. One task makes every request and every pause, so a test
+drives it exactly with ``clock=`` and ``sleep=``; it ends as soon as no wait is registered.
 """
 
 from __future__ import annotations
@@ -41,6 +33,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from operator import attrgetter
 from types import TracebackType
 
@@ -76,67 +69,39 @@ ATTEMPTS_PER_REQUEST = 1
 OnMessage = Callable[[PollMessage], bool]
 
 
-def _warm_imports() -> None:
-    """Import now what the first request would import on the event loop.
-
-    The trigger imports this module in a thread; the async hook's connection look-up, its
-    secrets masking and httpx's first request would otherwise import these on the loop.
-    """
-    for name in (
-        "httpx",
-        "anyio._backends._asyncio",
-        "airflow.providers.common.compat.connection",
-        "airflow.sdk.execution_time.context",
-        "airflow.sdk.execution_time.cache",
-        "asgiref.sync",
-        "airflow.sdk.log",
-    ):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
-            continue
+# What the first request would import on the event loop (the connection look-up, secrets masking,
+# httpx's first request): the trigger imports this module in a thread, so these load there.
+_FIRST_USE = "httpx anyio._backends._asyncio airflow.providers.common.compat.connection asgiref.sync airflow.sdk.log"
+for _name in [*_FIRST_USE.split(), "airflow.sdk.execution_time.context", "airflow.sdk.execution_time.cache"]:
+    try:
+        importlib.import_module(_name)
+    except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
+        continue
 
 
-_warm_imports()
-
-
+@dataclass(eq=False, slots=True)
 class Subscription:
     """One registered wait: its ids, its rhythm, its callback. ``close()`` (or ``with``) leaves the poller."""
 
-    __slots__ = (
-        "_context",
-        "_on_message",
-        "_poller",
-        "closed",
-        "deadline",
-        "interval",
-        "job_ids",
-        "next_poll",
-        "unanswered_since",
-    )
-
-    def __init__(
-        self, poller: SharedJobStatusPoller, job_ids: tuple[str, ...], interval: float, deadline: float,
-        next_poll: float, on_message: OnMessage,
-    ) -> None:  # fmt: skip
-        self._poller = poller
-        self.job_ids = job_ids
-        self.interval = interval
-        #: Clock time of the wait's deadline; inf when it has none, or once it was read (or told) at or after it.
-        self.deadline = deadline
-        self.next_poll = next_poll
-        #: When a request for these ids first went unanswered in the current outage (None: answered).
-        self.unanswered_since: float | None = None
-        self.closed = False
-        self._on_message = on_message
-        self._context = contextvars.copy_context()
+    poller: SharedJobStatusPoller = field(repr=False)
+    job_ids: tuple[str, ...]
+    interval: float
+    #: Clock time of the wait's deadline; inf when it has none, or once it was read (or told) at or after it.
+    deadline: float
+    next_poll: float
+    on_message: OnMessage = field(repr=False)
+    #: When a request for these ids first went unanswered in the current outage (None: answered).
+    unanswered_since: float | None = None
+    closed: bool = False
+    #: The registering task's context: the callback's log lines land in that task's log.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context, repr=False)
 
     def deliver(self, message: PollMessage) -> None:
         """Hand over one message in the wait's context; the wait leaves when its callback says it is done."""
         if self.closed:
             return
         try:
-            done = self._context.run(self._on_message, message)
+            done = self.context.run(self.on_message, message)
         except Exception:  # a faulty wait must not stop the answers to every other wait
             _log.exception("A wait on Zendesk jobs %s failed to handle %s", ", ".join(self.job_ids[:5]), message)
             done = True
@@ -150,7 +115,7 @@ class Subscription:
         """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
         if not self.closed:
             self.closed = True
-            self._poller._forget(self)
+            self.poller._forget(self)
 
     def __enter__(self) -> Subscription:
         return self
@@ -166,7 +131,6 @@ class SharedJobStatusPoller:
     :param clock: epoch seconds; :param sleep: an async sleep on that clock (tests pass a manual pair).
     :param hook: the async hook to use; by default one for the connection, on the same clock and
         sleep, trying each request once (:data:`ATTEMPTS_PER_REQUEST`).
-    :param chunk_size: ids per ``show_many`` request (at most 100).
     :param rand: numbers in [0, 1) for the jitter of the backoff during an outage.
     """
 
@@ -177,11 +141,8 @@ class SharedJobStatusPoller:
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
         hook: ZendeskJobStatusAsyncHook | None = None,
-        chunk_size: int = SHOW_MANY_LIMIT,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= SHOW_MANY_LIMIT:
-            raise ZendeskInvalidInputError(f"chunk_size must be a whole number from 1 to {SHOW_MANY_LIMIT}.")
         self.zendesk_conn_id = zendesk_conn_id
         self.clock = clock
         self._sleep = sleep
@@ -190,11 +151,8 @@ class SharedJobStatusPoller:
             if hook is not None
             else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep)
         )
-        self._chunk_size = chunk_size
         self._rand = rand
         self._waits: dict[Subscription, None] = {}
-        #: How many registered waits want each id: a request only carries ids someone still wants.
-        self._wanted: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         #: When the poller plans its next cycle (inf: none planned); new waits join it.
@@ -236,13 +194,9 @@ class SharedJobStatusPoller:
         if self.closed:
             raise RuntimeError("this Zendesk poller has stopped; ask the registry for the current one")
         ids = tuple(dict.fromkeys(validate_job_ids(list(job_ids))))
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, int | float)
-            or not 0 < poll_interval < math.inf
-        ):
+        if not _is_number(poll_interval) or not 0 < poll_interval < math.inf:
             raise ZendeskInvalidInputError(f"poll_interval must be a number of seconds above 0, got {poll_interval!r}.")
-        if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int | float)):
+        if deadline is not None and not _is_number(deadline):
             raise ZendeskInvalidInputError(f"deadline must be epoch seconds or None, got {deadline!r}.")
         now = self.clock()
         next_poll = now + poll_interval
@@ -251,8 +205,6 @@ class SharedJobStatusPoller:
         ends = math.inf if deadline is None else float(deadline)
         wait = Subscription(self, ids, float(poll_interval), ends, next_poll, on_message)
         self._waits[wait] = None
-        for job_id in ids:
-            self._wanted[job_id] = self._wanted.get(job_id, 0) + 1
         if wait.wake_at() < self._next_cycle:
             self._next_cycle = wait.wake_at()
             self._wake.set()
@@ -283,10 +235,6 @@ class SharedJobStatusPoller:
 
     def _forget(self, wait: Subscription) -> None:
         self._waits.pop(wait, None)
-        for job_id in wait.job_ids:
-            left = self._wanted.pop(job_id, 1) - 1
-            if left > 0:
-                self._wanted[job_id] = left
         if not self._waits:  # no wait left: stop at once, including a request in flight or a pause
             self.closed = True
             task = self._task
@@ -370,10 +318,11 @@ class SharedJobStatusPoller:
                 by_id.setdefault(job_id, []).append(wait)
         found: dict[str, JobStatus] = {}
         first_sent: dict[Subscription, float] = {}
-        for chunk in chunked(list(ids), self._chunk_size):
+        conn_id = self.zendesk_conn_id
+        for chunk in chunked(list(ids), SHOW_MANY_LIMIT):
             if not self._waits or self.clock() < self._paused_until:
                 return  # everyone left, or a pause began: the waits not asked stay due
-            asked = [job_id for job_id in chunk if job_id in self._wanted]
+            asked = [job_id for job_id in chunk if any(not w.closed for w in by_id[job_id])]  # still wanted
             if not asked:
                 continue
             sent = self.clock()
@@ -382,8 +331,8 @@ class SharedJobStatusPoller:
             except ZendeskNotFoundError:
                 answer = {}  # show_many answered 404: Zendesk knows none of these ids (yet)
             except Exception as exc:
-                _log.debug("show_many for %d ids on %s got no usable answer: %s (%s)",
-                           len(asked), self.zendesk_conn_id, exc, getattr(exc, "path", None))  # fmt: skip
+                where = getattr(exc, "path", None)
+                _log.debug("show_many for %d ids on %s got no usable answer: %s (%s)", len(asked), conn_id, exc, where)
                 hit = {w: None for job_id in asked for w in by_id[job_id] if missing.pop(w, None) is not None}
                 pause = self._hook.rate_limit_wait()
                 if isinstance(exc, ZendeskRateLimitError) and pause > 0:
@@ -399,8 +348,8 @@ class SharedJobStatusPoller:
                     wait.deliver(PollFailure(sent, exc))
                 continue
             if self._outage_since is not None:
-                _log.info("Zendesk answered again on connection %s after %.0f s (%d tries without an answer)",
-                          self.zendesk_conn_id, sent - self._outage_since, self._unanswered_tries)  # fmt: skip
+                took, tries = sent - self._outage_since, self._unanswered_tries
+                _log.info("Zendesk answered again on connection %s after %.0f s (%d tries)", conn_id, took, tries)
                 self._outage_since, self._unanswered_tries = None, 0
             found.update(answer)
             for job_id in asked:
@@ -449,6 +398,10 @@ class SharedJobStatusPoller:
 
 
 _next_poll = attrgetter("next_poll")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _short(error: Exception) -> str:

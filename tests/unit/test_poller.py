@@ -411,8 +411,6 @@ async def test_registration_is_checked_before_any_request(emulator: ZendeskEmula
         Watched(poller, ["V3-a"], poll_interval=0)
     with pytest.raises(ZendeskInvalidInputError, match="deadline"):
         Watched(poller, ["V3-a"], poll_interval=5, deadline="soon")
-    with pytest.raises(ZendeskInvalidInputError, match="chunk_size"):
-        SharedJobStatusPoller(chunk_size=101)
     assert poller.task is None
     assert emulator.requests == []
 
