@@ -1,15 +1,11 @@
-"""The trigger's stored arguments, checked when the wait starts rather than when the trigger is built.
+"""The trigger's stored arguments, checked when the wait starts, not when the trigger is built.
 
-Airflow's triggerer builds every trigger from the kwargs stored in its database row and
-catches only ``TypeError`` while doing so: any other exception ends the trigger-runner
-process and every deferred task it holds, of every DAG. A row can hold anything: it may
-have been written by an older or a newer release of this provider, or edited by hand. So
-the trigger's constructor stores what it is given, and :func:`check_trigger_arguments`
-runs in ``run()``, where a bad value ends that one wait with an error event naming it.
-
-The checks accept everything release 0.1.0 wrote (its ``serialize()`` output) and, for
-``job_ids``, the text a template renders for a list (``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``,
-a JSON list), read the same way as the sensor's ``job_id`` field.
+The triggerer builds each trigger from the kwargs in its database row and survives only a
+``TypeError`` there: any other exception ends the runner and every deferred task it holds. A row
+may come from an older or newer release, or a hand edit, so :func:`check_trigger_arguments` runs
+in ``run()``, where a bad value ends that one wait with an error event naming it. It accepts all
+that release 0.1.0 wrote and, for ``job_ids``, the text a template renders for a list (as the
+sensor's ``job_id``: ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
 """
 
 from __future__ import annotations

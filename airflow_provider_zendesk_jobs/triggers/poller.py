@@ -41,7 +41,6 @@ from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, 
 from airflow_provider_zendesk_jobs.api.retry_policy import is_no_answer_yet
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
-    ZendeskJobsError,
     ZendeskNotFoundError,
     ZendeskRateLimitError,
 )
@@ -56,6 +55,7 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
     PollPaused,
     PollUnanswered,
 )
+from airflow_provider_zendesk_jobs.triggers.progress import describe_no_answer
 from airflow_provider_zendesk_jobs.triggers.timing import Clock, Sleep
 
 __all__ = ["ATTEMPTS_PER_REQUEST", "OnMessage", "SharedJobStatusPoller", "Subscription"]
@@ -166,9 +166,6 @@ class SharedJobStatusPoller:
         self._idle = False
         self.closed = False
 
-    def __repr__(self) -> str:
-        return f"SharedJobStatusPoller(zendesk_conn_id={self.zendesk_conn_id!r}, waits={len(self._waits)})"
-
     @property
     def waits(self) -> int:
         return len(self._waits)
@@ -240,17 +237,6 @@ class SharedJobStatusPoller:
             task = self._task
             if task is not None and not task.done() and task is not asyncio.current_task():
                 task.cancel()
-
-    async def aclose(self) -> None:
-        """Drop every wait (each gets a :class:`PollFailure`) and stop."""
-        error = RuntimeError("the Zendesk poller was closed while this wait was registered")
-        for wait in list(self._waits):
-            wait.deliver(PollFailure(self.clock(), error))
-            wait.close()
-        self.closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     # -- the loop -------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -383,7 +369,7 @@ class SharedJobStatusPoller:
             _log.warning(
                 "Zendesk gave no answer on connection %s (%s); %d waits keep waiting, next try in %.1f s",
                 self.zendesk_conn_id,
-                _short(error),
+                describe_no_answer(error),
                 len(self._waits),
                 retry_at - now,
             )
@@ -402,11 +388,3 @@ _next_poll = attrgetter("next_poll")
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _short(error: Exception) -> str:
-    """The status, or the error's first sentence: for the triggerer's log line of an outage."""
-    code = error.status_code if isinstance(error, ZendeskJobsError) else None
-    if code is not None:
-        return f"status {code}"
-    return (str(error) or type(error).__name__).split(". ")[0][:200]

@@ -1,14 +1,10 @@
 """Which poller a trigger joins: one per (running event loop, connection id), made on first use.
 
-Nothing is shared across event loops: an ``httpx`` client, an ``asyncio`` future or task
-belongs to the loop that made it, and a triggerer may run more than one loop (a test may run
-many, one after another). Once a poller's last wait has left, the next wait on its connection
-gets a fresh one.
-
-This module imports nothing heavy: a test may install a factory before the poller's module is loaded.
-Tests and benchmarks give the triggers they run a clock of their own with
-:func:`use_poller_factory`; it holds for every loop, because Airflow's ``dag.test()`` rebuilds a
-trigger from its stored row and runs it on a loop of its own::
+Nothing is shared across loops (an ``httpx`` client, a future or a task belongs to its loop). Once
+a poller's last wait has left, the next wait on its connection gets a fresh one. This module is
+light: a test can install a factory before the poller's module is loaded. Tests and benchmarks
+give the triggers they run a clock with :func:`use_poller_factory`, for every loop, because
+Airflow's ``dag.test()`` rebuilds a trigger from its row and runs it on a loop of its own::
 
     factory = functools.partial(SharedJobStatusPoller, clock=emu.clock.now, sleep=advancing_sleep(emu.advance))
     with use_poller_factory(factory):

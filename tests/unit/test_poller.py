@@ -444,19 +444,6 @@ async def test_callbacks_run_in_the_registering_context_and_a_faulty_one_harms_n
     assert driven.poller.closed  # both left: the poller ended
 
 
-async def test_aclose_fails_the_waits_still_registered(emulator: ZendeskEmulator) -> None:
-    (job_id,) = running_jobs(emulator, 1)
-    driven = Driven(emulator)
-    watched = driven.watch([job_id], poll_interval=5)
-    await driven.run_for(5)
-    await driven.poller.aclose()
-    answer, failure = watched.take()
-    assert isinstance(answer, PollAnswer)
-    assert isinstance(failure, PollFailure) and "closed" in str(failure.error)
-    assert watched.sub.closed and driven.poller.closed
-    assert driven.poller.task is not None and driven.poller.task.done()
-
-
 async def test_the_registry_makes_pollers_with_the_factory_installed(emulator: ZendeskEmulator) -> None:
     made: list[str] = []
 
