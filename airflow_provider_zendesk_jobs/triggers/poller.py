@@ -108,9 +108,6 @@ class Subscription:
         if done:
             self.close()
 
-    def wake_at(self) -> float:
-        return min(self.next_poll, self.deadline)
-
     def close(self) -> None:
         """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
         if not self.closed:
@@ -202,8 +199,8 @@ class SharedJobStatusPoller:
         ends = math.inf if deadline is None else float(deadline)
         wait = Subscription(self, ids, float(poll_interval), ends, next_poll, on_message)
         self._waits[wait] = None
-        if wait.wake_at() < self._next_cycle:
-            self._next_cycle = wait.wake_at()
+        if min(next_poll, ends) < self._next_cycle:  # sooner than the poller plans to wake: wake it
+            self._next_cycle = min(next_poll, ends)
             self._wake.set()
         if self._task is None:
             # A fresh context: the poller's own log lines belong to no one trigger's task.
