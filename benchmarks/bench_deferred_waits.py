@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import math
 import os
@@ -72,8 +73,9 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 from airflow_provider_zendesk_jobs.exceptions import ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, use_poller_factory
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting import WaitOptions, evaluate_wait
 from airflow_provider_zendesk_jobs.waiting.progress import ProgressLog
@@ -227,7 +229,8 @@ async def measure(mode: str, waits: int, *, memory: bool) -> Run:
             tracemalloc.start()
             before = _traced()
         began = time.perf_counter()
-        with use_time_source(emu.clock.now, timeline.sleep):
+        on_timeline = functools.partial(SharedJobStatusPoller, clock=emu.clock.now, sleep=timeline.sleep)
+        with use_poller_factory(on_timeline):
             tasks = [asyncio.create_task(factory(emu, timeline, job_id, start, fired, pool)) for job_id in ids]
             for task in tasks:
                 task.add_done_callback(lambda _: timeline.notify())

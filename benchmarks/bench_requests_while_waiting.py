@@ -45,7 +45,7 @@ from bench_deferred_waits import INTERVAL, SPREAD, measure, percentile
 from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, write_summary
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
 
 TARGET_RATIO = 50.0
 #: Seconds a new job answers 404 in the HttpSensor run that has Zendesk's post-bulk-call window.

@@ -55,7 +55,7 @@ from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, write_su
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 
 
 @dataclass
@@ -120,7 +120,7 @@ def on_emulator_clock(emu: ZendeskEmulator) -> Iterator[None]:
         mock.patch.dict(os.environ, env),
         mock.patch.object(sensor_base, "time", _SensorTime(emu)),
         mock.patch.object(sensor_base, "timezone", _SensorTimezone(emu)),
-        use_time_source(emu.clock.now, advance=emu.advance),
+        triggers_on_clock(emu.clock.now, emu.advance),
     ):
         yield
 

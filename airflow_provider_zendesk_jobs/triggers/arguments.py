@@ -1,21 +1,17 @@
-"""The trigger's stored arguments, checked when the wait starts rather than when the trigger is built.
+"""The trigger's stored arguments, checked when the wait starts, not when the trigger is built.
 
-Airflow's triggerer builds every trigger from the kwargs stored in its database row and
-catches only ``TypeError`` while doing so: any other exception ends the trigger-runner
-process and every deferred task it holds, of every DAG. A row can hold anything: it may
-have been written by an older or a newer release of this provider, or edited by hand. So
-the trigger's constructor stores what it is given, and :func:`check_trigger_arguments`
-runs in ``run()``, where a bad value ends that one wait with an error event naming it.
-
-The checks accept everything release 0.1.0 wrote (its ``serialize()`` output) and, for
-``job_ids``, the text a template renders for a list (``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``,
-a JSON list), read the same way as the sensor's ``job_id`` field.
+The triggerer builds each trigger from the kwargs in its database row and survives only a
+``TypeError`` there: any other exception ends the runner and every deferred task it holds. A row
+may come from an older or newer release, or a hand edit, so :func:`check_trigger_arguments` runs
+in ``run()``, where a bad value ends that one wait with an error event naming it. It accepts all
+that release 0.1.0 wrote and, for ``job_ids``, the text a template renders for a list (as the
+sensor's ``job_id``: ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,27 +102,19 @@ def _flag(value: object) -> bool:
 def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]) -> TriggerArguments:
     """The checked arguments, or :class:`ZendeskInvalidInputError` naming every bad one.
 
-    ``given`` holds the trigger's own arguments by name; ``unknown`` the ones this release does
+    ``given`` holds the trigger's stored arguments by name; ``unknown`` the ones this release does
     not know (from a newer release, say), which are refused: ignoring an option that may change
     what the wait means (when it fails, how long it waits) could end it with the wrong answer.
     """
     problems: list[str] = []
     checked: dict[str, Any] = {}
-    checks = (
-        ("job_ids", _job_ids),
-        ("zendesk_conn_id", _connection_id),
-        ("poll_interval", lambda value: _seconds(value, positive=True)),
-        ("not_found_grace", lambda value: _seconds(value, positive=False)),
-        ("fail_on_item_errors", _flag),
-        ("started_at", _epoch),
-        ("deadline", _epoch),
-        ("not_before", _epoch),
-    )
-    for name, check in checks:
+    for name, check in _CHECKS.items():
         try:
             checked[name] = check(given.get(name))
         except ZendeskInvalidInputError as exc:
             problems.append(f"{name}: {str(exc).rstrip('.')}")
+        except Exception as exc:  # a check tripping over a value must still end in a message, not a crash
+            problems.append(f"{name}: could not be read ({type(exc).__name__}: {exc})")
     for name in sorted(unknown, key=str):
         problems.append(
             f"{_show(name)}: not an argument of this release of the trigger (value {_show(unknown[name])}); the row "
@@ -139,3 +127,15 @@ def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]
             "fix the DAG or the provider release, then clear the task."
         )
     return TriggerArguments(**checked)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "job_ids": _job_ids,
+    "zendesk_conn_id": _connection_id,
+    "poll_interval": lambda value: _seconds(value, positive=True),
+    "not_found_grace": lambda value: _seconds(value, positive=False),
+    "fail_on_item_errors": _flag,
+    "started_at": _epoch,
+    "deadline": _epoch,
+    "not_before": _epoch,
+}

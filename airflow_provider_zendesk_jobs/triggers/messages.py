@@ -1,7 +1,7 @@
-"""The messages the shared poller hands each wait: an answer, no answer yet, a failure, a pause, the deadline.
+"""What the shared poller hands each wait: an answer, no answer yet, a failure, a pause, the deadline.
 
-Kept apart from :mod:`.poller` so the trigger module, which Airflow's triggerer imports on its
-event loop, can read them without importing the poller, the hooks and their HTTP libraries.
+Apart from :mod:`.poller` so the trigger module, which the triggerer imports on its event loop,
+reads them without importing the poller, the hooks and their HTTP libraries. ``at`` is clock time.
 """
 
 from __future__ import annotations
@@ -15,21 +15,21 @@ __all__ = ["DeadlineReached", "PollAnswer", "PollFailure", "PollMessage", "PollP
 
 @dataclass(frozen=True, slots=True)
 class PollAnswer:
-    """Zendesk's answer for every id of one wait: the jobs it knows, keyed by id (absent = not found)."""
+    """Zendesk's answer for every id of one wait, read at ``at``: the jobs it knows (absent = not found).
 
-    #: Clock time the (first) request carrying these ids was sent: when the statuses were observed.
+    ``unanswered_since``: when the outage these ids were in began, if Zendesk answers again now.
+    """
+
     at: float
     statuses: dict[str, JobStatus]
-    #: When a request for these ids first went unanswered, if the last ones did: Zendesk answers again.
     unanswered_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PollUnanswered:
-    """Zendesk gave no answer for this wait's ids this time (down, slow, or answering garbage): still waiting.
+    """No answer for this wait's ids this time (down, slow, garbage) since ``since``; next try at ``next_check``.
 
-    ``since`` is when the first unanswered request of this outage was sent; ``next_check`` when
-    the poller tries again (clock time). The error's text names no job id.
+    The error's text names no job id.
     """
 
     at: float
@@ -48,7 +48,7 @@ class PollFailure:
 
 @dataclass(frozen=True, slots=True)
 class PollPaused:
-    """Zendesk asked to slow down: no request leaves this poller before ``until``."""
+    """Zendesk asked to slow down: no request leaves the poller before ``until``."""
 
     at: float
     until: float

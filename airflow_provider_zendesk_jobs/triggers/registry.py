@@ -1,61 +1,72 @@
 """Which poller a trigger joins: one per (running event loop, connection id), made on first use.
 
-Nothing is shared across event loops: an ``httpx`` client, an ``asyncio`` future or task
-belongs to the loop that made it, and a triggerer may run more than one loop (or a test
-may run many, one after another). A poller leaves the registry the moment its last wait
-leaves, so the next wait on that connection starts a fresh one.
+Nothing is shared across loops (an ``httpx`` client, a future or a task belongs to its loop). Once
+a poller's last wait has left, the next wait on its connection gets a fresh one. This module is
+light: a test can install a factory before the poller's module is loaded. Tests and benchmarks
+give the triggers they run a clock with :func:`use_poller_factory`, for every loop, because
+Airflow's ``dag.test()`` rebuilds a trigger from its row and runs it on a loop of its own::
+
+    factory = functools.partial(SharedJobStatusPoller, clock=emu.clock.now, sleep=advancing_sleep(emu.advance))
+    with use_poller_factory(factory):
+        dag.test()
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
-from airflow_provider_zendesk_jobs.triggers.timing import current_time_source
+if TYPE_CHECKING:
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
-__all__ = ["pollers_on_running_loop", "shared_poller"]
+__all__ = ["PollerFactory", "pollers_on_running_loop", "shared_poller", "use_poller_factory"]
+
+#: Makes the poller for a connection id, on the running loop.
+PollerFactory = Callable[[str], "SharedJobStatusPoller"]
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedJobStatusPoller]] = (
     weakref.WeakKeyDictionary()
 )
 
 
+def _production_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
+    # Imported here, not above: this module is light, the poller's (the hooks, httpx) is not,
+    # and the trigger imports it in a thread before asking for a poller.
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+
+    return SharedJobStatusPoller(zendesk_conn_id)
+
+
+_factory: PollerFactory = _production_poller
+
+
 def shared_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
-    """The running loop's poller for ``zendesk_conn_id``, made with the current time source if there is none."""
-    loop = asyncio.get_running_loop()
-    by_connection = _POLLERS.setdefault(loop, {})
+    """The running loop's poller for ``zendesk_conn_id``, made now if it has none that still runs."""
+    by_connection = _POLLERS.setdefault(asyncio.get_running_loop(), {})
     poller = by_connection.get(zendesk_conn_id)
     if poller is None or poller.closed:
-        time_source = current_time_source()
-        poller = SharedJobStatusPoller(
-            zendesk_conn_id,
-            clock=time_source.clock,
-            sleep=time_source.sleep,
-            on_close=_forget_on(loop),
-        )
-        by_connection[zendesk_conn_id] = poller
+        poller = by_connection[zendesk_conn_id] = _factory(zendesk_conn_id)
     return poller
 
 
+@contextmanager
+def use_poller_factory(factory: PollerFactory) -> Iterator[None]:
+    """Make every new poller with ``factory(zendesk_conn_id)`` until the block ends: a clock for tests.
+
+    Pollers already running keep theirs. Not for production: the factory holds for the whole process.
+    """
+    global _factory
+    previous, _factory = _factory, factory
+    try:
+        yield
+    finally:
+        _factory = previous
+
+
 def pollers_on_running_loop() -> dict[str, SharedJobStatusPoller]:
-    """The live pollers of the running loop by connection id (a copy), for tests and benchmarks."""
-    return dict(_POLLERS.get(asyncio.get_running_loop(), {}))
-
-
-def _forget_on(loop: asyncio.AbstractEventLoop) -> Callable[[SharedJobStatusPoller], None]:
-    """A callback that drops a closed poller from ``loop``'s entry, holding the loop only weakly."""
-    loop_ref = weakref.ref(loop)
-
-    def forget(poller: SharedJobStatusPoller) -> None:
-        live_loop = loop_ref()
-        if live_loop is None:
-            return
-        by_connection = _POLLERS.get(live_loop)
-        if by_connection is not None and by_connection.get(poller.zendesk_conn_id) is poller:
-            del by_connection[poller.zendesk_conn_id]
-            if not by_connection:
-                del _POLLERS[live_loop]
-
-    return forget
+    """The running pollers of the running loop by connection id, for tests and benchmarks."""
+    pollers = _POLLERS.get(asyncio.get_running_loop(), {})
+    return {conn_id: poller for conn_id, poller in pollers.items() if not poller.closed}

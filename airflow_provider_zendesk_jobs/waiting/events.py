@@ -1,9 +1,10 @@
 """The trigger's one event, in the form the sensor and the results operator both read.
 
 ``{"status": "success" | "failed" | "timeout" | "error", "job_ids": [...], "message": "...",
-"jobs": [{"id", "status", "total", "progress", "message"}, ...], "error_type": "..."}``;
-``error_type`` only for ``error``. Only primitives, because the triggerer stores the event
-in the metadata database before the task resumes.
+"jobs": [{"id", "status", "total", "progress", "message"}, ...], "error_type": "...", "error_kind": "..."}``;
+``error_type`` (the class name, for people) and ``error_kind`` (an ``ErrorKind`` value, which
+decides) only for ``error``. Only primitives, because the triggerer stores the event in the
+metadata database before the task resumes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_zendesk_jobs.exceptions import ErrorKind
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 
 __all__ = [
@@ -53,4 +55,5 @@ def event_payload(
     }
     if status == EVENT_ERROR:
         payload["error_type"] = type(error).__name__ if error is not None else "Exception"
+        payload["error_kind"] = getattr(error, "kind", ErrorKind.FAILED).value
     return payload

@@ -12,15 +12,14 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_zendesk_jobs.exceptions import (
-    ZendeskAuthError,
-    ZendeskInvalidInputError,
+    ErrorKind,
     ZendeskJobsError,
     ZendeskRateLimitError,
     ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.waiting.events import EVENT_ERROR, EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT
 
-__all__ = ["PERMANENT_ERRORS", "TRANSIENT_ERRORS", "ZendeskWaitError", "exception_for_error", "result_from_event"]
+__all__ = ["TRANSIENT_ERRORS", "ZendeskWaitError", "exception_for_error", "result_from_event"]
 
 
 class ZendeskWaitError(AirflowException):
@@ -30,25 +29,31 @@ class ZendeskWaitError(AirflowException):
     """
 
 
-#: Errors no retry of the task can fix: wrong credentials or permissions, unusable input.
-PERMANENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskAuthError, ZendeskInvalidInputError)
-_PERMANENT_ERROR_NAMES = frozenset(cls.__name__ for cls in PERMANENT_ERRORS)
 #: Errors that only say "not now": a long wait checks again later instead of failing on them.
 TRANSIENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskRateLimitError, ZendeskUnavailableError)
+#: The kind of the errors named by class in events of releases that sent no ``error_kind``.
+_KIND_OF_OLD_EVENT_NAMES = {"ZendeskAuthError": ErrorKind.PERMANENT, "ZendeskInvalidInputError": ErrorKind.PERMANENT}
 
 
-def exception_for_error(error: BaseException | str, message: str | None = None) -> AirflowException:
-    """The Airflow exception for a provider error, or for an error named in a trigger event.
+def exception_for_error(error: BaseException | ErrorKind, message: str | None = None) -> AirflowException:
+    """The Airflow exception for a provider error, or for the error kind a trigger event names.
 
-    Auth and input errors fail the task for good (``AirflowFailException``); anything else
-    becomes :class:`ZendeskWaitError`, a plain failure (the task's retries, if any, apply).
-    ``error`` is an exception or its class name; ``message`` overrides the text (never a traceback).
+    Permanent errors (refused credentials, bad input) fail the task for good
+    (``AirflowFailException``); anything else becomes :class:`ZendeskWaitError`, a plain failure
+    (the task's retries, if any, apply). ``message`` overrides the text (never a traceback).
     """
-    name = error if isinstance(error, str) else type(error).__name__
-    text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {name}."
-    if isinstance(error, PERMANENT_ERRORS) or name in _PERMANENT_ERROR_NAMES:
+    kind = error if isinstance(error, ErrorKind) else getattr(error, "kind", ErrorKind.FAILED)
+    text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {type(error).__name__}."
+    if kind is ErrorKind.PERMANENT:
         return AirflowFailException(text)
     return ZendeskWaitError(text)
+
+
+def _event_error_kind(event: Mapping[str, Any]) -> ErrorKind:
+    try:
+        return ErrorKind(event.get("error_kind"))
+    except ValueError:
+        return _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
 
 
 def result_from_event(
@@ -58,7 +63,7 @@ def result_from_event(
 
     ``failed`` raises ``AirflowFailException(message)``; ``timeout`` raises
     ``timeout_exception(message)`` (``AirflowSensorTimeout`` by default, so ``soft_fail``
-    skips a sensor); ``error`` raises :func:`exception_for_error` for its ``error_type``.
+    skips a sensor); ``error`` raises :func:`exception_for_error` for its ``error_kind``.
     """
     if not isinstance(event, Mapping):
         raise ZendeskWaitError(f"The Zendesk trigger sent no usable event ({type(event).__name__}); cannot go on.")
@@ -71,5 +76,5 @@ def result_from_event(
     if status == EVENT_TIMEOUT:
         raise timeout_exception(message or "The Zendesk jobs did not finish before the timeout.")
     if status == EVENT_ERROR:
-        raise exception_for_error(str(event.get("error_type") or "Exception"), message or None)
+        raise exception_for_error(_event_error_kind(event), message or "The Zendesk wait stopped on an error.")
     raise ZendeskWaitError(f"The Zendesk trigger sent an event with an unknown status {status!r}.")

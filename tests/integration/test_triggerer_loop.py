@@ -61,7 +61,13 @@ SCRIPT = textwrap.dedent(
             "airflow_provider_zendesk_jobs.triggers.poller",
         )
         loaded = sorted(name for name in heavy if name in sys.modules and name not in already)
-        from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+        from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+        from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
+
+        def on_emulator_time(zendesk_conn_id):
+            from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller  # loaded by then
+
+            return SharedJobStatusPoller(zendesk_conn_id, clock=emu.clock.now, sleep=advancing_sleep(emu.advance))
 
         phase[0] = "run"
 
@@ -69,7 +75,7 @@ SCRIPT = textwrap.dedent(
             async for event in cls([job_id], poll_interval=5).run():
                 return event.payload["status"]
 
-        with use_time_source(emu.clock.now, advance=emu.advance):
+        with use_poller_factory(on_emulator_time):
             statuses = await asyncio.gather(*(one(job_id) for job_id in jobs))
         return loaded, statuses
 

@@ -21,11 +21,13 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_1_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from tests.airflow_compat import RunTrigger, stored_trigger_kwargs_text
-from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
+from tests.unit.test_poller_support import (
+    emulator_fixture,  # noqa: F401
+    on_emulator_time,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,7 +76,7 @@ def workload(trigger_id: int, kwargs: dict[str, Any], classpath: str = CLASSPATH
 
 @pytest.fixture
 def runner(emulator: ZendeskEmulator) -> Iterator[TriggerRunner]:
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with on_emulator_time(emulator):
         yield TriggerRunner()
 
 
@@ -124,6 +126,7 @@ async def test_a_poison_row_fails_its_own_task_and_the_runner_serves_the_good_wa
         "message": POISON_MESSAGE,
         "jobs": [],
         "error_type": "ZendeskInvalidInputError",
+        "error_kind": "permanent",
     }
     if AIRFLOW_V_3_1_PLUS:  # the runner's report to its supervisor, as 3.1 added it
         changes = runner.process_trigger_events(finished)

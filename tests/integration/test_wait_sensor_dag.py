@@ -18,7 +18,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from tests.airflow_compat import AIRFLOW_V_3_1_PLUS, register_dag
 from tests.task_clock import on_clock
 from tests.unit.test_poller_support import show_many_requests
@@ -68,7 +68,7 @@ def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator
     dag = gate_dag(
         emulator, "zd_wait_deferred_ok", lambda: emulator.create_job(count=3, work_seconds=27), deferrable=True
     )
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with triggers_on_clock(emulator.clock.now, emulator.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"start_import": "success", "wait": "success"}
     job_id = result["xcom"]["start_import"]
@@ -92,7 +92,7 @@ def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -
         deferrable=True,
         retries=3,
     )
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with triggers_on_clock(emulator.clock.now, emulator.advance):
         result = run_dag(dag)
     # AirflowFailException: failed at once, not up for retry, although the task has retries.
     assert result["tasks"] == {"start_import": "success", "wait": "failed"}
@@ -110,7 +110,7 @@ def test_the_sensor_timeout_holds_in_deferred_mode(emulator: ZendeskEmulator, so
         poke_interval=30,
         soft_fail=soft_fail,
     )
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with triggers_on_clock(emulator.clock.now, emulator.advance):
         result = run_dag(dag)
     assert result["tasks"]["wait"] == state
     times = [r.time for r in show_many_requests(emulator)]
@@ -136,7 +136,7 @@ def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator: ZendeskEm
             emulator.add_fault(Fault("server_error", path_prefix="/api/v2/job_statuses/show_many"))
         return emulator.advance(seconds)
 
-    with use_time_source(emulator.clock.now, advance=advance):
+    with triggers_on_clock(emulator.clock.now, advance):
         result = run_dag(dag)
     assert result["tasks"] == {"start_import": "success", "wait": "skipped"}
     records = show_many_requests(emulator)
@@ -153,7 +153,7 @@ def test_a_templated_list_of_ids_waits_on_every_job(emulator: ZendeskEmulator) -
         on_clock(ZendeskJobStatusSensor, emulator.clock.now, emulator.advance)(
             task_id="wait", job_id="{{ dag_run.conf['job_ids'] }}", deferrable=True, poke_interval=5
         )
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with triggers_on_clock(emulator.clock.now, emulator.advance):
         result = run_dag(dag, run_conf={"job_ids": ids})
     assert result["tasks"] == {"wait": "success"}
     assert [job["id"] for job in result["xcom"]["wait"]] == ids
@@ -171,7 +171,7 @@ def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: 
             task_id="wait", job_id="V3-notcreatedyet", mode="reschedule", poke_interval=0, not_found_grace=1000
         )
 
-    with use_time_source(clock, advance=emulator.advance):
+    with triggers_on_clock(clock, emulator.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"wait": "failed"}
     # Try 1 (first check +250 s, the hook's request +500 s, read +750 s): in the grace, rescheduled. Try 2

@@ -16,11 +16,11 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.unit.test_poller_support import (  # noqa: F401
     SHOW_MANY,
     emulator_fixture,
+    on_emulator_time,
     requests_per_time,
     show_many_requests,
 )
@@ -32,7 +32,7 @@ INTERVAL = 5.0
 
 @pytest.fixture(autouse=True)
 def emulator_time(emulator: ZendeskEmulator) -> Iterator[None]:
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with on_emulator_time(emulator):
         yield
 
 

@@ -33,7 +33,7 @@ from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsy
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
 from tests.task_clock import on_clock
@@ -255,7 +255,7 @@ def rebuilt(trigger: ZendeskJobStatusTrigger) -> ZendeskJobStatusTrigger:
 
 def run_trigger(schedule: Schedule, trigger: ZendeskJobStatusTrigger) -> dict[str, Any]:
     """The trigger's event, its poller sleeping on the schedule."""
-    with use_time_source(schedule.emu.clock.now, advance=schedule.advance):
+    with triggers_on_clock(schedule.emu.clock.now, schedule.advance):
         return asyncio.run(event_of(rebuilt(trigger)))
 
 

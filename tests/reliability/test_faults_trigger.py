@@ -15,8 +15,8 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import TaskDeferred
 from tests.reliability.fault_support import (
@@ -36,6 +36,7 @@ from tests.reliability.fault_support import (
     run_trigger,
     sensor,
 )
+from tests.unit.test_poller_support import RecordingHook, on_emulator_time, pollers_on_clock
 from tests.unit.test_trigger import event_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -99,7 +100,7 @@ async def test_a_429_storm_pauses_every_wait_on_the_connection(emulator: Zendesk
     job_ids = jobs_finishing(emulator, 12, 24, 36)
     schedule = Schedule(emulator)
     emulator.add_fault(Fault("rate_limit", count=3, retry_after=20, path_prefix=SHOW_MANY))
-    with use_time_source(emulator.clock.now, advance=schedule.advance):
+    with on_emulator_time(emulator, schedule.advance):
         events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
     assert [event["status"] for event in events] == ["success"] * 3
     records = api_reads(emulator)
@@ -121,7 +122,7 @@ async def test_one_warning_per_429_in_the_triggerer_s_log(
     schedule = Schedule(emulator)
     emulator.add_fault(Fault("rate_limit", count=2, retry_after=7, path_prefix=SHOW_MANY))
     caplog.set_level(logging.DEBUG, logger="airflow_provider_zendesk_jobs")
-    with use_time_source(emulator.clock.now, advance=schedule.advance):
+    with on_emulator_time(emulator, schedule.advance):
         events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
     assert [event["status"] for event in events] == ["success"] * 2
     assert [record.status for record in api_reads(emulator)][:3] == [429, 429, 200]
@@ -147,7 +148,7 @@ async def test_a_retry_after_longer_than_a_request_may_wait_pauses_the_poller(em
     job_ids = jobs_finishing(emulator, 12, 24)
     schedule = Schedule(emulator)
     emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
-    with use_time_source(emulator.clock.now, advance=schedule.advance):
+    with on_emulator_time(emulator, schedule.advance):
         events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
     assert [event["status"] for event in events] == ["success"] * 2
     records = api_reads(emulator)
@@ -179,7 +180,7 @@ async def test_a_requests_per_minute_limit_holds_for_hundreds_of_waits(emulator:
     job_ids = [emulator.create_job(count=1, queued_seconds=0, work_seconds=30 + n % 60) for n in range(250)]
     schedule = Schedule(emulator)
     emulator.set_rate_limit(4)
-    with use_time_source(emulator.clock.now, advance=schedule.advance):
+    with on_emulator_time(emulator, schedule.advance):
         events = await asyncio.gather(*(event_of(rebuilt(trigger_for(schedule, [job_id]))) for job_id in job_ids))
     assert [event["status"] for event in events] == ["success"] * 250
     records = api_reads(emulator)
@@ -229,7 +230,7 @@ def run_until_killed(schedule: Schedule, trigger: ZendeskJobStatusTrigger, reque
         await asyncio.gather(task, return_exceptions=True)
         assert pollers_on_running_loop() == {}
 
-    with use_time_source(schedule.emu.clock.now, advance=schedule.advance):
+    with on_emulator_time(schedule.emu, schedule.advance):
         asyncio.run(life())
 
 
@@ -294,7 +295,8 @@ async def test_a_cancelled_trigger_sends_nothing_more_and_closes_its_connection(
         emulator.add_fault(Fault("hang", count=1, path_prefix=SHOW_MANY))
     elif where == "retry-after":
         emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
-    with use_time_source(emulator.clock.now, advance=schedule.advance):
+    hook = RecordingHook(emulator, schedule.advance)
+    with pollers_on_clock(emulator.clock.now, advancing_sleep(schedule.advance), hook=hook):
         task = asyncio.create_task(event_of(rebuilt(trigger_for(schedule, job_ids))))
         for _ in range(1000):  # until the first request is in the emulator's log
             if api_reads(emulator):
@@ -308,7 +310,7 @@ async def test_a_cancelled_trigger_sends_nothing_more_and_closes_its_connection(
             await task
         await asyncio.gather(poller.task, return_exceptions=True)  # type: ignore[arg-type]
     assert poller.closed and pollers_on_running_loop() == {}
-    assert poller._hook._client is None
+    assert hook.closings == 1  # its HTTP client was closed
     count, now = len(emulator.requests), emulator.clock.now()
     for _ in range(50):  # a live poller would have slept (moving the clock) and asked again by now
         await asyncio.sleep(0)

@@ -27,7 +27,7 @@ from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsy
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
 from tests.unit.support import set_connection
@@ -173,7 +173,7 @@ def run_task(kind: str, job_id: Any, upstream_value: Any = None, *, native: bool
         now[0] += seconds
         return now[0]
 
-    with use_time_source(lambda: now[0], advance=advance):
+    with triggers_on_clock(lambda: now[0], advance):
         built.execute(context)
 
 
@@ -498,7 +498,7 @@ async def test_a_deferred_wait_on_a_refused_host_ends_with_the_same_message(
     """A triggerer whose connection was changed after deferral: the wait ends, the task fails for good."""
     conn_with_host(monkeypatch, host)
     clock = ManualClock()
-    with use_time_source(clock.now, advance=clock.advance):
+    with triggers_on_clock(clock.now, clock.advance):
         event = await anext(ZendeskJobStatusTrigger(["V3-a"], poll_interval=5).run())
     assert event.payload["status"] == "error"
     assert event.payload["error_type"] == "ZendeskInvalidInputError"

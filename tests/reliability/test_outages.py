@@ -20,7 +20,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.reliability.fault_support import (
     SHOW_MANY,
@@ -63,7 +63,7 @@ def outage(schedule: Schedule, start: float, end: float, **kwargs: Any) -> None:
 
 
 async def run_all(schedule: Schedule, triggers: list[ZendeskJobStatusTrigger]) -> list[dict[str, Any]]:
-    with use_time_source(schedule.emu.clock.now, advance=schedule.advance):
+    with triggers_on_clock(schedule.emu.clock.now, schedule.advance):
         return list(await asyncio.gather(*(event_of(trigger) for trigger in triggers)))
 
 

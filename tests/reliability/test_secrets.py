@@ -48,7 +48,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
 )
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests import task_clock
 from tests.airflow_compat import TaskDeferred
@@ -328,7 +328,7 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
         rebuilt = ZendeskJobStatusTrigger(**json.loads(json.dumps(kwargs)))  # as the triggerer stores and rebuilds it
 
         async def run_trigger(rebuilt: ZendeskJobStatusTrigger = rebuilt) -> dict[str, Any]:
-            with use_time_source(emu.clock.now, advance=emu.advance):
+            with triggers_on_clock(emu.clock.now, emu.advance):
                 return (await anext(rebuilt.run())).payload  # type: ignore[no-any-return]
 
         payload = asyncio.run(run_trigger())
@@ -348,7 +348,7 @@ def drive_refused(emu: ZendeskEmulator, seen: Seen, mode: str, monkeypatch: pyte
     )
 
     async def wrong_trigger() -> dict[str, Any]:
-        with use_time_source(emu.clock.now, advance=emu.advance):
+        with triggers_on_clock(emu.clock.now, emu.advance):
             return (await anext(ZendeskJobStatusTrigger(["V3-a"], "zendesk_wrong", 5).run())).payload  # type: ignore[no-any-return]
 
     event = asyncio.run(wrong_trigger())

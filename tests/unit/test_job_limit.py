@@ -150,7 +150,7 @@ def test_the_refusal_is_recognised_however_it_is_worded(
 def test_a_task_that_meets_the_job_limit_may_be_retried_by_airflow() -> None:
     error = ZendeskJobLimitError("Zendesk refused it: " + WHAT_TO_DO)
     assert isinstance(exception_for_error(error), ZendeskWaitError)
-    assert isinstance(exception_for_error("ZendeskJobLimitError", str(error)), ZendeskWaitError)
+    assert isinstance(exception_for_error(error.kind, str(error)), ZendeskWaitError)
 
 
 # -- against the emulator -------------------------------------------------------------------------------

@@ -260,7 +260,7 @@ def test_execute_complete_reads_every_job_in_one_request(emulator: ZendeskEmulat
 @pytest.mark.timeout(60)
 async def test_the_whole_deferred_path_against_the_emulator(emulator: ZendeskEmulator) -> None:
     """execute defers, the real trigger polls the emulator, execute_complete reads once."""
-    from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+    from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
     from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 
     records = [{"subject": "one"}, {"subject": "FAIL two"}, {"subject": "three"}]
@@ -272,7 +272,7 @@ async def test_the_whole_deferred_path_against_the_emulator(emulator: ZendeskEmu
     with pytest.raises(TaskDeferred) as info:
         op.execute({})  # type: ignore[arg-type]
     classpath, kwargs = info.value.trigger.serialize()
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with triggers_on_clock(emulator.clock.now, emulator.advance):
         assert classpath.endswith("ZendeskJobStatusTrigger")
         trigger = ZendeskJobStatusTrigger(**kwargs)  # as the triggerer rebuilds it
         event = await trigger.run().__anext__()

@@ -6,12 +6,12 @@ the messages the poller delivered, so each assertion is about what went over the
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import itertools
 import json
 import math
 import random
+import time
 
 import pytest
 
@@ -22,18 +22,20 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.poller import (
+from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+from airflow_provider_zendesk_jobs.triggers.messages import (
     DeadlineReached,
     PollAnswer,
     PollFailure,
     PollPaused,
     PollUnanswered,
-    SharedJobStatusPoller,
 )
-from airflow_provider_zendesk_jobs.triggers.timing import current_time_source, use_time_source
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, shared_poller, use_poller_factory
 from tests.unit.test_poller_support import (  # noqa: F401
     SHOW_MANY,
     Driven,
+    Watched,
     asked_ids,
     emulator_fixture,
     requests_per_time,
@@ -156,14 +158,32 @@ async def test_a_new_short_wait_wakes_a_sleeping_poller(emulator: ZendeskEmulato
     fast = driven.watch([fast_id], poll_interval=2)
     await driven.run_for(5)
     assert answer_times(fast.take()) == [start + 7, start + 9]
-    assert slow.take() == []  # not due, and not within half its interval of being due
+    assert slow.take() == []  # not due yet
     assert [asked_ids(r) for r in show_many_requests(emulator)] == [[fast_id], [fast_id]]
-    await driven.run_for(25)
-    # Within half its interval of being due, the slow wait rides in the fast wait's request.
-    assert answer_times(slow.take()) == [start + 31]
-    assert len(show_many_requests(emulator)) == 15
+    await driven.run_for(50)
+    # Each wait on its own interval: the slow one is read once its minute has passed.
+    assert answer_times(slow.take()) == [start + 60]
+    assert answer_times(fast.take()) == [start + 7 + 2 * n for n in range(2, 27)]
     slow.close()
     fast.close()
+
+
+async def test_a_wait_registering_before_the_next_cycle_joins_it(emulator: ZendeskEmulator) -> None:
+    first_id, second_id, third_id = running_jobs(emulator, 3)
+    driven = Driven(emulator)
+    start = emulator.clock.now()
+    first = driven.watch([first_id], poll_interval=10)
+    await driven.run_for(4)
+    second = driven.watch([second_id], poll_interval=10)  # the cycle at +10 is within its interval
+    third = driven.watch([third_id], poll_interval=5)  # it is not: the poller wakes sooner for this one
+    await driven.run_for(6)
+    assert [(r.time - start, sorted(asked_ids(r))) for r in show_many_requests(emulator)] == [
+        (9, [third_id]),
+        (10, sorted([first_id, second_id])),
+    ]
+    assert answer_times(second.take()) == [start + 10]
+    for watched in (first, second, third):
+        watched.close()
 
 
 async def test_a_deadline_gets_one_answer_read_at_the_deadline(emulator: ZendeskEmulator) -> None:
@@ -349,52 +369,48 @@ async def test_a_wait_that_leaves_is_no_longer_asked_for(emulator: ZendeskEmulat
 
 async def test_the_last_wait_leaving_stops_the_poller_even_mid_pause(emulator: ZendeskEmulator) -> None:
     (job_id,) = running_jobs(emulator, 1)
-    closed: list[SharedJobStatusPoller] = []
-    driven = Driven(emulator, on_close=closed.append)
+    driven = Driven(emulator)
     start = emulator.clock.now()
     sub = driven.watch([job_id], poll_interval=5)
     emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
-    await driven.run_for(10)  # the hook now sleeps out Retry-After before its second attempt
+    await driven.run_for(10)  # the poller now sleeps out Retry-After
     assert driven.timeline.pending == 1
     sub.close()
     await driven.settle()
     task = driven.poller.task
     assert task is not None and task.done() and task.cancelled()
-    assert closed == [driven.poller] and driven.poller.closed
+    assert driven.poller.closed
     await driven.run_for(120)
     assert [(r.time, r.status) for r in emulator.requests] == [(start + 5, 429)]
     assert driven.timeline.pending == 0
-    assert driven.poller._hook._client is None  # the HTTP client was closed
     with pytest.raises(RuntimeError, match="stopped"):
-        driven.poller.register([job_id], poll_interval=5)
+        driven.poller.register([job_id], poll_interval=5, on_message=lambda message: False)
 
 
-async def test_answers_not_read_yet_are_superseded_but_failures_are_kept(emulator: ZendeskEmulator) -> None:
+async def test_a_refused_request_is_told_and_the_wait_is_answered_again_after(emulator: ZendeskEmulator) -> None:
     (job_id,) = running_jobs(emulator, 1)
     driven = Driven(emulator)
     start = emulator.clock.now()
-    sub = driven.poller.register([job_id], poll_interval=5)  # nobody reads it for a while
+    watched = driven.watch([job_id], poll_interval=5)
     await driven.run_for(15)
-    assert answer_times(sub.drain()) == [start + 15]
+    assert answer_times(watched.take()) == [start + 5, start + 10, start + 15]
     emulator.add_fault(Fault("server_error", count=1, status=400, path_prefix=SHOW_MANY))  # fails the next cycle
-    await driven.run_for(60)
-    failure, answer = sub.drain()
-    assert isinstance(failure, PollFailure)
+    await driven.run_for(10)
+    failure, answer = watched.take()
+    assert isinstance(failure, PollFailure) and failure.at == start + 20
     assert isinstance(answer, PollAnswer)
-    assert answer.at == max(r.time for r in show_many_requests(emulator))
-    sub.close()
+    assert answer.at == max(r.time for r in show_many_requests(emulator)) == start + 25
+    watched.close()
 
 
 async def test_registration_is_checked_before_any_request(emulator: ZendeskEmulator) -> None:
     poller = Driven(emulator).poller
     with pytest.raises(ZendeskInvalidInputError, match="not a valid Zendesk job id"):
-        poller.register(["../admin"], poll_interval=5)
+        Watched(poller, ["../admin"], poll_interval=5)
     with pytest.raises(ZendeskInvalidInputError, match="poll_interval"):
-        poller.register(["V3-a"], poll_interval=0)
+        Watched(poller, ["V3-a"], poll_interval=0)
     with pytest.raises(ZendeskInvalidInputError, match="deadline"):
-        poller.register(["V3-a"], poll_interval=5, deadline="soon")  # type: ignore[arg-type]
-    with pytest.raises(ZendeskInvalidInputError, match="chunk_size"):
-        SharedJobStatusPoller(chunk_size=101)
+        Watched(poller, ["V3-a"], poll_interval=5, deadline="soon")
     assert poller.task is None
     assert emulator.requests == []
 
@@ -426,32 +442,25 @@ async def test_callbacks_run_in_the_registering_context_and_a_faulty_one_harms_n
     assert "failed to handle" in caplog.text
     assert [sorted(asked_ids(r)) for r in show_many_requests(emulator)] == [sorted([ok_id, bad_id]), [ok_id]]
     assert driven.poller.closed  # both left: the poller ended
-    with pytest.raises(RuntimeError, match="callback"):
-        await faulty_sub.next_message()
 
 
-async def test_aclose_fails_the_waits_still_registered(emulator: ZendeskEmulator) -> None:
+async def test_the_registry_makes_pollers_with_the_factory_installed(emulator: ZendeskEmulator) -> None:
+    made: list[str] = []
+
+    def on_emulator_time(zendesk_conn_id: str) -> SharedJobStatusPoller:
+        made.append(zendesk_conn_id)
+        return SharedJobStatusPoller(zendesk_conn_id, clock=emulator.clock.now, sleep=advancing_sleep(emulator.advance))
+
     (job_id,) = running_jobs(emulator, 1)
-    driven = Driven(emulator)
-    sub = driven.poller.register([job_id], poll_interval=5)
-    await driven.run_for(5)
-    await driven.poller.aclose()
-    answer, failure = sub.drain()
-    assert isinstance(answer, PollAnswer)
-    assert isinstance(failure, PollFailure) and "closed" in str(failure.error)
-    assert sub.closed and driven.poller.closed
-    assert driven.poller.task is not None and driven.poller.task.done()
-
-
-def test_a_time_source_needs_exactly_one_way_to_sleep() -> None:
-    with pytest.raises(ValueError, match="exactly one"), use_time_source(lambda: 0.0):
-        pass
-    with (
-        pytest.raises(ValueError, match="exactly one"),
-        use_time_source(lambda: 0.0, asyncio.sleep, advance=lambda seconds: None),
-    ):
-        pass
-    before = current_time_source()
-    with use_time_source(lambda: 42.0, advance=lambda seconds: None) as chosen:
-        assert current_time_source() is chosen and chosen.clock() == 42.0
-    assert current_time_source() is before
+    start = emulator.clock.now()
+    with use_poller_factory(on_emulator_time):
+        poller = shared_poller("zendesk_default")
+        assert shared_poller("zendesk_default") is poller and made == ["zendesk_default"]
+        seen: list[float] = []
+        poller.register([job_id], poll_interval=300, on_message=lambda message: seen.append(message.at) or True)
+        assert pollers_on_running_loop() == {"zendesk_default": poller}
+        assert poller.task is not None
+        await poller.task  # five minutes on the emulator's clock, no real time
+    assert seen == [start + 300] and pollers_on_running_loop() == {}
+    default = shared_poller("zendesk_default")  # outside the block: the production poller, on real time
+    assert made == ["zendesk_default"] and default is not poller and default.clock is time.time

@@ -2,20 +2,24 @@
 
 Time only moves when the code under test sleeps (``advancing_sleep``) or when a test drives
 a :class:`ManualTimeline` to a given clock time, so every assertion about time is exact.
+Triggers get such pollers through the registry's factory: ``with on_emulator_time(emulator):``.
 Imported by the sensor, trigger, poller and wait tests; holds no tests itself.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
+from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller, Subscription
-from airflow_provider_zendesk_jobs.triggers.timing import ManualTimeline, advancing_sleep
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
+from airflow_provider_zendesk_jobs.triggers.poller import Clock, SharedJobStatusPoller, Sleep
+from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 
@@ -48,27 +52,22 @@ def requests_per_time(records: list[RequestRecord]) -> dict[float, int]:
 
 
 class Watched:
-    """A subscription whose messages are read as they arrive, as a trigger would read them."""
+    """A wait registered as a trigger registers: every message handed to its callback is kept."""
 
-    def __init__(self, subscription: Subscription) -> None:
-        self.sub = subscription
+    def __init__(self, poller: SharedJobStatusPoller, job_ids: list[str], **kwargs: Any) -> None:
         self.messages: list[Any] = []
-        self.task = asyncio.create_task(self._read())
+        self.sub = poller.register(job_ids, on_message=self._keep, **kwargs)
 
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self.sub.next_message()
-            except RuntimeError:  # closed
-                return
-            self.messages.append(message)
+    def _keep(self, message: Any) -> bool:
+        self.messages.append(message)
+        return False
 
     @property
     def job_ids(self) -> tuple[str, ...]:
         return self.sub.job_ids
 
     def take(self) -> list[Any]:
-        """The messages read so far (and forget them)."""
+        """The messages handed over so far (and forget them)."""
         taken, self.messages = self.messages, []
         return taken
 
@@ -85,7 +84,7 @@ class Driven:
         self.poller = SharedJobStatusPoller("zendesk_default", clock=emu.clock.now, sleep=self.timeline.sleep, **kwargs)
 
     def watch(self, job_ids: list[str], **kwargs: Any) -> Watched:
-        return Watched(self.poller.register(job_ids, **kwargs))
+        return Watched(self.poller, job_ids, **kwargs)
 
     def _quiet(self) -> bool:
         task = self.poller.task
@@ -102,16 +101,41 @@ class Driven:
         await self.timeline.settle(self._quiet)
 
 
-def advancing_poller(emu: ZendeskEmulator, **kwargs: Any) -> SharedJobStatusPoller:
-    """A poller whose every sleep moves the emulator's clock: it runs as fast as it can."""
-    return SharedJobStatusPoller("zendesk_default", clock=emu.clock.now, sleep=advancing_sleep(emu.advance), **kwargs)
+class RecordingHook(ZendeskJobStatusAsyncHook):
+    """The poller's hook on the emulator's clock, noting the context of each read and its closing."""
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
+
+    def __init__(self, emu: ZendeskEmulator, advance: Callable[[float], object] | None = None) -> None:
+        super().__init__(retry_limit=1, clock=emu.clock.now, sleep=advancing_sleep(advance or emu.advance))
+        self.read_in: list[str] = []
+        self.closings = 0
+
+    async def get_job_statuses_by_id(self, job_ids: Any) -> Any:
+        self.read_in.append(self.marker.get())
+        return await super().get_job_statuses_by_id(job_ids)
+
+    async def aclose(self) -> None:
+        self.closings += 1
+        await super().aclose()
 
 
-async def finish(task: asyncio.Task[Any]) -> Any:
-    """Await a task the test expects to be done already (no real waiting involved)."""
-    assert task.done(), "the task should have finished by now"
-    return task.result()
+@contextmanager
+def pollers_on_clock(clock: Clock, sleep: Sleep, **kwargs: Any) -> Iterator[list[SharedJobStatusPoller]]:
+    """Triggers run in the block get their pollers on this clock, through the registry's factory.
+
+    Yields the pollers made, in order; ``kwargs`` go to each (``hook=``, ``rand=``...).
+    """
+    made: list[SharedJobStatusPoller] = []
+
+    def factory(zendesk_conn_id: str) -> SharedJobStatusPoller:
+        made.append(SharedJobStatusPoller(zendesk_conn_id, clock=clock, sleep=sleep, **kwargs))
+        return made[-1]
+
+    with use_poller_factory(factory):
+        yield made
 
 
-def drained(subscription: Subscription) -> list[Any]:
-    return subscription.drain()
+def on_emulator_time(emu: ZendeskEmulator, advance: Callable[[float], object] | None = None) -> Any:
+    """Pollers whose every sleep moves the emulator's clock (or runs ``advance``): waits of hours take no time."""
+    return pollers_on_clock(emu.clock.now, advancing_sleep(advance or emu.advance))

@@ -365,6 +365,7 @@ def test_a_deferred_timeout_with_soft_fail_skips_the_task() -> None:
 # -- the failures and the reads every waiting task shares ---------------------------------------------------
 def test_errors_map_to_task_failures_by_class_or_by_event_name() -> None:
     from airflow_provider_zendesk_jobs.exceptions import (
+        ErrorKind,
         ZendeskAuthError,
         ZendeskRateLimitError,
         ZendeskResponseError,
@@ -373,11 +374,25 @@ def test_errors_map_to_task_failures_by_class_or_by_event_name() -> None:
 
     assert type(exception_for_error(ZendeskAuthError("no"))) is AirflowFailException
     assert type(exception_for_error(ZendeskInvalidInputError("bad id"))) is AirflowFailException
-    assert type(exception_for_error("ZendeskAuthError", "refused")) is AirflowFailException
-    for retryable in (ZendeskRateLimitError("429"), ZendeskResponseError("odd body"), "ZendeskUnavailableError"):
+    assert type(exception_for_error(ErrorKind.PERMANENT, "refused")) is AirflowFailException
+    for retryable in (ZendeskRateLimitError("429"), ZendeskResponseError("odd body"), ErrorKind.TRANSIENT):
         error = exception_for_error(retryable)
         assert isinstance(error, ZendeskWaitError) and not isinstance(error, AirflowFailException)
-    assert str(exception_for_error("KeyError", "")) == "The Zendesk wait stopped on KeyError."
+    assert str(exception_for_error(KeyError())) == "The Zendesk wait stopped on KeyError."
+
+
+def test_an_error_event_is_decided_by_its_kind_and_by_its_class_name_from_older_releases() -> None:
+    from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
+
+    for event in (
+        {"status": "error", "message": "refused", "error_type": "ZendeskAuthError", "error_kind": "permanent"},
+        {"status": "error", "message": "refused", "error_type": "ZendeskAuthError"},
+    ):
+        with pytest.raises(AirflowFailException, match="refused"):
+            result_from_event(event)
+    with pytest.raises(ZendeskWaitError, match="answered 400") as raised:
+        result_from_event({"status": "error", "message": "answered 400", "error_kind": "failed"})
+    assert not isinstance(raised.value, AirflowFailException)
 
 
 def test_an_operator_chooses_its_timeout_exception_for_the_event() -> None:

@@ -1,14 +1,13 @@
 """ZendeskJobStatusTrigger: its event for every outcome, its serialised form, its logs.
 
 Each trigger runs its real ``run()`` with the real async hook against the emulator; the poller's
-sleeps move the emulator's clock (``use_time_source(..., advance=...)``), so a wait of minutes
+sleeps move the emulator's clock (``on_emulator_time``, through the registry's poller factory), so a wait of minutes
 takes milliseconds and the clock time of every event is exact.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import re
 from collections.abc import Iterator
@@ -18,11 +17,18 @@ import pytest
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import capture_airflow_logs
-from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
+from tests.unit.test_poller_support import (  # noqa: F401
+    SHOW_MANY,
+    RecordingHook,
+    emulator_fixture,
+    on_emulator_time,
+    pollers_on_clock,
+    show_many_requests,
+)
 
 pytestmark = pytest.mark.timeout(60)
 CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
@@ -37,7 +43,7 @@ def trigger_logs() -> Iterator[list[dict[str, Any]]]:
 
 @pytest.fixture(autouse=True)
 def emulator_time(emulator: ZendeskEmulator) -> Iterator[None]:
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with on_emulator_time(emulator):
         yield
 
 
@@ -206,7 +212,7 @@ async def test_a_job_not_visible_yet_is_waited_for_within_the_grace(
     with ZendeskEmulator(clock=ManualClock(), not_visible_seconds=12) as emu:
         monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
         job_id = emu.create_job(count=2, work_seconds=20)
-        with use_time_source(emu.clock.now, advance=emu.advance):
+        with on_emulator_time(emu):
             event = await event_of(trigger_for(emu, [job_id], not_found_grace=60))
         statuses = [r.status for r in show_many_requests(emu)]
     assert event["status"] == "success"
@@ -334,41 +340,32 @@ async def test_triggers_on_one_connection_share_one_poller_and_leave_nothing_run
     emulator: ZendeskEmulator,
 ) -> None:
     ids = [emulator.create_job(count=2, work_seconds=4 * n) for n in range(1, 4)]
-    tasks = [asyncio.create_task(event_of(trigger_for(emulator, [job_id]))) for job_id in ids]
-    await asyncio.sleep(0)
-    (poller,) = pollers_on_running_loop().values()
-    assert poller.waits == 3
-    events = await asyncio.gather(*tasks)
+    hook = RecordingHook(emulator)
+    with pollers_on_clock(emulator.clock.now, advancing_sleep(emulator.advance), hook=hook):
+        tasks = [asyncio.create_task(event_of(trigger_for(emulator, [job_id]))) for job_id in ids]
+        await asyncio.sleep(0)
+        (poller,) = pollers_on_running_loop().values()
+        assert poller.waits == 3
+        events = await asyncio.gather(*tasks)
     assert [event["status"] for event in events] == ["success"] * 3
     assert poller.closed and pollers_on_running_loop() == {}
     await asyncio.gather(poller.task, return_exceptions=True)  # type: ignore[arg-type]
-    assert poller._hook._client is None
+    assert hook.closings == 1  # the HTTP client was closed
     # Every cycle asked for all the ids still waited on, in one request.
     assert [len(r.query.split(",")) for r in show_many_requests(emulator)] == [3, 2, 1]
 
 
 async def test_the_poller_logs_outside_of_any_one_trigger_s_context(emulator: ZendeskEmulator) -> None:
-    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
     job_id = emulator.create_job(count=2, work_seconds=3)
+    hook = RecordingHook(emulator)
 
     async def run_as_task_one() -> dict[str, Any]:
-        marker.set("task-one")  # like the triggerer binding a trigger's ids for its log lines
+        RecordingHook.marker.set("task-one")  # like the triggerer binding a trigger's ids for its log lines
         return await event_of(trigger_for(emulator, [job_id]))
 
-    task = asyncio.create_task(run_as_task_one())
-    await asyncio.sleep(0)
-    (poller,) = pollers_on_running_loop().values()
-    hook = poller._hook
-    read = hook.get_job_statuses_by_id
-    seen: list[str] = []
-
-    async def spy(job_ids: Any) -> Any:
-        seen.append(marker.get())
-        return await read(job_ids)
-
-    hook.get_job_statuses_by_id = spy  # type: ignore[method-assign]
-    assert (await task)["status"] == "success"
-    assert seen and set(seen) == {"none"}
+    with pollers_on_clock(emulator.clock.now, advancing_sleep(emulator.advance), hook=hook):
+        assert (await asyncio.create_task(run_as_task_one()))["status"] == "success"
+    assert hook.read_in and set(hook.read_in) == {"none"}
 
 
 async def test_a_cancelled_trigger_leaves_the_poller_and_no_request_follows(emulator: ZendeskEmulator) -> None:

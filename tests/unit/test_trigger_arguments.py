@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import trigger_kwargs_as_the_triggerer_reads
-from tests.unit.test_poller_support import asked_ids, emulator_fixture, show_many_requests  # noqa: F401
+from tests.unit.test_poller_support import asked_ids, emulator_fixture, on_emulator_time, show_many_requests  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,7 +50,7 @@ FIELDS = (
 
 @pytest.fixture
 def emulator_time(emulator: ZendeskEmulator) -> Iterator[None]:
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
+    with on_emulator_time(emulator):
         yield
 
 

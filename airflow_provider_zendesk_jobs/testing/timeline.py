@@ -1,43 +1,28 @@
-"""Where the waiting code reads the time and sleeps, so a test can run it on a manual clock.
+"""Sleeps on a manual clock, for tests and benchmarks of waiting code (never used in production).
 
-The sensor, the trigger and the shared poller read "now" and sleep through one
-:class:`TimeSource`. In production it is ``time.time`` and ``asyncio.sleep``. A test that
-runs a deferred wait against the emulator swaps in the emulator's clock, so a wait of
-hours takes no real time and every assertion about time is exact::
+A poller, a hook or a sensor takes ``clock=`` and ``sleep=`` as constructor arguments. Give it
+the emulator's ``ManualClock.now`` and one of these sleeps, and a wait of hours takes no real
+time while every time it reads is exact:
 
-    from airflow_provider_zendesk_jobs.triggers.timing import use_time_source
+* :func:`advancing_sleep` moves the clock by the time asked: exact for one sleeper at a time,
+  such as the shared poller, whose one task does every request and every pause;
+* :class:`ManualTimeline` serves many sleepers: a driver jumps the clock to the earliest
+  wake-up, lets everything woken run until it sleeps again, and repeats.
 
-    with use_time_source(emulator.clock.now, advance=emulator.advance):
-        dag.test()  # the trigger's sleeps move the emulator's clock instead of waiting
-
-The swap is process-wide, not per event loop, because Airflow's ``dag.test()`` rebuilds
-the trigger from its serialized form and runs it on a loop of its own.
+For triggers, which find their poller through the registry, install a poller on such a clock
+with :func:`airflow_provider_zendesk_jobs.triggers.registry.use_poller_factory`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = [
-    "Clock",
-    "ManualTimeline",
-    "Sleep",
-    "TimeSource",
-    "advancing_sleep",
-    "current_time_source",
-    "use_time_source",
-]
-
-#: Returns epoch seconds (UTC).
-Clock = Callable[[], float]
-#: Waits the given number of seconds on the matching clock.
-Sleep = Callable[[float], Awaitable[None]]
+__all__ = ["ManualTimeline", "advancing_sleep", "triggers_on_clock"]
 
 
 class _ManualClock(Protocol):
@@ -46,24 +31,7 @@ class _ManualClock(Protocol):
     def advance(self, seconds: float) -> float: ...
 
 
-@dataclass(frozen=True)
-class TimeSource:
-    """A clock and a sleep that agree with each other."""
-
-    clock: Clock = time.time
-    sleep: Sleep = asyncio.sleep
-
-
-_DEFAULT = TimeSource()
-_current: TimeSource = _DEFAULT
-
-
-def current_time_source() -> TimeSource:
-    """The time source new pollers, triggers and sensors use."""
-    return _current
-
-
-def advancing_sleep(advance: Callable[[float], object]) -> Sleep:
+def advancing_sleep(advance: Callable[[float], object]) -> Callable[[float], Awaitable[None]]:
     """A sleep that moves a manual clock forward by the time asked, then lets the loop run once.
 
     Exact when one coroutine at a time sleeps on the clock, which is how the shared poller
@@ -77,34 +45,6 @@ def advancing_sleep(advance: Callable[[float], object]) -> Sleep:
         await asyncio.sleep(0)
 
     return sleep
-
-
-@contextmanager
-def use_time_source(
-    clock: Clock,
-    sleep: Sleep | None = None,
-    *,
-    advance: Callable[[float], object] | None = None,
-) -> Iterator[TimeSource]:
-    """Run the waiting code on ``clock`` until the block ends.
-
-    Give either ``sleep`` (an async sleep on that clock) or ``advance`` (a function that moves
-    the clock forward, like ``ZendeskEmulator.advance``); with ``advance``, every sleep moves
-    the clock instead of waiting. Pollers already running keep the time source they started with.
-    """
-    global _current
-    if sleep is not None and advance is None:
-        chosen = TimeSource(clock=clock, sleep=sleep)
-    elif advance is not None and sleep is None:
-        chosen = TimeSource(clock=clock, sleep=advancing_sleep(advance))
-    else:
-        raise ValueError("use_time_source needs exactly one of sleep= (an async sleep) or advance= (a clock step)")
-    previous = _current
-    _current = chosen
-    try:
-        yield chosen
-    finally:
-        _current = previous
 
 
 class ManualTimeline:
@@ -190,3 +130,14 @@ class ManualTimeline:
         now = self._clock.now()
         if when > now:
             self._clock.advance(when - now)
+
+
+@contextmanager
+def triggers_on_clock(clock: Callable[[], float], advance: Callable[[float], object]) -> Iterator[None]:
+    """Triggers run in the block get pollers that read ``clock`` and sleep by running ``advance``."""
+    from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+    from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
+
+    factory = functools.partial(SharedJobStatusPoller, clock=clock, sleep=advancing_sleep(advance))
+    with use_poller_factory(factory):
+        yield
