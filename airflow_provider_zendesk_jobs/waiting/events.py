@@ -23,6 +23,7 @@ __all__ = [
     "EVENT_TIMEOUT",
     "event_payload",
     "job_summary",
+    "summaries",
 ]
 
 EVENT_SUCCESS = "success"
@@ -57,3 +58,20 @@ def event_payload(
         payload["error_type"] = type(error).__name__ if error is not None else "Exception"
         payload["error_kind"] = getattr(error, "kind", ErrorKind.FAILED).value
     return payload
+
+
+def summaries(
+    jobs: Mapping[str, JobStatus] | Sequence[Mapping[str, Any]], job_ids: Sequence[str], *, many: bool
+) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """A waiting task's XCom: ``{"id", "status", "total", "progress", "message"}`` per job, in the order of ``job_ids``.
+
+    A list when the task was given a list (``many``), else the one job's summary. ``jobs`` is
+    either parsed statuses keyed by id or the ``jobs`` list of a trigger event.
+    """
+    by_id = (
+        {job_id: job_summary(job) for job_id, job in jobs.items()}
+        if isinstance(jobs, Mapping)
+        else {str(item.get("id")): dict(item) for item in jobs}
+    )
+    found = [by_id[job_id] for job_id in job_ids if job_id in by_id]
+    return found if many else (found[0] if found else None)
