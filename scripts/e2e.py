@@ -403,7 +403,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     os.environ.update(dep.env)  # this script reads the metadata database with Airflow's own models
 
     began = step("starting one emulator per scenario")
-    for name in ("gate", "many", "restart", "pair", "outage", "poison"):
+    for name in ("gate", "many", "restart", "pair", "outage", "poison", "start"):
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         gate = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
         dep.emulators[name] = Emulator(name, procs, dep.env, [*gate, "--seed", str(len(dep.emulators) + 1)])
@@ -876,6 +876,51 @@ def scenario_poison(dep: Deployment, result: Result, waits: int = 3, poisoned: i
         result.figures["triggerer_last_error"] = crash[-1] if crash else "(none logged)"
 
 
+# -- starting in the triggerer (Airflow 3.3's start_from_trigger) ---------------------------------------
+def scenario_start_in_triggerer(dep: Deployment, result: Result, waits: int = 30) -> None:
+    """30 waits with and without ``start_from_trigger``: the tasks a worker ran, and the requests to Zendesk."""
+    emu = dep.emulators["start"]
+    for mode in ("off", "on"):
+        dag_id = f"e2e_start_from_trigger_{mode}"
+        before = len(emu.requests(""))
+        job_ids = emu.create_jobs(waits, work_seconds=lambda i: 5.0 + i)
+        run_id = dep.trigger(dag_id, {"job_ids": job_ids})
+        wait_for(
+            f"{waits} waits of {dag_id} deferred",
+            lambda: sum(ti.state == "deferred" for ti in task_instances(dag_id, run_id)) == waits,  # noqa: B023
+            300,
+        )
+        driver = ClockDriver(emu)
+        driver.start()
+        try:
+            tis = final_states(dag_id, run_id, 300, expected=waits)
+        finally:
+            driver.stopping.set()
+        succeeded = sum(ti.state == "success" for ti in tis)
+        requests = emu.requests("")[before:]
+        single_id = sum(
+            1
+            for r in requests
+            if r["path"].startswith(SHOW_MANY)
+            and len(urllib.parse.parse_qs(r["query"]).get("ids", [""])[0].split(",")) == 1
+        )
+        worker_logs = [task_log_text(dep.home, dag_id, run_id, ti.task_id, part="worker") for ti in tis]
+        on_worker = sum(1 for text in worker_logs if text.strip())
+        deferrals = sum(text.count("Deferring: the triggerer checks") for text in worker_logs)
+        result.figures[mode] = {
+            "succeeded": f"{succeeded}/{waits}",
+            "tasks_run_on_a_worker": on_worker,
+            "worker_deferrals": deferrals,
+            "requests": len(requests),
+            "single_id_checks": single_id,
+        }
+        result.check(succeeded == waits, f"{mode}: {waits - succeeded} of {waits} waits did not succeed")
+    on, off = result.figures["on"], result.figures["off"]
+    result.check(on["tasks_run_on_a_worker"] == 0, f"started in the triggerer, yet a worker ran tasks: {on}")
+    result.check(on["single_id_checks"] == 0, f"started in the triggerer, yet single-id checks were sent: {on}")
+    result.check(off["worker_deferrals"] == waits, f"without start_from_trigger every wait defers from a worker: {off}")
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("gate", "1. example gate DAG", scenario_gate),
     ("many", "2. 30 deferred sensors", scenario_many),
@@ -883,6 +928,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("two_triggerers", "4. two triggerers", scenario_two_triggerers),
     ("outage", "5. 2-minute 503 outage", scenario_outage),
     ("poison_row", "6. poison trigger row", scenario_poison),
+    ("start_in_triggerer", "8. 30 waits started in the triggerer, and not", scenario_start_in_triggerer),
 ]
 
 
