@@ -22,8 +22,9 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS, airflow_version
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
-from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS, JobWait, seconds
+from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
+from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import start_trigger_args
 
 __all__ = ["ZendeskJobStatusSensor", "ZendeskJobsDeprecationWarning"]
 
@@ -120,28 +121,16 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         """Airflow 3.3's scheduler creates the trigger from these arguments; the triggerer renders ``job_id``.
 
         ``start_trigger_args`` is replaced on this instance, never mutated: the class attribute
-        is shared by every sensor. The trigger counts ``timeout`` from its first run; Airflow's
-        own trigger timeout, counted from when the scheduler created the trigger, is the absolute
-        backstop, past a triggerer restart too.
+        is shared by every sensor.
         """
-        from airflow.triggers.base import StartTriggerArgs  # Airflow 3.3+ only reaches here
-
-        from airflow_provider_zendesk_jobs.triggers.arguments import TRIGGER_CLASSPATH, start_kwargs
-
         self.start_from_trigger = True
-        self.start_trigger_args = StartTriggerArgs(
-            trigger_cls=TRIGGER_CLASSPATH,
-            trigger_kwargs=start_kwargs(
-                job_id=self.job_id,
-                zendesk_conn_id=self.zendesk_conn_id,
-                poll_interval=self._deferred_interval or float(self.poke_interval),
-                not_found_grace=self.not_found_grace,
-                fail_on_item_errors=self.fail_on_item_errors,
-                timeout=float(self.timeout),
-            ),
-            next_method="execute_complete",
-            next_kwargs=None,
-            timeout=timedelta(seconds=float(self.timeout) + DEFERRAL_BACKSTOP_SECONDS),
+        self.start_trigger_args = start_trigger_args(
+            job_id=self.job_id,
+            zendesk_conn_id=self.zendesk_conn_id,
+            poll_interval=self._deferred_interval or float(self.poke_interval),
+            not_found_grace=self.not_found_grace,
+            fail_on_item_errors=self.fail_on_item_errors,
+            timeout=float(self.timeout),
         )
 
     def build_wait(

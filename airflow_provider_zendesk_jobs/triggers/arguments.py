@@ -7,7 +7,7 @@ in ``run()``, where a bad value ends that one wait with an error event naming it
 that release 0.1.0 wrote and, for ``job_ids``, the text a template renders for a list (as the
 sensor's ``job_id``: ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
 
-A wait started in the triggerer (:func:`start_kwargs`, Airflow 3.3's ``start_from_trigger``)
+A wait started in the triggerer (:mod:`..waiting.start_in_triggerer`, Airflow 3.3's ``start_from_trigger``)
 is stored with the sensor's ``job_id`` instead of ``job_ids`` (Airflow renders a task's template
 only into a trigger argument of the same name), a ``timeout`` counted from its first run instead
 of an absolute ``deadline`` (no worker computed one), and ``end_in_triggerer``.
@@ -22,10 +22,9 @@ from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import TRIGGER_CLASSPATH
 
-__all__ = ["TRIGGER_CLASSPATH", "TriggerArguments", "check_trigger_arguments", "start_kwargs"]
-
-TRIGGER_CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
+__all__ = ["TRIGGER_CLASSPATH", "TriggerArguments", "check_trigger_arguments"]
 
 #: The latest epoch second a ``datetime`` can show (9999-12-31T23:59:59Z): deadlines end up in messages.
 _LAST_EPOCH = 253_402_300_799.0
@@ -57,32 +56,6 @@ class TriggerArguments:
         if self.deadline is not None or self.timeout is None or self.started_at is None:
             return self.deadline
         return min(self.started_at + self.timeout, _LAST_EPOCH)
-
-
-def start_kwargs(
-    *,
-    job_id: object,
-    zendesk_conn_id: str,
-    poll_interval: float,
-    not_found_grace: float,
-    fail_on_item_errors: bool,
-    timeout: float,
-) -> dict[str, Any]:
-    """The trigger's arguments for a wait the scheduler starts in the triggerer (``StartTriggerArgs``).
-
-    ``job_id`` and ``zendesk_conn_id`` are the sensor's raw template fields: the triggerer
-    renders them into the trigger's attributes of the same names before ``run()``.
-    """
-    return {
-        "job_ids": None,
-        "job_id": job_id,
-        "zendesk_conn_id": zendesk_conn_id,
-        "poll_interval": poll_interval,
-        "not_found_grace": not_found_grace,
-        "fail_on_item_errors": fail_on_item_errors,
-        "timeout": timeout,
-        "end_in_triggerer": True,
-    }
 
 
 def _show(value: object) -> str:
