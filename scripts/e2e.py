@@ -434,6 +434,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
 
     began = step("waiting for the DAGs to be parsed, and unpausing them")
     dag_ids = [GATE_DAG, "e2e_many_waits", "e2e_restart", "e2e_two_triggerers", "e2e_outage", "e2e_poison_row"]
+    dag_ids += START_DAGS
     for dag_id in dag_ids:
         path = f"/dags/{dag_id}"
         wait_for(f"DAG {dag_id} to be parsed", functools.partial(dep.api_or_none, "GET", path), 180)
@@ -877,6 +878,10 @@ def scenario_poison(dep: Deployment, result: Result, waits: int = 3, poisoned: i
 
 
 # -- starting in the triggerer (Airflow 3.3's start_from_trigger) ---------------------------------------
+#: The two DAGs of the scenario (tests/e2e/dags/e2e_start_in_triggerer.py), unpaused with the others.
+START_DAGS = ["e2e_start_from_trigger_off", "e2e_start_from_trigger_on"]
+
+
 def scenario_start_in_triggerer(dep: Deployment, result: Result, waits: int = 30) -> None:
     """30 waits with and without ``start_from_trigger``: the tasks a worker ran, and the requests to Zendesk."""
     emu = dep.emulators["start"]
