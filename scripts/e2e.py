@@ -911,7 +911,16 @@ def scenario_start_in_triggerer(dep: Deployment, result: Result, waits: int = 30
             if r["path"].startswith(SHOW_MANY)
             and len(urllib.parse.parse_qs(r["query"]).get("ids", [""])[0].split(",")) == 1
         )
-        worker_logs = [task_log_text(dep.home, dag_id, run_id, ti.task_id, part="worker") for ti in tis]
+        runs = dep.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        # "attempt=*.log" also matches the triggerer's "attempt=1.log.trigger.N.log": a worker's log has no ".trigger."
+        worker_logs = [
+            "\n".join(
+                p.read_text(errors="replace")
+                for p in runs.glob(f"task_id={ti.task_id}/attempt=*.log")
+                if ".trigger." not in p.name
+            )
+            for ti in tis
+        ]
         on_worker = sum(1 for text in worker_logs if text.strip())
         deferrals = sum(text.count("Deferring: the triggerer checks") for text in worker_logs)
         result.figures[mode] = {
