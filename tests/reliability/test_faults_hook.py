@@ -39,10 +39,9 @@ from tests.reliability.fault_support import (
     async_hook,
     connect,
     connect_for,
-    emulator_fixture,  # noqa: F401
     faults,
     kill_at_next_sleep,
-    start_emulator,
+    clock_at_real_time,
     sync_hook,
 )
 
@@ -264,9 +263,11 @@ def test_a_renewed_token_refused_too_is_not_renewed_again(
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_token_is_renewed_before_its_lifetime_ends(monkeypatch: pytest.MonkeyPatch, shell: str) -> None:
-    emu = start_emulator(oauth_token_ttl=600)
-    try:
+def test_a_token_is_renewed_before_its_lifetime_ends(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], monkeypatch: pytest.MonkeyPatch, shell: str
+) -> None:
+    emu = zendesk_emulator_factory(clock=clock_at_real_time(), oauth_token_ttl=600)
+    if True:
         connect(emu, monkeypatch, "client_credentials")
         ids = finished_jobs(emu)
         schedule = Schedule(emu)
@@ -284,8 +285,6 @@ def test_a_token_is_renewed_before_its_lifetime_ends(monkeypatch: pytest.MonkeyP
         with_hook(schedule, shell, sync_reads if shell == "sync" else async_reads)
         assert emu.tokens_issued == 2  # renewed at +570 s, a minute before the token's 600 s ran out
         assert all(record.status == 200 for record in emu.requests)
-    finally:
-        emu.stop()
 
 
 # -- bulk calls: sent again only when Zendesk surely did not start the job ----------------------------------

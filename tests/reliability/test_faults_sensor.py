@@ -23,7 +23,6 @@ from tests.reliability.fault_support import (
     assert_token_renewed_once_per_refusal,
     connect,
     connect_for,
-    emulator_fixture,  # noqa: F401
     faults,
     job_summary_now,
     kill_at_next_sleep,
