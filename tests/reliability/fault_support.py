@@ -43,8 +43,6 @@ SHOW_MANY = "/api/v2/job_statuses/show_many"
 TOKENS = "/oauth/tokens"
 #: The read timeout of the connection in the hang tests: each hang costs this much real time.
 HANG_TIMEOUT = 0.3
-SENSOR_MODES = ("poke", "reschedule", "deferrable")
-OPERATOR_MODES = ("polling", "deferrable")
 
 
 # -- the faults ----------------------------------------------------------------------------------------
