@@ -34,6 +34,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.links import ZendeskJobLink
 from airflow_provider_zendesk_jobs.sensors.wait_support import (
     TRANSIENT_ERRORS,
     ProgressLog,
@@ -93,6 +94,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
     ui_color = "#d4e8f1"
+    operator_extra_links = (ZendeskJobLink(),)
 
     def __init__(
         self,
