@@ -25,8 +25,7 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
-    from airflow.providers.common.compat.sdk import BaseOperator
+    from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey
 
 __all__ = [
     "ZendeskCreatedTicketLink",
