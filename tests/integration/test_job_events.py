@@ -63,9 +63,13 @@ class MemoryStore:
 async def fired(trigger: ZendeskJobEventTrigger, emu: ZendeskEmulator) -> list[tuple[str, str, float]]:
     """(job id, status, emulator time) of every event, until the script ends."""
     events = []
-    with pytest.raises(ScriptEnded):
+
+    async def read_all() -> None:
         async for event in trigger.run():
             events.append((event.payload["job_id"], event.payload["status"], emu.clock.now()))
+
+    with pytest.raises(ScriptEnded):
+        await read_all()
     return events
 
 
@@ -143,7 +147,10 @@ async def test_statuses_and_job_types_choose_the_jobs(emulator: ZendeskEmulator)
     done = emulator.create_job("tickets_import", count=1, queued_seconds=0, work_seconds=INTERVAL / 2)
     steps = [lambda: (emulator.set_job_status(imported, "failed"), emulator.set_job_status(updated, "failed")), nothing]
     trigger = ZendeskJobEventTrigger(
-        statuses=["completed", "FAILED"], job_types="bulk import ticket", poll_interval=INTERVAL, sleep=Script(emulator, steps)
+        statuses=["completed", "FAILED"],
+        job_types="bulk import ticket",
+        poll_interval=INTERVAL,
+        sleep=Script(emulator, steps),
     )
     events = await fired(trigger, emulator)
     assert sorted(job_id for job_id, _, _ in events) == sorted([imported, done])
@@ -218,9 +225,13 @@ async def test_the_stream_reads_both_hook_forms_and_warns_once_per_outage(caplog
         slept.append(seconds)
 
     reads = []
-    with caplog.at_level("INFO"), pytest.raises(ZendeskInvalidInputError):
+
+    async def read_all() -> None:
         async for read in JobListStream(lister, 5.0, sleep=sleep).reads():
             reads.append([j.id for j in read])
+
+    with caplog.at_level("INFO"), pytest.raises(ZendeskInvalidInputError):
+        await read_all()
     assert reads == [["V3-a"], ["V3-b"]]
     assert slept == [5.0] * 4
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
