@@ -348,6 +348,8 @@ def base_env(home: Path, db_url: str, api_port: int) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        # An asset's watchers start when a DAG scheduled on it is parsed unpaused: so no DAG starts paused.
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         AIRFLOW__CORE__PARALLELISM="6",
@@ -908,6 +910,19 @@ def asset_events(dep: Deployment) -> list[dict[str, Any]]:
     return list(answer.get("asset_events") or [])
 
 
+def watcher_cursor() -> list[str]:
+    """The job ids the watcher keeps in its asset's state store (Airflow 3.3+)."""
+    from airflow.models.asset_state_store import AssetStateStoreModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        values = session.scalars(
+            select(AssetStateStoreModel.value).where(AssetStateStoreModel.key.startswith("zendesk_jobs.reported."))
+        ).all()
+    return sorted(job_id for value in values for job_id in json.loads(value))
+
+
 def scenario_events(dep: Deployment, result: Result) -> None:
     emu = dep.emulators["events"]
     body = {"kind": "tickets_import", "count": 2, "queued_seconds": 0, "work_seconds": 1e7}
@@ -957,6 +972,9 @@ def scenario_events(dep: Deployment, result: Result) -> None:
         list_reads=len(list_reads(emu)),
     )
     result.check(len(fired) == 2, f"{len(fired)} asset events from the watcher, not 2 (one per killed job)")
+    cursor = watcher_cursor()
+    result.figures["cursor_in_state_store"] = cursor
+    result.check(cursor == sorted([first, second]), f"the asset state store holds {cursor}, not both killed jobs")
 
 
 SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [

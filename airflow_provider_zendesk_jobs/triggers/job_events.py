@@ -20,6 +20,7 @@ names what is wrong before any request.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any
@@ -59,6 +60,12 @@ def _interval(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+async def _async_hook(zendesk_conn_id: str) -> Any:
+    """A new async hook; its module (``httpx``, ``requests``) is imported off the event loop the first time."""
+    module = await asyncio.to_thread(importlib.import_module, "airflow_provider_zendesk_jobs.hooks.zendesk_jobs")
+    return module.ZendeskJobStatusAsyncHook(zendesk_conn_id=zendesk_conn_id)
 
 
 def job_event_payload(job: JobStatus, zendesk_conn_id: str) -> dict[str, Any]:
@@ -147,9 +154,7 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """The job list of ``kwargs``' connection, read every poll interval (both are in the stream key)."""
-        from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
-
-        hook = ZendeskJobStatusAsyncHook(zendesk_conn_id=kwargs["zendesk_conn_id"])
+        hook = await _async_hook(kwargs["zendesk_conn_id"])
         async for jobs in JobListStream(hook, float(kwargs["poll_interval"])).reads():
             yield jobs
 
@@ -179,9 +184,7 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
     # -- Airflow 3.0 to 3.2 (and a trigger whose arguments are wrong): the trigger reads the list itself
     async def run(self) -> AsyncIterator[TriggerEvent]:
         self.check_arguments()
-        from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
-
-        hook = ZendeskJobStatusAsyncHook(zendesk_conn_id=self.zendesk_conn_id)
+        hook = await _async_hook(self.zendesk_conn_id)
         stream = JobListStream(hook, self.poll_interval, sleep=self.sleep or asyncio.sleep, log=self.log)
         async for event in self.filter_shared_stream(stream.reads()):
             yield event
