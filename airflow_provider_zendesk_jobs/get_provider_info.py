@@ -90,6 +90,10 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
             }
         ],
+        "extra-links": [
+            "airflow_provider_zendesk_jobs.links.ZendeskJobLink",
+            "airflow_provider_zendesk_jobs.links.ZendeskCreatedTicketLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,
