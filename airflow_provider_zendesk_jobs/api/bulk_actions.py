@@ -111,7 +111,7 @@ BULK_ACTIONS: dict[str, BulkAction] = {
 
 
 def custom_action(method: str, endpoint: str, payload_key: str | None) -> BulkAction:
-    """A bulk call outside the catalogue; its items are matched by ``index``, then ``id``, ``external_id``, ``email``."""
+    """A bulk call outside the catalogue; items are matched by ``index``, then ``id``, ``external_id``, ``email``."""
     if not isinstance(method, str) or method.upper() not in ("POST", "PUT", "PATCH", "DELETE"):
         raise ZendeskInvalidInputError(f"method must be POST, PUT, PATCH or DELETE, got {method!r}.")
     if not isinstance(endpoint, str) or not endpoint.startswith("/api/v2/"):
@@ -119,7 +119,9 @@ def custom_action(method: str, endpoint: str, payload_key: str | None) -> BulkAc
             f"endpoint must be a path under /api/v2/ that answers a job status, got {endpoint!r}."
         )
     if payload_key is not None and (not isinstance(payload_key, str) or not payload_key):
-        raise ZendeskInvalidInputError(f"payload_key must be the body's list key or None for ?ids=, got {payload_key!r}.")
+        raise ZendeskInvalidInputError(
+            f"payload_key must be the body's list key or None for ?ids=, got {payload_key!r}."
+        )
     return BulkAction(
         name=f"{method.upper()} {endpoint}",
         method=method.upper(),

@@ -39,6 +39,7 @@ class ApiRequest:
     authenticated: bool = True
     #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
+
     @property
     def answer_holds_credentials(self) -> bool:
         """The token request's answer holds an access token, so no error ever quotes it."""

@@ -206,4 +206,3 @@ class LedgerStore:
         temporary = path.parent / f".{path.name}.tmp"
         temporary.write_text(json.dumps(ledger.to_dict(), separators=(",", ":")), encoding="utf-8")
         temporary.rename(path)
-

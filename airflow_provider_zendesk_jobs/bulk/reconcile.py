@@ -33,8 +33,14 @@ class Verdict(Enum):
 def _proven(action: BulkAction, records: Sequence[Any], job: JobStatus) -> bool:
     if action.match_by == ("index",) or not job.items:
         return False
-    keyed = BulkAction(action.name, action.method, action.path, action.payload_key, action.result_key,
-                       tuple(key for key in action.match_by if key != "index"))
+    keyed = BulkAction(
+        action.name,
+        action.method,
+        action.path,
+        action.payload_key,
+        action.result_key,
+        tuple(key for key in action.match_by if key != "index"),
+    )
     mapped = map_chunk(keyed, 0, records, job)
     return not mapped.unmapped and not mapped.unreported
 
@@ -54,9 +60,7 @@ def find_started_job(
     :param settled: True once long enough has passed since the call for its job to be listed.
     """
     candidates = [
-        job
-        for job in listed
-        if job.id not in known_job_ids and (job.total is None or job.total == len(records))
+        job for job in listed if job.id not in known_job_ids and (job.total is None or job.total == len(records))
     ]
     proven = [job for job in candidates if job.is_terminal and _proven(action, records, job)]
     if len(proven) == 1:

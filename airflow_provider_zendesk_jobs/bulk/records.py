@@ -81,13 +81,14 @@ class RecordSource:
 
     def __post_init__(self) -> None:
         if (self.records is None) == (self.path is None):
-            raise ZendeskInvalidInputError("Give records= (a list) or records_path= (a JSON Lines or CSV file), not both.")
+            raise ZendeskInvalidInputError(
+                "Give records= (a list) or records_path= (a JSON Lines or CSV file), not both."
+            )
         if self.records is not None and (
             isinstance(self.records, (str, bytes, dict)) or not isinstance(self.records, Sequence)
         ):
             raise ZendeskInvalidInputError(
-                f"records must be a list of records, got {type(self.records).__name__}; "
-                "for a file, use records_path=."
+                f"records must be a list of records, got {type(self.records).__name__}; for a file, use records_path=."
             )
 
     def describe(self) -> str:
@@ -105,7 +106,7 @@ class RecordSource:
         location = ObjectStoragePath(self.path)
         csv_file = self.path.lower().endswith(_CSV_SUFFIXES)
         try:
-            with location.open("rb") as raw:
+            with location.open("rb") as raw:  # type: ignore[no-untyped-call]
                 text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="" if csv_file else None)
                 if csv_file:
                     reader = csv.DictReader(text)

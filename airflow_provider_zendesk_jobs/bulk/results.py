@@ -86,11 +86,11 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
     out = ChunkResults()
     if action.object_result or isinstance(job.raw_results, dict):
         ok = job.state is JobState.COMPLETED and job.success is True
-        for place, record in enumerate(records):
+        for spot, record in enumerate(records):
             if ok:
-                out.succeeded.append({"record_index": start + place, "id": _record_value(record, "id")})
+                out.succeeded.append({"record_index": start + spot, "id": _record_value(record, "id")})
             else:
-                out.failures.append(_job_level_failure(start + place, job, record))
+                out.failures.append(_job_level_failure(start + spot, job, record))
         return out
     claimed: set[int] = set()
     for position, item in enumerate(job.items):
@@ -114,6 +114,7 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
 
 
 def _job_level_failure(record_index: int, job: JobStatus, record: Any) -> dict[str, Any]:
+    details: str | None
     if job.state is JobState.COMPLETED:
         error, details = "DeletionFailed", "Zendesk answered success=false for the whole call; it names no record."
     else:
@@ -169,7 +170,7 @@ class ImportResults:
     def xcom(
         self, *, uncertain: Sequence[dict[str, Any]] = (), cap: int | None = None, path: str | None = None
     ) -> dict[str, Any]:
-        """``{"action", "records", "jobs", "succeeded", "failed", "<created|updated|deleted>", "failures", "unmapped", "unreported", "uncertain"}``.
+        """The XCom value: counts, the successes under the action's result key, failures, and what is not mapped.
 
         With ``path`` (the whole mapping was written there), the successes are left out and the
         failures capped at ``cap``; ``failures_total`` says how many there were.

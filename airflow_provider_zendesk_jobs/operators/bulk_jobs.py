@@ -40,12 +40,12 @@ from airflow_provider_zendesk_jobs.bulk.ledger import UNCERTAIN, Ledger, LedgerS
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
 from airflow_provider_zendesk_jobs.bulk.records import RecordSource
-from airflow_provider_zendesk_jobs.bulk.results import ImportResults, job_counts, map_chunk
+from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, ImportResults, job_counts, map_chunk
+from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
     ZendeskJobsError,
     ZendeskRateLimitError,
-    ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -399,7 +399,9 @@ class ZendeskBulkJobOperator(BaseOperator):
         except ZendeskJobsError as exc:
             if not _transient(exc):
                 raise _airflow_error(exc) from None
-            self._warn_once(run, "reads", "Zendesk did not answer the read of %d jobs; checking again. %s", len(ids), exc)
+            self._warn_once(
+                run, "reads", "Zendesk did not answer the read of %d jobs; checking again. %s", len(ids), exc
+            )
             return
         run.warned.discard("reads")
         now = self._now()
@@ -454,7 +456,9 @@ class ZendeskBulkJobOperator(BaseOperator):
             verdict, job = find_started_job(self.bulk_action, records, listed, ledger.job_ids(), settled=settled)
             if verdict is Verdict.FOUND and job is not None:
                 ledger.accepted(number, job.id)
-                self.log.info("Chunk %d: its call did start %s (found in the job list); it is not sent again", number, job.id)
+                self.log.info(
+                    "Chunk %d: its call did start %s (found in the job list); it is not sent again", number, job.id
+                )
             elif verdict is Verdict.NOT_STARTED:
                 ledger.refused(number)
                 self.log.info("Chunk %d: no job in Zendesk's list can be its; it is sent again", number)
@@ -465,8 +469,13 @@ class ZendeskBulkJobOperator(BaseOperator):
                     "records again."
                 )
                 ledger.done(number, "uncertain", 0, 0, note=note)
-                self.log.warning("Chunk %d (records %s to %s): %s", number, f"{number * ledger.chunk_size:,}",
-                                 f"{number * ledger.chunk_size + len(records) - 1:,}", note)
+                self.log.warning(
+                    "Chunk %d (records %s to %s): %s",
+                    number,
+                    f"{number * ledger.chunk_size:,}",
+                    f"{number * ledger.chunk_size + len(records) - 1:,}",
+                    note,
+                )
 
     def _submit(self, run: _Import) -> None:
         """The next chunks, while this task has fewer than ``max_active_jobs`` jobs queued or working."""
@@ -484,33 +493,35 @@ class ZendeskBulkJobOperator(BaseOperator):
             method, endpoint, payload = self.bulk_action.request(records)
             try:
                 job = self.submits.submit_job(method, endpoint, payload)
-            except ZendeskRateLimitError as exc:  # the job limit (TooManyJobs) or the request rate: nothing started
-                ledger.refused(number)
-                pause = exc.retry_after if exc.retry_after is not None else self.poll_interval
-                run.submit_not_before = self._now() + pause
-                self._warn_once(
-                    run, "refused", "Zendesk refused chunk %d, nothing started; chunks wait %g s. %s", number, pause, exc
-                )
-                break
-            except ZendeskUnavailableError as exc:
-                if exc.status_code == 503:  # Zendesk refused before doing anything
+            except ZendeskJobsError as exc:
+                outcome = classify_failure(exc)
+                if outcome is Submission.REFUSED:  # the chunk itself or the credentials: no retry helps
                     ledger.refused(number)
-                    run.submit_not_before = self._now() + self.poll_interval
-                    self._warn_once(run, "refused", "Zendesk answered chunk %d with 503; it is sent later. %s", number, exc)
+                    run.store.save(ledger)
+                    raise _airflow_error(exc) from None
+                if outcome is Submission.NOT_STARTED:
+                    ledger.refused(number)
+                    retry_after = exc.retry_after if isinstance(exc, ZendeskRateLimitError) else None
+                    pause = retry_after if retry_after is not None else self.poll_interval
+                    run.submit_not_before = self._now() + pause
+                    self._warn_once(
+                        run,
+                        "refused",
+                        "Chunk %d was refused and nothing started; it is sent in %g s. %s",
+                        number,
+                        pause,
+                        exc,
+                    )
                 else:
                     ledger.ambiguous(number, str(exc))
                     self.log.warning(
-                        "Chunk %d: Zendesk's answer was lost, so it is not known whether a job started; it is "
-                        "looked for in the job list before anything is sent again. %s",
+                        "Chunk %d: Zendesk's answer was lost, so whether a job started is not known; the job list "
+                        "is searched for it before anything is sent again. %s",
                         number,
                         exc,
                     )
                 run.store.save(ledger)
                 break
-            except ZendeskJobsError as exc:  # Zendesk refused the chunk itself (400, 422) or the credentials
-                ledger.refused(number)
-                run.store.save(ledger)
-                raise _airflow_error(exc) from None
             ledger.accepted(number, job.id)
             run.store.save(ledger)
         else:
@@ -519,15 +530,17 @@ class ZendeskBulkJobOperator(BaseOperator):
     # -- the end ------------------------------------------------------------------------------------
     def _finish(self, run: _Import) -> dict[str, Any]:
         ledger = run.ledger
-        with_jobs = {number: entry for number, entry in ledger.chunks.items() if entry.job_id and entry.status in ("completed", "failed", "killed")}
+        with_jobs = {
+            number: entry
+            for number, entry in ledger.chunks.items()
+            if entry.job_id and entry.status in ("completed", "failed", "killed")
+        }
         found = self._read_all([entry.job_id or "" for entry in with_jobs.values()], run)
         results = ImportResults(self.bulk_action, ledger.records, ledger.job_ids())
         for number, records in run.source.chunks(ledger.chunk_size, wanted=set(with_jobs)):
             job = found.get(with_jobs[number].job_id or "")
             start = number * ledger.chunk_size
             if job is None:
-                from airflow_provider_zendesk_jobs.bulk.results import ChunkResults
-
                 results.add(ChunkResults(unreported=list(range(start, start + len(records)))))
             else:
                 results.add(map_chunk(self.bulk_action, start, records, job))
@@ -578,7 +591,9 @@ class ZendeskBulkJobOperator(BaseOperator):
                 if not _transient(exc):
                     raise _airflow_error(exc) from None
                 if run.deadline is not None and self._now() >= run.deadline:
-                    raise AirflowTaskTimeout(f"Zendesk did not answer the read of the results before the timeout. {exc}") from None
+                    raise AirflowTaskTimeout(
+                        f"Zendesk did not answer the read of the results before the timeout. {exc}"
+                    ) from None
                 self._warn_once(run, "results", "Zendesk did not answer the read of the results; trying again. %s", exc)
                 self._pause(self.poll_interval)
 
@@ -588,7 +603,7 @@ class ZendeskBulkJobOperator(BaseOperator):
         assert self.results_path is not None
         path = ObjectStoragePath(self.results_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as out:
+        with path.open("w", encoding="utf-8") as out:  # type: ignore[no-untyped-call]
             for line in results.lines():
                 out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
