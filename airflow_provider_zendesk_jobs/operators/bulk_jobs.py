@@ -85,8 +85,12 @@ def _airflow_error(error: ZendeskJobsError) -> BaseException:
 
 
 def _check_event(event: Any) -> None:
-    """The trigger's event: a finished job (even a failed one: the import reports it) goes on; the rest raise."""
-    if isinstance(event, Mapping) and event.get("status") == "failed":
+    """The trigger's event: a finished job (even a failed one: the import reports it) goes on; the rest raise.
+
+    No event at all (a task resumed without one, as when a deferred try is run again by hand) also
+    goes on: the event only wakes the task, and the next read of the active jobs tells what is true.
+    """
+    if event is None or (isinstance(event, Mapping) and event.get("status") == "failed"):
         return
     from airflow_provider_zendesk_jobs.sensors.wait_support import result_from_event
 

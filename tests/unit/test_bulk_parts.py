@@ -55,7 +55,7 @@ def test_each_action_builds_its_request_body_or_ids() -> None:
 
 
 def test_an_unknown_action_or_both_forms_are_refused_before_anything() -> None:
-    with pytest.raises(ZendeskInvalidInputError, match="tickets.import"):
+    with pytest.raises(ZendeskInvalidInputError, match=r"tickets\.import"):
         resolve_action("tickets.imports")
     with pytest.raises(ZendeskInvalidInputError, match="not both"):
         resolve_action("tickets.import", method="POST")
