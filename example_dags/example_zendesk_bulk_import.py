@@ -17,7 +17,9 @@
 
 The tickets are imported ``closed`` and tagged, from a reserved example.com address, so on a
 real account they reach no agent's queue. ``ZENDESK_EXAMPLE_POLL_SECONDS`` (default 30) sets how
-often Zendesk is asked; ``ZENDESK_EXAMPLE_DATA_DIR`` where the source file is written.
+often Zendesk is asked; ``ZENDESK_EXAMPLE_DATA_DIR`` where the source file is written;
+``ZENDESK_EXAMPLE_CONN_ID`` (default ``zendesk_default``) and ``ZENDESK_EXAMPLE_POOL`` (default
+``zendesk_jobs``) the connection and the pool.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 
-CONN_ID = "zendesk_default"
+CONN_ID = os.environ.get("ZENDESK_EXAMPLE_CONN_ID", "zendesk_default")
 POOL = os.environ.get("ZENDESK_EXAMPLE_POOL", "zendesk_jobs")
 DEMO_TAG = "airflow-provider-zendesk-jobs-demo"
 POLL_SECONDS = float(os.environ.get("ZENDESK_EXAMPLE_POLL_SECONDS", "30"))

@@ -368,6 +368,11 @@ class ZendeskBulkJobOperator(BaseOperator):
     def _defer(self, run: _Import, oldest: int) -> None:
         entry = run.ledger.chunks[oldest]
         assert entry.job_id is not None
+        self.log.info(
+            "Deferring: the triggerer waits for %s, the oldest of %d active jobs; then the next chunks go out",
+            entry.job_id,
+            len(run.ledger.active()),
+        )
         self.defer(
             trigger=_trigger(
                 entry.job_id,
