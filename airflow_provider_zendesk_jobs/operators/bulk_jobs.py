@@ -292,49 +292,53 @@ class ZendeskBulkJobOperator(BaseOperator):
             records=None if self.records is None else self._rendered_records(),
             path=self.records_path,
         )
-        try:
-            count, fingerprint = source.scan()  # every record checked before anything is sent
-        except ZendeskInvalidInputError as exc:
-            raise AirflowFailException(str(exc)) from None
         key = _ledger_key(context, self)
         store = LedgerStore(self.ledger_path or default_ledger_path())
-        fresh = Ledger(key, self.bulk_action.name, fingerprint, count, self.chunk_size)
         try:
-            ledger = Ledger.from_dict(dict(carried)) if carried is not None else store.load(key)
+            # Back from a deferral of this try: the records were checked when the try began.
+            ledger = (
+                Ledger.from_dict(dict(carried)) if carried is not None else self._ledger_for_try(source, key, store)
+            )
         except (ValueError, ZendeskInvalidInputError) as exc:
             raise AirflowFailException(str(exc)) from None
-        if ledger is None:
-            ledger = fresh
-            self.log.info(
-                "%s: %s records in %d chunks of up to %d, at most %d jobs at once; ledger %s",
-                self.bulk_action.name,
-                f"{count:,}",
-                ledger.total_chunks,
-                self.chunk_size,
-                self.max_active_jobs,
-                store.where(key),
-            )
-        elif not ledger.matches(fresh):
-            raise AirflowFailException(
-                f"The ledger {store.where(key)} belongs to other records or another chunking ({ledger.action}, "
-                f"{ledger.records} records, chunks of {ledger.chunk_size}) than this task's ({fresh.action}, "
-                f"{count} records, chunks of {self.chunk_size}). Chunks of it were sent already; to send these "
-                "records as a new import, run the task in a new DAG run or delete the ledger."
-            )
-        elif carried is None:
-            done, _, _ = ledger.counts()
-            self.log.info(
-                "Going on with the import in %s: %s of %s records finished, %d jobs active",
-                store.where(key),
-                f"{done:,}",
-                f"{count:,}",
-                len(ledger.active()),
-            )
         ledger.after_restart()
         now = self._now()
         started = now if started_at is None else float(started_at)
         deadline = started + self.timeout if self.timeout is not None else None
         return _Import(source, ledger, store, started, deadline)
+
+    def _ledger_for_try(self, source: RecordSource, key: str, store: LedgerStore) -> Ledger:
+        """A try's start: every record checked (before anything is sent), then this import's ledger, or a new one."""
+        count, fingerprint = source.scan()
+        fresh = Ledger(key, self.bulk_action.name, fingerprint, count, self.chunk_size)
+        ledger = store.load(key)
+        if ledger is None:
+            self.log.info(
+                "%s: %s records in %d chunks of up to %d, at most %d jobs at once; ledger %s",
+                self.bulk_action.name,
+                f"{count:,}",
+                fresh.total_chunks,
+                self.chunk_size,
+                self.max_active_jobs,
+                store.where(key),
+            )
+            return fresh
+        if not ledger.matches(fresh):
+            raise ZendeskInvalidInputError(
+                f"The ledger {store.where(key)} belongs to other records or another chunking ({ledger.action}, "
+                f"{ledger.records} records, chunks of {ledger.chunk_size}) than this task's ({fresh.action}, "
+                f"{count} records, chunks of {self.chunk_size}). Chunks of it were sent already; to send these "
+                "records as a new import, run the task in a new DAG run or delete the ledger."
+            )
+        done, _, _ = ledger.counts()
+        self.log.info(
+            "Going on with the import in %s: %s of %s records finished, %d jobs active",
+            store.where(key),
+            f"{done:,}",
+            f"{count:,}",
+            len(ledger.active()),
+        )
+        return ledger
 
     def _rendered_records(self) -> Sequence[Any]:
         records = self.records
