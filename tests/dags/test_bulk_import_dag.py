@@ -125,23 +125,28 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
     run_id = latest_run(DAG_ID)["run_id"]
     assert ledger["key"] == f"{DAG_ID}/{run_id.replace(':', '_')}/import_tickets"
     # The same task instance runs again, as its next try would: same DAG run, same task, same ledger.
+    # (Airflow 3.0's `tasks test` stops after running a deferred task's trigger in line; each run then
+    # goes one round further, so it is run until the import is done.)
     driver = ClockDriver(emulator)
     driver.start()
+    outputs: list[str] = []
     try:
-        again = subprocess.run(
-            [sys.executable, "-m", "airflow", "tasks", "test", DAG_ID, "import_tickets", run_id],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=200,
-            check=False,
-        )
+        while not outputs or "1,000 of 1,000 records" not in outputs[-1]:
+            assert len(outputs) < 12, outputs[-1][-4000:]
+            again = subprocess.run(
+                [sys.executable, "-m", "airflow", "tasks", "test", DAG_ID, "import_tickets", run_id],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=200,
+                check=False,
+            )
+            outputs.append(again.stdout + again.stderr)
+            assert again.returncode == 0, outputs[-1][-4000:]
     finally:
         driver.stop.set()
-    output = again.stdout + again.stderr
-    assert again.returncode == 0, output[-4000:]
-    assert "Going on with the import" in output, output[-6000:]
-    assert "500 of 1,000 records" not in output.split("Going on with the import")[0]
+    output = "".join(outputs)
+    assert "records in 10 chunks of up to 100" not in output  # never a new import: the ledger was found
     assert "1,000 of 1,000 records: 990 done, 10 failed" in output
     assert emulator.records_received() == 1000
     assert emulator.duplicate_records("external_id") == {}
