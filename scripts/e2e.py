@@ -26,6 +26,10 @@ triggerer(s), so killing one triggerer or poisoning another does not touch the o
    ``ZendeskJobEventTrigger``: a job killed in the emulator starts it within two reads of the job
    list, once; after a ``kill -9`` of the watcher's triggerer, the new one fires no event again,
    and the next killed job starts a second run.
+8. ``bulk``: the example DAG ``example_zendesk_bulk_import`` (1,000 tickets, deferred, in a pool
+   with ``include_deferred``) succeeds with every record received once; then a bulk import's
+   worker is killed (``kill -9``) while five of its jobs are active, and the task's next try,
+   run by the scheduler, finishes it: every record received exactly once.
 
 Every process it started is stopped by process group at the end, on failure and on Ctrl-C too.
 The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``. Exit status: 0
@@ -67,6 +71,9 @@ EVENTS_DAG_FILE = ROOT / "example_dags" / "example_zendesk_on_failed_job.py"
 EVENTS_DAG = "example_zendesk_on_failed_job"
 #: How often the example's watcher reads the job list (ZENDESK_EXAMPLE_WATCH_SECONDS).
 WATCH_SECONDS = 5.0
+BULK_DAG_FILE = ROOT / "example_dags" / "example_zendesk_bulk_import.py"
+BULK_DAG = "example_zendesk_bulk_import"
+BULK_KILLED_DAG = "e2e_bulk_killed"
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_e2e"
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 STATUS_READS = "/api/v2/job_statuses"
@@ -405,7 +412,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     home: Path = args.airflow_home
     shutil.rmtree(home, ignore_errors=True)
     (home / "dags").mkdir(parents=True)
-    for source in [GATE_DAG_FILE, EVENTS_DAG_FILE, *sorted(E2E_DAGS.glob("*.py"))]:
+    for source in [GATE_DAG_FILE, EVENTS_DAG_FILE, BULK_DAG_FILE, *sorted(E2E_DAGS.glob("*.py"))]:
         (home / "dags" / source.name).symlink_to(source)
     db_url = prepare_database(args.db, args.pg_url, home)
     procs = Processes(home)
@@ -416,11 +423,13 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     os.environ.update(dep.env)  # this script reads the metadata database with Airflow's own models
 
     began = step("starting one emulator per scenario")
-    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events"):
+    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill"):
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         gate = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
         dep.emulators[name] = Emulator(name, procs, dep.env, [*gate, "--seed", str(len(dep.emulators) + 1)])
     conn_ids = {"gate": "default", "pair": "pair"}
+    dep.env["ZENDESK_EXAMPLE_CONN_ID"] = "zendesk_bulk"
+    dep.env["ZENDESK_EXAMPLE_DATA_DIR"] = str(home / "bulk_data")
     for name, emulator in dep.emulators.items():
         dep.env[f"AIRFLOW_CONN_ZENDESK_{conn_ids.get(name, name).upper()}"] = emulator.connection()
     done(began)
@@ -447,8 +456,17 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     done(began)
 
     began = step("waiting for the DAGs to be parsed, and unpausing them")
-    dag_ids = [GATE_DAG, EVENTS_DAG, "e2e_many_waits", "e2e_restart", "e2e_two_triggerers", "e2e_outage"]
-    dag_ids.append("e2e_poison_row")
+    dag_ids = [
+        GATE_DAG,
+        EVENTS_DAG,
+        BULK_DAG,
+        BULK_KILLED_DAG,
+        "e2e_many_waits",
+        "e2e_restart",
+        "e2e_two_triggerers",
+        "e2e_outage",
+        "e2e_poison_row",
+    ]
     for dag_id in dag_ids:
         path = f"/dags/{dag_id}"
         wait_for(f"DAG {dag_id} to be parsed", functools.partial(dep.api_or_none, "GET", path), 180)
@@ -977,6 +995,84 @@ def scenario_events(dep: Deployment, result: Result) -> None:
     result.check(cursor == sorted([first, second]), f"the asset state store holds {cursor}, not both killed jobs")
 
 
+def task_pid(dag_id: str, run_id: str, task_id: str) -> tuple[int | None, int, str]:
+    """``(pid, try_number, state)`` of a task instance: the pid of the process running its try."""
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(TI.pid, TI.try_number, TI.state).where(
+                TI.dag_id == dag_id, TI.run_id == run_id, TI.task_id == task_id
+            )
+        ).first()
+    if row is None:
+        return None, 0, "none"
+    return row[0], int(row[1] or 0), str(getattr(row[2], "value", row[2]))
+
+
+def scenario_bulk(dep: Deployment, result: Result) -> None:
+    with dep.write_lock:
+        dep.api("POST", "/pools", {"name": "zendesk_jobs", "slots": 4, "include_deferred": True})
+    emu = dep.emulators["bulk"]
+    driver = ClockDriver(emu)
+    driver.start()
+    try:
+        run_id = dep.trigger(BULK_DAG, {})
+        tis = final_states(BULK_DAG, run_id, 300)
+    finally:
+        driver.stopping.set()
+    result.figures["example_tasks"] = {ti.task_id: ti.state for ti in tis}
+    value = xcom(BULK_DAG, run_id, "import_tickets") or {}
+    records = emu.control("/records")
+    result.figures.update(
+        example_result={key: value.get(key) for key in ("records", "succeeded", "failed")},
+        example_jobs=len(value.get("jobs") or []),
+        example_records_received=records["total"],
+        example_duplicates=len(records["duplicates"]),
+        example_deferred="Pausing task as DEFERRED" in task_log_text(dep.home, BULK_DAG, run_id, "import_tickets"),
+    )
+    result.check(
+        all(ti.state == "success" for ti in tis), f"the example's tasks ended {result.figures['example_tasks']}"
+    )
+    result.check(
+        (value.get("succeeded"), value.get("failed")) == (990, 10), f"expected 990 imported, 10 rejected: {value}"
+    )
+    result.check(records["total"] == 1000 and not records["duplicates"], f"the example's records: {records}")
+
+    kill_emu = dep.emulators["bulk_kill"]  # its clock stands still: the first jobs stay active until the kill
+    run_id = dep.trigger(BULK_KILLED_DAG, {})
+
+    def five_active() -> int | None:
+        pid, tries, state = task_pid(BULK_KILLED_DAG, run_id, "import_tickets")
+        received = kill_emu.control("/records")["total"]
+        return pid if pid and state == "running" and tries == 1 and received == 500 else None
+
+    pid = int(wait_for("the bulk import to have 5 jobs active", five_active, 240))
+    os.kill(pid, signal.SIGKILL)
+    killed = ClockDriver(kill_emu)
+    killed.start()
+    try:
+        tis = final_states(BULK_KILLED_DAG, run_id, 300)
+    finally:
+        killed.stopping.set()
+    _, tries, state = task_pid(BULK_KILLED_DAG, run_id, "import_tickets")
+    records = kill_emu.control("/records")
+    value = xcom(BULK_KILLED_DAG, run_id, "import_tickets") or {}
+    result.figures.update(
+        killed_pid=pid,
+        killed_task_state=state,
+        killed_task_tries=tries,
+        killed_records_received=records["total"],
+        killed_duplicates=len(records["duplicates"]),
+        killed_result={key: value.get(key) for key in ("records", "succeeded", "failed")},
+    )
+    result.check(state == "success" and tries == 2, f"the killed import ended {state} after {tries} tries")
+    result.check(records["total"] == 1000 and not records["duplicates"], f"after the kill, the records: {records}")
+    result.check(value.get("succeeded") == 1000, f"the next try's result: {value}")
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("gate", "1. example gate DAG", scenario_gate),
     ("many", "2. 30 deferred sensors", scenario_many),
@@ -985,6 +1081,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("outage", "5. 2-minute 503 outage", scenario_outage),
     ("poison_row", "6. poison trigger row", scenario_poison),
     ("events", "7. a killed job starts a DAG", scenario_events),
+    ("bulk", "8. bulk import, killed worker", scenario_bulk),
 ]
 
 
@@ -1042,6 +1139,7 @@ def headline(results: list[Result]) -> dict[str, Any]:
         "poison_row": figs("poison_row", "good_waits", "bad_wait", "triggerer_pid_alive", "triggerer_heartbeat"),
         "two_triggerers": figs("two_triggerers", "waits_per_triggerer", "show_many_per_interval", "waits", "returns"),
         "events": figs("events", "first_kill", "kill_after_restart", "events_fired", "runs"),
+        "bulk": figs("bulk", "example_records_received", "killed_task_tries", "killed_records_received"),
     }
 
 

@@ -62,6 +62,7 @@ def latest_run(dag_id: str) -> dict[str, Any]:
         tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
         rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
         return {
+            "run_id": run.run_id,
             "state": str(run.state),
             "tasks": tasks,
             "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
