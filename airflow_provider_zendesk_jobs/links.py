@@ -78,6 +78,10 @@ def created_ticket_ids(value: Any) -> list[int | str]:
     Reads the ``succeeded_ids`` of each job whose ``job_type`` creates or imports tickets; any
     other value (the sensor's summary, a job that updated tickets) has none.
     """
+    if isinstance(value, Mapping) and str(value.get("action", "")).startswith("tickets.") and "created" in value:
+        # The bulk operator's return value: every created record with its ticket id.
+        created = value.get("created") or []
+        return [row["id"] for row in created if isinstance(row, Mapping) and isinstance(row.get("id"), int | str)]
     jobs = value if isinstance(value, list) else [value]
     ids: list[int | str] = []
     for job in jobs:
@@ -87,13 +91,21 @@ def created_ticket_ids(value: Any) -> list[int | str]:
 
 
 class ZendeskJobLink(BaseOperatorLink):
-    """"Zendesk job": the job (or jobs) of the task's ``job_id`` in Zendesk's Job Statuses API."""
+    """"Zendesk job": the job (or jobs) of the task's ``job_id`` in Zendesk's Job Statuses API.
+
+    The bulk operator starts its own jobs: its link lists the ``jobs`` of its return value, once it finished.
+    """
 
     name = "Zendesk job"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        # A task that starts its own jobs (the bulk operator) has no ``job_id``: its return value lists them.
+        given = getattr(operator, "job_id", None)
+        if given is None:
+            value = XCom.get_value(ti_key=ti_key, key=RETURN_VALUE)
+            given = value.get("jobs") if isinstance(value, Mapping) else None
         try:
-            job_ids, _ = normalize_job_ids(getattr(operator, "job_id", None))
+            job_ids, _ = normalize_job_ids(given)
         except ZendeskInvalidInputError:
             return ""
         base_url = zendesk_base_url(str(getattr(operator, "zendesk_conn_id", "")))

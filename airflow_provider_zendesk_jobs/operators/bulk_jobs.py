@@ -47,6 +47,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import WaitOptions
@@ -141,6 +142,7 @@ class ZendeskBulkJobOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("records", "records_path", "results_path", "ledger_path", "zendesk_conn_id")
+    operator_extra_links = (ZendeskJobLink(), ZendeskCreatedTicketLink())
     ui_color = "#e4d4f1"
 
     def __init__(

@@ -122,3 +122,25 @@ def test_provider_info_registers_both_links() -> None:
         f"{ZendeskJobLink.__module__}.{ZendeskJobLink.__name__}",
         f"{ZendeskCreatedTicketLink.__module__}.{ZendeskCreatedTicketLink.__name__}",
     ]
+
+
+def test_the_bulk_operator_links_to_its_jobs_and_its_first_created_ticket_from_its_return_value(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_zendesk_jobs import links
+    from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
+
+    value = {
+        "action": "tickets.import",
+        "jobs": ["V3-a", "V3-b"],
+        "created": [{"record_index": 0, "id": 1000}, {"record_index": 2, "id": 1001}],
+    }
+    monkeypatch.setattr(links.XCom, "get_value", lambda **_: value)
+    task = ZendeskBulkJobOperator(task_id="bulk", action="tickets.import", records=[{"subject": "a"}])
+    job_link, ticket_link = task.operator_extra_links
+    base = zendesk_base_url("zendesk_default")
+    assert base is not None
+    assert job_link.get_link(task, ti_key=None) == job_url(base, ["V3-a", "V3-b"])  # type: ignore[arg-type]
+    assert ticket_link.get_link(task, ti_key=None).endswith("/agent/tickets/1000")  # type: ignore[arg-type]
+    assert created_ticket_ids({**value, "action": "users.create_many"}) == []
+    assert created_ticket_ids({**value, "created": []}) == []
