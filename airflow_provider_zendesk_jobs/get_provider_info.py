@@ -81,7 +81,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.operators.zendesk_jobs"],
+                "python-modules": [
+                    "airflow_provider_zendesk_jobs.operators.zendesk_jobs",
+                    "airflow_provider_zendesk_jobs.operators.bulk_jobs",
+                ],
             }
         ],
         "triggers": [
@@ -89,6 +92,10 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Zendesk Jobs",
                 "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
             }
+        ],
+        "extra-links": [
+            "airflow_provider_zendesk_jobs.links.ZendeskJobLink",
+            "airflow_provider_zendesk_jobs.links.ZendeskCreatedTicketLink",
         ],
         "connection-types": [
             {

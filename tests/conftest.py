@@ -5,6 +5,7 @@ The emulator fixtures are the shipped pytest plugin's, as a project using the pr
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -22,6 +23,10 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow_home_test"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+# One Fernet key for this process and the ``airflow`` subprocesses it starts: the test database then
+# reads back the trigger rows any of them wrote (an asset watcher's kwargs are stored encrypted).
+TEST_FERNET_KEY = base64.urlsafe_b64encode(b"airflow-provider-zendesk-jobs/ts").decode()
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", TEST_FERNET_KEY)
 
 pytest_plugins = ["airflow_provider_zendesk_jobs.testing.pytest_plugin"]
 

@@ -26,6 +26,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.operators.audit_summary import (
     AuditFilter,
     failure_message,
@@ -76,6 +77,7 @@ class ZendeskJobResultsOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
     ui_color = "#d4f1e4"
+    operator_extra_links = (ZendeskJobLink(), ZendeskCreatedTicketLink())
 
     def __init__(
         self,

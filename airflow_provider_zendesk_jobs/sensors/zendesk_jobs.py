@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, Context, Pok
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.links import ZendeskJobLink
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
@@ -55,6 +56,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
     ui_color = "#d4e8f1"
+    operator_extra_links = (ZendeskJobLink(),)
 
     def __init__(
         self,

@@ -160,11 +160,18 @@ class JobWait:
         found = [by_id[job_id] for job_id in self.job_ids if job_id in by_id]
         return found if self.many else (found[0] if found else None)
 
-    def defer(self, task: BaseOperator, *, deadline: float | None, method_name: str = "execute_complete") -> NoReturn:
+    def defer(
+        self,
+        task: BaseOperator,
+        *,
+        deadline: float | None,
+        method_name: str = "execute_complete",
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> NoReturn:
         """Hand the wait to the triggerer until ``deadline`` (epoch seconds; None waits without one).
 
         The trigger gets the wait's start (the grace goes on counting), its deadline and any
-        ``Retry-After`` still ahead. Airflow's own deferral timeout is set
+        ``Retry-After`` still ahead; ``kwargs`` come back to ``method_name``. Airflow's own deferral timeout is set
         :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline, for a trigger that never answers.
         """
         from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
@@ -185,5 +192,6 @@ class JobWait:
                 not_before=self.not_before if self.pause_left() > 0 else None,
             ),
             method_name=method_name,
+            kwargs=None if kwargs is None else dict(kwargs),
             timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
         )
