@@ -15,12 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from tests.dags.test_example_dags import ROOT, latest_run
 
 DAG_ID = "example_zendesk_bulk_import"
@@ -28,9 +28,9 @@ LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
 
 
 @pytest.fixture
-def emulator() -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), queued_seconds=2, seconds_per_item=0.1) as emu:
-        yield emu
+def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    emulator: ZendeskEmulator = zendesk_emulator_factory(queued_seconds=2, seconds_per_item=0.1)
+    return emulator
 
 
 class ClockDriver(threading.Thread):

@@ -12,24 +12,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE = "example_zendesk_bulk_import_gate"
 AUDIT = "example_zendesk_job_audit"
 STATUS_READS = "/api/v2/job_statuses"
-
-
-@pytest.fixture
-def emulator() -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
-        yield emu
 
 
 def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ record log proves what was received, and how often.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,17 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, TaskDeferred
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
-from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 
 BULK_IMPORT = "/api/v2/imports/tickets/create_many"
 
 
 @pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), queued_seconds=2, seconds_per_item=0.1) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
+def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    emulator: ZendeskEmulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", queued_seconds=2, seconds_per_item=0.1
+    )
+    return emulator
 
 
 def tickets(count: int, failing: set[int] = frozenset()) -> list[dict[str, Any]]:  # type: ignore[assignment]

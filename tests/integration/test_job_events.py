@@ -9,7 +9,7 @@ on real time, with a deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -21,7 +21,6 @@ from airflow_provider_zendesk_jobs.triggers.job_events import ZendeskJobEventTri
 from airflow_provider_zendesk_jobs.triggers.job_list_stream import JobListStream, list_jobs
 from airflow_provider_zendesk_jobs.triggers.reported_jobs import ReportedJobs, cursor_key
 from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
-from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 LIST = "/api/v2/job_statuses"
@@ -251,10 +250,10 @@ async def test_the_cursor_forgets_jobs_zendesk_no_longer_lists() -> None:
 
 # -- Airflow 3.3: one read for every watcher of the connection --------------------------------------
 @pytest.fixture
-def real_time_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator() as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
+def real_time_emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    """The plugin's emulator on its default running clock (``clock=None``: a ScaledClock), not a manual one."""
+    emulator: ZendeskEmulator = zendesk_emulator_factory(conn_id="zendesk_default", clock=None)
+    return emulator
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="shared streams came with Airflow 3.3")

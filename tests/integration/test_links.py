@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,12 @@ TICKET_LINK = "_link_ZendeskCreatedTicketLink"
 
 
 @pytest.fixture
-def emulator(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(start=time.time()), max_active_jobs=1000) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
+def emulator(airflow_db: Path, zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    """The plugin's emulator, its manual clock at the real time (the run's dates come from the database)."""
+    emulator: ZendeskEmulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", clock=ManualClock(start=time.time()), max_active_jobs=10_000
+    )
+    return emulator
 
 
 def run_and_read_xcoms(dag: Any) -> dict[tuple[str, str], Any]:
@@ -109,7 +111,9 @@ def test_a_connection_without_a_usable_host_gives_no_link(monkeypatch: pytest.Mo
 
 
 def test_link_urls_and_ticket_ids() -> None:
-    assert job_url("https://acme.zendesk.com", ["V3-a b"]) == "https://acme.zendesk.com/api/v2/job_statuses/V3-a%20b.json"
+    assert (
+        job_url("https://acme.zendesk.com", ["V3-a b"]) == "https://acme.zendesk.com/api/v2/job_statuses/V3-a%20b.json"
+    )
     imported = {"job_type": "Bulk Import Ticket", "succeeded_ids": [7, 9]}
     users = {"job_type": "Bulk Create Or Update User", "succeeded_ids": [1]}
     assert created_ticket_ids([users, imported]) == [7, 9]
