@@ -1,7 +1,6 @@
 """The provider's metadata for Airflow: modules, the ``zendesk_jobs`` connection type and its form.
 
-Read by Airflow through the ``apache_airflow_provider`` entry point; it imports nothing
-heavy, because Airflow calls it while discovering every provider.
+Airflow calls it while discovering every provider, so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from airflow_provider_zendesk_jobs import __version__
 CONN_TYPE = "zendesk_jobs"
 #: The connection id every hook, sensor, trigger and operator uses unless told otherwise.
 DEFAULT_CONN_ID = "zendesk_default"
-HOOK_CLASS = "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
+_PACKAGE = "airflow_provider_zendesk_jobs"
+HOOK_CLASS = f"{_PACKAGE}.hooks.zendesk_jobs.ZendeskJobStatusHook"
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
@@ -66,30 +66,10 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.hooks.zendesk_jobs"],
-            }
-        ],
-        "sensors": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.sensors.zendesk_jobs"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.operators.zendesk_jobs"],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
-            }
-        ],
+        **{
+            f"{kind}s": [{"integration-name": "Zendesk Jobs", "python-modules": [f"{_PACKAGE}.{kind}s.zendesk_jobs"]}]
+            for kind in ("hook", "sensor", "operator", "trigger")
+        },
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,

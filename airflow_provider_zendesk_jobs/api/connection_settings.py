@@ -229,7 +229,6 @@ def timeouts_from(
 
 
 def settings_from_connection(
-    *,
     host: str | None,
     login: str | None,
     password: str | None,

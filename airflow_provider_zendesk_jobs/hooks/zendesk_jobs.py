@@ -23,16 +23,7 @@ from airflow_provider_zendesk_jobs.api.operations import (
     validate_limit,
 )
 from airflow_provider_zendesk_jobs.api.request_builders import list_request
-from airflow_provider_zendesk_jobs.api.request_flow import (
-    DEFAULT_RETRY_LIMIT,
-    Answer,
-    Flow,
-    Mask,
-    NoAnswer,
-    Send,
-    Sleep,
-    TokenFetch,
-)
+from airflow_provider_zendesk_jobs.api.request_flow import Answer, Flow, Mask, NoAnswer, Send, Sleep, TokenFetch
 from airflow_provider_zendesk_jobs.api.responses import TransportFailure
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError
 from airflow_provider_zendesk_jobs.hooks.base import ZendeskJobsBaseHook, amask_secrets, aread_connection, mask_secrets
@@ -100,22 +91,11 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         self,
         zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
         *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retry_after: float = 300.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            zendesk_conn_id,
-            retry_limit=retry_limit,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retry_after=max_retry_after,
-            clock=clock,
-        )
+        super().__init__(zendesk_conn_id, **options)
         self._sleep = sleep
         self._session = session
         self._owns_session = session is None
@@ -249,22 +229,11 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         self,
         zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
         *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retry_after: float = 300.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            zendesk_conn_id,
-            retry_limit=retry_limit,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retry_after=max_retry_after,
-            clock=clock,
-        )
+        super().__init__(zendesk_conn_id, **options)
         self._sleep = sleep
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
