@@ -1,15 +1,9 @@
 """One request from first attempt to final answer, as a flow of steps both hooks carry out.
 
-The flow decides; the hooks only act. It yields :class:`Send` (this request, with this
-Authorization), :class:`Sleep`, :class:`Mask` (a fresh token for the secrets masker) and
-:class:`TokenFetch` (run this token flow, one at a time per hook), and receives an
-:class:`Answer` or a :class:`NoAnswer` for a ``Send``, the flow's result for a ``TokenFetch``.
-It returns the decoded body, or raises the provider's error.
-
-A 429 waits exactly what Zendesk asked (``Retry-After``); 5xx, timeouts and broken connections
-back off exponentially with jitter; ``max_attempts`` bounds the attempts. A pause longer than
-``max_retry_after`` is not slept through: the error is raised at once and the caller waits it out
-(a sensor checks again after it, the triggerer's poller pauses every wait on the connection).
+The flow yields :class:`Send` (answered with :class:`Answer` or :class:`NoAnswer`), :class:`Sleep`,
+:class:`Mask` (a fresh token) and :class:`TokenFetch` (a token flow, one at a time per hook), and returns
+the decoded body or raises. A 429 waits what Zendesk asked; 5xx and network errors back off with jitter.
+A pause longer than ``max_retry_after`` is raised at once, for the caller to wait out.
 """
 
 from __future__ import annotations
@@ -85,12 +79,11 @@ Flow = Generator[Step, Any, Any]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts, and how long between them."""
+    """How many attempts, and how long between them; ``max_retry_after`` is the longest pause slept through."""
 
     max_attempts: int = DEFAULT_RETRY_LIMIT
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
-    #: The longest Retry-After a call sleeps through before giving up with ZendeskRateLimitError.
     max_retry_after: float = 300.0
 
     def __post_init__(self) -> None:
@@ -100,12 +93,8 @@ class RetryPolicy:
             )
 
     def delay(self, attempt: int, requested: float | None, rand: float, *, cap: float | None = None) -> float:
-        """Seconds before attempt ``attempt + 1``; ``rand`` in [0, 1) makes the jitter testable.
-
-        The backoff doubles from ``backoff_initial`` up to ``backoff_max`` (or ``cap`` in its
-        place: the triggerer's poller caps it at the waits' poll interval), drawn from the upper
-        half below that ceiling.
-        """
+        """Seconds before attempt ``attempt + 1``: doubling up to ``backoff_max`` (or ``cap``, the poller's
+        interval), drawn from the upper half below it; ``rand`` in [0, 1) makes the jitter testable."""
         if requested is not None:
             return float(requested)
         ceiling = min(self.backoff_max if cap is None else cap, self.backoff_initial * 2.0 ** min(attempt - 1, 60))
@@ -116,11 +105,11 @@ class RetryPolicy:
         return attempt >= self.max_attempts or any(wait is not None and wait > self.max_retry_after for wait in waits)
 
 
+@dataclass
 class RateLimitGate:
     """Remembers Zendesk's last "slow down" so no request to the account leaves before it has passed."""
 
-    def __init__(self) -> None:
-        self.not_before = 0.0
+    not_before: float = 0.0
 
     def hold(self, delay: float, now: float) -> None:
         self.not_before = max(self.not_before, now + delay)
@@ -130,7 +119,6 @@ class RateLimitGate:
 
 
 def _retry_warning(request: ApiRequest, cause: ZendeskJobsError, attempt: int, delay: float, limit: int) -> str:
-    """The request by method and path, never the job ids a shared request carries."""
     what, then = describe_request(request), f"attempt {attempt + 1} of {limit}"
     if isinstance(cause, ZendeskJobLimitError):
         return (
