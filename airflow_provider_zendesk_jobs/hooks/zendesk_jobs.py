@@ -1,8 +1,6 @@
 """The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``.
 
-Both carry out the same flows (:mod:`airflow_provider_zendesk_jobs.api.request_flow`), which
-decide what to send, whether to retry and what an answer means; these classes only move bytes,
-sleep, and keep the HTTP session or client.
+Both carry out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow`; they only move bytes and sleep.
 """
 
 from __future__ import annotations
@@ -133,11 +131,10 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
                 step = flow.send(reply)
             except StopIteration as done:
                 return done.value
+            reply = None
             if isinstance(step, Sleep):
-                reply = None
                 self._sleep(step.seconds)
             elif isinstance(step, Mask):
-                reply = None
                 mask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
                 reply = self._drive(step.flow)
@@ -186,11 +183,8 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
     def submit_job(self, method: str, endpoint: str, payload: Any = None) -> JobStatus:
         """Start a bulk call under ``/api/v2/`` that answers a job status, e.g. ``/api/v2/tickets/create_many``.
 
-        Bulk calls are not idempotent, so only answers that prove Zendesk did not start the
-        job (429, 503, a connection that never opened) are retried. A refusal because the account
-        is at its job limit (429 ``TooManyJobs``: 30 jobs queued or working) is waited out the same
-        way, and past the retry budget raised as
-        :class:`~airflow_provider_zendesk_jobs.exceptions.ZendeskJobLimitError`.
+        Only answers that prove Zendesk did not start the job (429, 503, a connection that never opened) are
+        retried; past the budget, a refusal at the account's job limit raises ``ZendeskJobLimitError``.
         """
         return self._drive(self._submit_flow(self.settings, method, endpoint, payload))  # type: ignore[no-any-return]
 
@@ -216,10 +210,7 @@ def _new_async_client(settings: ConnectionSettings, transport: httpx.AsyncBaseTr
 
 
 class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
-    """The reads of :class:`ZendeskJobStatusHook`, ``async`` on ``httpx``, for triggers.
-
-    The connection is looked up through Airflow's async path, never with a synchronous call
-    inside the event loop.
+    """The reads of :class:`ZendeskJobStatusHook`, ``async`` on ``httpx``, for triggers (no blocking call).
 
     :param sleep: how the hook waits between attempts.
     :param transport: the ``httpx`` transport of the client the hook builds (by default httpx's own).
@@ -256,9 +247,8 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         settings = await self.aget_settings()
         async with self._client_lock:  # one client for many concurrent first reads
             if self._client is None:
-                # A new client loads the system's CA certificates: tens of milliseconds that would
-                # hold the triggerer's event loop, shared by every deferred task. OpenSSL does that
-                # work without the GIL, so in a thread the loop runs meanwhile.
+                # A new client loads the system's CA certificates: tens of milliseconds of the shared
+                # event loop, done by OpenSSL without the GIL, so in a thread.
                 self._client = await asyncio.to_thread(_new_async_client, settings, self._transport)
         return self._client
 
@@ -274,11 +264,10 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
                 step = flow.send(reply)
             except StopIteration as done:
                 return done.value
+            reply = None
             if isinstance(step, Sleep):
-                reply = None
                 await self._sleep(step.seconds)
             elif isinstance(step, Mask):
-                reply = None
                 await amask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
                 async with self._token_lock:  # one token fetch for many concurrent reads
