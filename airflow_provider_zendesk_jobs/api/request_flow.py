@@ -152,7 +152,7 @@ class RequestFlow:
             if exc.status_code != 401 or not renewable:
                 raise
             _log.info("Zendesk refused the cached OAuth token; fetching a new one and trying once more")
-            self.token.invalidate()
+            self.token = OAuthTokenCache()
             return (yield from self._attempts(request, settings))
 
     def _token(self, settings: ConnectionSettings, auth: ClientCredentialsAuth) -> Flow:

@@ -9,6 +9,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
@@ -37,6 +38,7 @@ ZENDESK_JOB_LIMIT = 30
 JOB_LIMIT_RETRY_SECONDS = 30.0
 
 
+@dataclass(eq=False)
 class RetryableError(Exception):
     """An outcome worth another attempt.
 
@@ -44,19 +46,10 @@ class RetryableError(Exception):
     this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt for a later message.
     """
 
-    def __init__(
-        self,
-        error: ZendeskJobsError,
-        *,
-        delay: float | None = None,
-        said: str | None = None,
-        retry_in: float | None = None,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay = delay
-        self.said = said
-        self.retry_in = retry_in
+    error: ZendeskJobsError
+    delay: float | None = field(default=None, kw_only=True)
+    said: str | None = field(default=None, kw_only=True)
+    retry_in: float | None = field(default=None, kw_only=True)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -67,17 +60,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date."""
     if value is None:
         return None
-    text = value.strip()
     try:
-        seconds = float(text)
+        seconds = float(value)
     except ValueError:
         try:
-            when = parsedate_to_datetime(text)
+            when = parsedate_to_datetime(value.strip())
         except (TypeError, ValueError, IndexError):
             return None
-        if when is None:
-            return None
-        return max(0.0, when.timestamp() - now)
+        return None if when is None else max(0.0, when.timestamp() - now)
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
