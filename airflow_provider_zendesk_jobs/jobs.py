@@ -117,11 +117,7 @@ class JobResult:
         if not isinstance(data, Mapping):
             raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
         return cls(
-            index=_checked(data, "index", job_id, position),
-            id=_checked(data, "id", job_id, position),
-            action=_checked(data, "action", job_id, position),
-            status=_checked(data, "status", job_id, position),
-            success=_checked(data, "success", job_id, position),
+            **{key: _checked(data, key, job_id, position) for key in ("index", "id", "action", "status", "success")},
             error=_as_text(data.get("error")) or _as_text(data.get("errors")) or None,
             details=_as_text(data.get("details")),
             extra={key: value for key, value in data.items() if key not in _ITEM_KEYS},
@@ -195,11 +191,7 @@ class JobStatus:
             id=job_id,
             status=status,
             state=JobState.from_status(status),
-            job_type=_checked(data, "job_type", job_id),
-            total=_checked(data, "total", job_id),
-            progress=_checked(data, "progress", job_id),
-            message=_checked(data, "message", job_id),
-            url=_checked(data, "url", job_id),
+            **{key: _checked(data, key, job_id) for key in ("job_type", "total", "progress", "message", "url")},
             raw_results=results,
         )
 
