@@ -109,22 +109,17 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
     try:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        not_json = (
-            f"Zendesk answered {describe_request(request)} with status {status} but a body that is not "
-            f"JSON: {_shown(request, body)}."
+        advice = "This is usually a proxy or a cut connection; if it persists, check the host."
+        error = ZendeskResponseError(
+            f"Zendesk answered {describe_request(request)} with status {status} but a body that is not JSON: "
+            f"{_shown(request, body)}. {advice if request.idempotent else _NOT_SENT_AGAIN}",
+            status_code=status,
+            path=request.path,
+            kind=ErrorKind.TRANSIENT,
         )
         if request.idempotent:
-            raise RetryableError(
-                ZendeskResponseError(
-                    f"{not_json} This is usually a proxy or a cut connection; if it persists, check the host.",
-                    status_code=status,
-                    path=request.path,
-                    kind=ErrorKind.TRANSIENT,
-                )
-            ) from None
-        raise ZendeskResponseError(
-            f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path, kind=ErrorKind.TRANSIENT
-        ) from None
+            raise RetryableError(error) from None
+        raise error from None
 
 
 def _is_job_limit(body: bytes) -> bool:
