@@ -38,9 +38,6 @@ class ConnectionSettings:
     auth: Auth
     timeouts: Timeouts = Timeouts()
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
     def same_origin(self, url: str) -> bool:
         """True when ``url`` has exactly the connection's scheme, host and port (and no userinfo)."""
         return origin_of(url) == origin_of(self.base_url)

@@ -21,7 +21,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskNotFoundError,
     ZendeskResponseError,
 )
-from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.job_ids import show_ids, validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_body
 
 #: A walk that sees more pages than this is looping (Zendesk keeps about the last 100 jobs).
@@ -50,9 +50,8 @@ def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> l
     """The answers in the order asked, or the not-found error naming every id Zendesk left out."""
     missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
     if missing:
-        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
         raise ZendeskNotFoundError(
-            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {shown}: the id is wrong, "
+            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing, 20)}: the id is wrong, "
             "or the job is older than Zendesk keeps job statuses (about a day).",
             job_ids=missing,
         )
@@ -98,7 +97,7 @@ def next_page_url(body: Any, settings: ConnectionSettings, *, page_size: int) ->
         if not isinstance(cursor, str) or not cursor:
             raise ZendeskResponseError("Zendesk's job list says it has more pages but gives no cursor or link to them.")
         query = urlencode([("page[size]", str(page_size)), ("page[after]", cursor)], safe="[]")
-        return settings.url(f"{JOB_STATUSES_PATH}?{query}")
+        return f"{settings.base_url}{JOB_STATUSES_PATH}?{query}"
     next_page = body.get("next_page")
     if isinstance(next_page, str) and next_page:
         if not settings.same_origin(next_page):
