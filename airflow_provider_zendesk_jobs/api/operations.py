@@ -51,8 +51,8 @@ def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> l
     missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
     if missing:
         raise ZendeskNotFoundError(
-            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing, 20)}: the id is wrong, "
-            "or the job is older than Zendesk keeps job statuses (about a day).",
+            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing, 20)}: the id is "
+            "wrong, or the job is older than Zendesk keeps job statuses (about a day).",
             job_ids=missing,
         )
     return [found[job_id] for job_id in job_ids]
