@@ -16,7 +16,6 @@ _JOB_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{_MAX_LENGTH}}}")
 _BAD_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 #: What a template renders for None, a boolean or a number; Zendesk's ids (32 hex, maybe after ``V3-``) never are.
 _RENDERED_NON_ID = re.compile(r"None|True|False|null|true|false|-?[0-9]{1,31}")
-_RENDERED_MAX_LENGTH = 33  # the longest text _RENDERED_NON_ID matches, plus one: longer ids skip it
 _SHOWN = 60
 #: A message names at most this many job ids, then "and N more".
 IDS_SHOWN = 5
@@ -47,7 +46,7 @@ def validate_job_id(job_id: object) -> str:
             "Pass the 'id' of the job status a bulk call returned, not its URL or a list rendered as text "
             "with other separators."
         )
-    if len(job_id) < _RENDERED_MAX_LENGTH and _RENDERED_NON_ID.fullmatch(job_id):
+    if _RENDERED_NON_ID.fullmatch(job_id):
         raise ZendeskInvalidInputError(
             f"{job_id!r} is not a Zendesk job id: it is how a template renders None, a boolean or a number. "
             "Check that the upstream task returns the 'id' of the job status its bulk call returned "

@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 from airflow_provider_zendesk_jobs.api.auth import ApiTokenAuth, Auth, ClientCredentialsAuth, OAuthTokenAuth
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 30.0
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -26,8 +24,8 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 class Timeouts:
     """Seconds to wait for the TCP/TLS connection and then for each read of the answer."""
 
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    read: float = DEFAULT_READ_TIMEOUT
+    connect: float = 10.0
+    read: float = 30.0
 
 
 @dataclass(frozen=True)
