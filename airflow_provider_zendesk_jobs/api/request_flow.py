@@ -105,19 +105,6 @@ class RetryPolicy:
         return attempt >= self.max_attempts or any(wait is not None and wait > self.max_retry_after for wait in waits)
 
 
-@dataclass
-class RateLimitGate:
-    """Remembers Zendesk's last "slow down" so no request to the account leaves before it has passed."""
-
-    not_before: float = 0.0
-
-    def hold(self, delay: float, now: float) -> None:
-        self.not_before = max(self.not_before, now + delay)
-
-    def wait_needed(self, now: float) -> float:
-        return max(0.0, self.not_before - now)
-
-
 def _retry_warning(request: ApiRequest, cause: ZendeskJobsError, attempt: int, delay: float, limit: int) -> str:
     what, then = describe_request(request), f"attempt {attempt + 1} of {limit}"
     if isinstance(cause, ZendeskJobLimitError):
@@ -138,10 +125,14 @@ class RequestFlow:
         self, policy: RetryPolicy, clock: Callable[[], float], rand: Callable[[], float] = random.random
     ) -> None:
         self.policy = policy
-        self.gate = RateLimitGate()
+        #: Zendesk's last "slow down": no request to the account leaves before this epoch second.
+        self.not_before = 0.0
         self.token = OAuthTokenCache()
         self._clock = clock
         self._rand = rand
+
+    def wait_needed(self) -> float:
+        return max(0.0, self.not_before - self._clock())
 
     def run(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
         """Send with retries; with client credentials, a 401 renews the token once and tries again."""
@@ -164,8 +155,7 @@ class RequestFlow:
     def _attempts(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
         attempt = 1
         while True:
-            wait = self.gate.wait_needed(self._clock())
-            if wait > 0:
+            if (wait := self.wait_needed()) > 0:
                 _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, describe_request(request))
                 yield Sleep(wait)
             auth, authorization = settings.auth, None
@@ -180,7 +170,7 @@ class RequestFlow:
                 return interpret_response(request, reply.status, reply.headers, reply.body, now=self._clock())
             except RetryableError as exc:
                 if exc.delay is not None:
-                    self.gate.hold(exc.delay, self._clock())
+                    self.not_before = max(self.not_before, self._clock() + exc.delay)
                 if self.policy.gives_up(attempt, exc):
                     raise self._final(request, exc) from None
                 delay = self.policy.delay(attempt, exc.delay if exc.delay is not None else exc.retry_in, self._rand())

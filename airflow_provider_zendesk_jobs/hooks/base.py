@@ -116,7 +116,7 @@ class ZendeskJobsBaseHook(BaseHook):
 
     def rate_limit_wait(self) -> float:
         """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds)."""
-        return self._flow.gate.wait_needed(self._clock())
+        return self._flow.wait_needed()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
