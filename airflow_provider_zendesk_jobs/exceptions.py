@@ -33,9 +33,6 @@ class ZendeskJobsError(Exception):
         if kind is not None:
             self.kind = kind
 
-    def __str__(self) -> str:
-        return self.message
-
 
 class ZendeskInvalidInputError(ZendeskJobsError, ValueError):
     """A value given by the DAG or the connection cannot be used; raised before any request is sent."""

@@ -55,14 +55,6 @@ class ClientCredentialsAuth:
     scope: str = "read"
     kind: str = field(default="client_credentials", init=False)
 
-    def token_request_body(self) -> dict[str, str]:
-        return {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "scope": self.scope,
-        }
-
     def secrets(self) -> list[str]:
         return [self.client_secret]
 

@@ -127,4 +127,10 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
 
 
 def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
-    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret,
+        "scope": auth.scope,
+    }
+    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=body, authenticated=False)
