@@ -73,8 +73,7 @@ class NoAnswer:
     detail: str
 
 
-Step = Send | Sleep | Mask | TokenFetch
-Flow = Generator[Step, Any, Any]
+Flow = Generator[Send | Sleep | Mask | TokenFetch, Any, Any]
 
 
 @dataclass(frozen=True)

@@ -224,17 +224,13 @@ class TransportFailure(Enum):
     CLOSED = "the connection closed before the whole answer arrived"
     OTHER = "the connection failed"
 
-    @property
-    def reached_zendesk(self) -> bool:
-        """False when the request cannot have been received, so even a bulk call is safe to repeat."""
-        return self not in (TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT)
-
 
 def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *, detail: str) -> RetryableError:
     """A timeout or a broken connection (``detail``: the library's exception): retryable unless a bulk call
     may already have been received."""
     what = f"{failure.value}, {detail}"
-    if failure.reached_zendesk and not request.idempotent:
+    never_received = failure in (TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT)  # safe to repeat
+    if not never_received and not request.idempotent:
         raise ZendeskUnavailableError(
             f"The connection broke after {describe_request(request)} was sent ({what}). {_NOT_SENT_AGAIN}",
             path=request.path,
