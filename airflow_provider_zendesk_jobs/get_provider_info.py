@@ -1,7 +1,6 @@
 """The provider's metadata for Airflow: modules, the ``zendesk_jobs`` connection type and its form.
 
-Read by Airflow through the ``apache_airflow_provider`` entry point; it imports nothing
-heavy, because Airflow calls it while discovering every provider.
+Airflow calls it while discovering every provider, so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from airflow_provider_zendesk_jobs import __version__
 CONN_TYPE = "zendesk_jobs"
 #: The connection id every hook, sensor, trigger and operator uses unless told otherwise.
 DEFAULT_CONN_ID = "zendesk_default"
-HOOK_CLASS = "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
+_PACKAGE = "airflow_provider_zendesk_jobs"
+HOOK_CLASS = f"{_PACKAGE}.hooks.zendesk_jobs.ZendeskJobStatusHook"
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
@@ -90,7 +90,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
+                "python-modules": [
+                    "airflow_provider_zendesk_jobs.triggers.zendesk_jobs",
+                    "airflow_provider_zendesk_jobs.triggers.job_events",
+                ],
             }
         ],
         "extra-links": [

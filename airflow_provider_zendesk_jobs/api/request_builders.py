@@ -1,8 +1,4 @@
-"""The requests this provider sends, built as plain data before any byte moves.
-
-Every id and endpoint is checked here, so a bad value is refused before a socket opens,
-and every URL is built on the connection's own base URL.
-"""
+"""The requests this provider sends, as plain data: every id and endpoint checked before a socket opens."""
 
 from __future__ import annotations
 
@@ -28,29 +24,23 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """One HTTP request, ready for any HTTP client: method, absolute URL, JSON body."""
+    """One HTTP request for any HTTP client; ``path`` (with query) is what messages show, ``job_ids`` what a 404
+    names, and only the token request, whose body holds its credentials, is not ``authenticated``."""
 
     method: str
     url: str
-    #: Path (and query) only: what error messages and logs show.
     path: str
     json: Any = field(default=None, repr=False)
-    #: False only for the token request, which carries its credentials in the body.
     authenticated: bool = True
-    #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
 
     @property
     def answer_holds_credentials(self) -> bool:
-        """The token request's answer holds an access token, so no error ever quotes it."""
         return self.path == TOKEN_PATH
 
     @property
     def idempotent(self) -> bool:
-        """Only idempotent requests are retried after an answer that may mean "done" (5xx, timeouts).
-
-        A token request is one too: a second grant only issues another token.
-        """
+        """Only these are retried after an answer that may mean "done"; a second token grant only issues another."""
         return self.method in IDEMPOTENT_METHODS or self.path == TOKEN_PATH
 
     def headers(self, authorization: str | None) -> dict[str, str]:
@@ -107,8 +97,7 @@ def follow_request(url: str) -> ApiRequest:
 
 def submit_request(base_url: str, method: str, endpoint: str, payload: Any = None) -> ApiRequest:
     """A bulk call that answers a job status; only paths under ``/api/v2/`` on the connection's host."""
-    verb = method.upper() if isinstance(method, str) else ""
-    if verb not in BULK_METHODS:
+    if (verb := method.upper() if isinstance(method, str) else "") not in BULK_METHODS:
         raise ZendeskInvalidInputError(
             f"submit_job method must be one of {', '.join(sorted(BULK_METHODS))}, got {method!r}."
         )
@@ -117,8 +106,7 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
             f"submit_job endpoint must be a path such as '/api/v2/tickets/create_many', got {endpoint!r}."
         )
     path = endpoint.strip()
-    if not path.startswith("/"):
-        path = "/" + path
+    path = path if path.startswith("/") else "/" + path
     parts = urlsplit(path)
     if (
         "://" in path
@@ -139,4 +127,10 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
 
 
 def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
-    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret,
+        "scope": auth.scope,
+    }
+    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=body, authenticated=False)
