@@ -276,11 +276,13 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
         f"No answer from Zendesk for {describe_request(request)} past the retry budget ({what}). "
         "Check the network path to the host and the connection's timeout extra.",
         path=request.path,
+        no_answer=failure.value,
     )
     if failure.reached_zendesk and not request.idempotent:
         raise ZendeskUnavailableError(
             f"The connection broke after {describe_request(request)} was sent ({what}); it is not "
             "sent again because Zendesk may have started the job. Look for it in the job status list.",
             path=request.path,
+            no_answer=failure.value,
         )
     return RetryableError(error)
