@@ -1,11 +1,4 @@
-"""Operators that hand Zendesk job results to downstream tasks, and audit recent jobs every day.
-
-``ZendeskJobResultsOperator`` is what a pipeline reads after a bulk call: the ids Zendesk
-created and the items it rejected, in the XCom form of ``JobStatus.to_dict``. It can wait on
-its own (polling, or deferred to the same trigger as the sensor) through the same
-:class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait` as the sensor, so whether a
-wait is over, and how it fails, is the sensor's answer too.
-"""
+"""Operators that hand Zendesk job results to downstream tasks (waiting as the sensor does), and audit jobs."""
 
 from __future__ import annotations
 

@@ -1,26 +1,13 @@
 """The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
 
-Polling each wait on its own costs a request per wait per interval and burns the account's rate
-limit (Team plans get 200 a minute). Instead every wait registers its ids, its interval and a
-callback with one poller per (event loop, connection); each cycle asks ``show_many`` for the ids
-of the waits that are due, 100 per request, one request after another, and hands each wait the
-answer for its ids as soon as it has it. The wait decides (:mod:`..waiting`); the poller reads.
-
-* A wait is due when its interval has passed since its ids were last read, or at its deadline:
-  no wait is polled later than its interval, and a short interval is never starved by long ones.
-* A wait that registers less than an interval before the planned cycle joins it: waits that
-  arrive at different moments share requests from the first one on.
-* A 429 pauses every wait on the connection until its ``Retry-After`` has passed: one warning in
-  the triggerer's log and one :class:`PollPaused` per wait for each pause; deadlines are told on time.
-* An outage (an error of kind ``ErrorKind.TRANSIENT``) is "no answer yet": the waits hear a
-  :class:`PollUnanswered` and stay, and the next try waits a backoff (doubling from 1 s, with
-  jitter, up to the shortest interval): about two requests per interval whatever the number of
-  waits, one warning per outage. A request refused for good fails only the waits in it; error
-  texts name the request by method and path, never another wait's ids.
-
-Callbacks run in the context each wait registered from (their log lines go to its task's log),
-with no task switch per wait per cycle. One task makes every request and every pause, so a test
-drives it exactly with ``clock=`` and ``sleep=``; it ends as soon as no wait is registered.
+A request per wait per interval would burn the account's rate limit (200 a minute on Team plans).
+Waits register ids, an interval and a callback with one poller per (event loop, connection); each
+cycle asks ``show_many`` for the due waits' ids, 100 per request, and hands each wait its answer as
+soon as it has it. A wait is due after its interval or at its deadline; one registering less than an
+interval before the planned cycle joins it. A 429 pauses every wait until ``Retry-After`` (one warning,
+one :class:`PollPaused` per wait); an outage (``ErrorKind.TRANSIENT``) is "no answer yet", retried with
+a backoff capped at the shortest interval, one warning per outage. Callbacks run in the registering
+context (their lines land in that task's log); the poller ends as soon as no wait is registered.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""The one rule for "is the wait over?", shared by every task that waits and by the trigger.
-
-It is a pure function of what Zendesk last said and the clock, so the three ways of
-waiting cannot drift apart and every branch is tested without Airflow or HTTP.
-"""
+"""The one rule for "is the wait over?": a pure function of Zendesk's last answer and the clock."""
 
 from __future__ import annotations
 
