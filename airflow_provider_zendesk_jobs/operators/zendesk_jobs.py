@@ -98,7 +98,7 @@ class ZendeskJobResultsOperator(BaseOperator):
     def build_wait(
         self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
     ) -> JobWait:
-        """The wait one try runs, on ``clock`` and ``sleep``: a subclass may pass its own (tests use the emulator's)."""
+        """The wait one try runs, on ``clock`` and ``sleep`` (tests pass the emulator's)."""
         return JobWait(
             self.job_id,
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),

@@ -13,6 +13,7 @@ context (their lines land in that task's log); the poller ends as soon as no wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import importlib
 import logging
@@ -45,9 +46,7 @@ from airflow_provider_zendesk_jobs.waiting.progress import describe_no_answer
 
 __all__ = ["ATTEMPTS_PER_REQUEST", "OnMessage", "SharedJobStatusPoller", "Subscription"]
 
-#: Returns epoch seconds (UTC).
 Clock = Callable[[], float]
-#: Waits the given number of seconds on the matching clock.
 Sleep = Callable[[float], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
@@ -59,14 +58,11 @@ ATTEMPTS_PER_REQUEST = 1
 OnMessage = Callable[[PollMessage], bool]
 
 
-# What the first request would import on the event loop (the connection look-up, secrets masking,
-# httpx's first request): the trigger imports this module in a thread, so these load there.
+# What the first request would import on the event loop: the trigger imports this module in a thread.
 _FIRST_USE = "httpx anyio._backends._asyncio airflow.providers.common.compat.connection asgiref.sync airflow.sdk.log"
 for _name in [*_FIRST_USE.split(), "airflow.sdk.execution_time.context", "airflow.sdk.execution_time.cache"]:
-    try:
+    with contextlib.suppress(ImportError):  # an Airflow or anyio without it imports nothing there
         importlib.import_module(_name)
-    except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
-        continue
 
 
 @dataclass(eq=False, slots=True)
@@ -114,11 +110,8 @@ class Subscription:
 class SharedJobStatusPoller:
     """Polls ``show_many`` for every wait registered on one connection, in one task.
 
-    :param zendesk_conn_id: the Airflow connection every request goes through.
-    :param clock: epoch seconds; :param sleep: an async sleep on that clock (tests pass a manual pair).
-    :param hook: the async hook to use; by default one for the connection, on the same clock and
-        sleep, trying each request once (:data:`ATTEMPTS_PER_REQUEST`).
-    :param rand: numbers in [0, 1) for the jitter of the backoff during an outage.
+    ``clock`` and ``sleep`` (async) are a pair (tests pass a manual one); the default ``hook`` uses them and
+    tries each request once; ``rand`` gives the outage backoff's jitter.
     """
 
     def __init__(
@@ -169,11 +162,9 @@ class SharedJobStatusPoller:
     def register(
         self, job_ids: Sequence[str], *, poll_interval: float, on_message: OnMessage, deadline: float | None = None
     ) -> Subscription:
-        """Read ``job_ids`` at least every ``poll_interval`` seconds, handing each message to ``on_message``.
+        """Read ``job_ids`` at least every ``poll_interval`` s; ``on_message`` returns True once the wait is over.
 
-        ``on_message`` runs in the caller's context and returns True once the wait is over. A
-        ``deadline`` (clock time) gets one last answer read at or after it, or a
-        :class:`DeadlineReached` when requests are paused then. Call it on the poller's event loop.
+        A ``deadline`` gets one answer read at or after it, or :class:`DeadlineReached` during a pause.
         """
         if self.closed:
             raise RuntimeError("this Zendesk poller has stopped; ask the registry for the current one")
@@ -199,11 +190,7 @@ class SharedJobStatusPoller:
         return wait
 
     def pause_until(self, until: float) -> None:
-        """Send nothing before ``until`` (clock time): Zendesk's ``Retry-After``, for every wait on the connection.
-
-        Zendesk's budget is per account. The first pause to reach further is logged once and told
-        to every wait once, however many requests or waits brought it.
-        """
+        """Send nothing before ``until``: Zendesk's ``Retry-After``, logged and told to every wait once per pause."""
         now = self.clock()
         if until <= max(now, self._paused_until):
             return

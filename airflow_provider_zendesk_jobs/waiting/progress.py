@@ -71,11 +71,7 @@ class _Line:
 
 
 class ProgressLog:
-    """Logs each poll of one wait; remembers what each job's line read, and which unknown statuses it warned about.
-
-    :param remind_every: None writes every poll's line at INFO. Seconds: a line is written at
-        INFO when it changed, and an unchanged job about this often; see the module's docstring.
-    """
+    """Logs each poll of one wait; ``remind_every`` (None: every line at INFO) as in the module's docstring."""
 
     def __init__(self, log: Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
         if remind_every is not None and (

@@ -6,11 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airflow_provider_zendesk_jobs.exceptions import (
-    ZendeskJobFailedError,
-    ZendeskJobsError,
-    ZendeskNotFoundError,
-)
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
@@ -49,12 +44,6 @@ class WaitOutcome:
     @property
     def done(self) -> bool:
         return self.decision is not WaitDecision.WAITING
-
-    def error(self) -> ZendeskJobsError:
-        """The provider error that stands for a failed outcome."""
-        if self.failed_jobs:
-            return ZendeskJobFailedError(self.message, job_ids=[job.id for job in self.failed_jobs])
-        return ZendeskNotFoundError(self.message, job_ids=self.missing)
 
 
 def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
