@@ -82,6 +82,13 @@ class ZendeskUnavailableError(ZendeskJobsError):
 
     kind = ErrorKind.TRANSIENT
 
+    def __init__(
+        self, message: str, *, status_code: int | None = None, path: str | None = None, no_answer: str | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code, path=path)
+        #: How the request failed without an HTTP answer (``could not connect``...); None when Zendesk answered.
+        self.no_answer = no_answer
+
 
 class ZendeskResponseError(ZendeskJobsError):
     """Zendesk answered with a status or a body its API does not send (``TRANSIENT`` for a body not JSON)."""

@@ -234,11 +234,13 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
         raise ZendeskUnavailableError(
             f"The connection broke after {describe_request(request)} was sent ({what}). {_NOT_SENT_AGAIN}",
             path=request.path,
+            no_answer=failure.value,
         )
     return RetryableError(
         ZendeskUnavailableError(
             f"No answer from Zendesk for {describe_request(request)} past the retry budget ({what}). "
             "Check the network path to the host and the connection's timeout extra.",
             path=request.path,
+            no_answer=failure.value,
         )
     )

@@ -1,8 +1,4 @@
-"""The daily audit's arithmetic: which jobs to count, how to count them, and the table people read.
-
-Kept apart from the operator, with no Airflow and no HTTP inside, so every filter and every
-count is tested on plain :class:`~airflow_provider_zendesk_jobs.jobs.JobStatus` lists.
-"""
+"""The daily audit's arithmetic (filters, counts, the table people read), with no Airflow and no HTTP inside."""
 
 from __future__ import annotations
 

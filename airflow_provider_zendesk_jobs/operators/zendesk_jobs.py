@@ -1,11 +1,4 @@
-"""Operators that hand Zendesk job results to downstream tasks, and audit recent jobs every day.
-
-``ZendeskJobResultsOperator`` is what a pipeline reads after a bulk call: the ids Zendesk
-created and the items it rejected, in the XCom form of ``JobStatus.to_dict``. It can wait on
-its own (polling, or deferred to the same trigger as the sensor) through the same
-:class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait` as the sensor, so whether a
-wait is over, and how it fails, is the sensor's answer too.
-"""
+"""Operators that hand Zendesk job results to downstream tasks (waiting as the sensor does), and audit jobs."""
 
 from __future__ import annotations
 
@@ -107,7 +100,7 @@ class ZendeskJobResultsOperator(BaseOperator):
     def build_wait(
         self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
     ) -> JobWait:
-        """The wait one try runs, on ``clock`` and ``sleep``: a subclass may pass its own (tests use the emulator's)."""
+        """The wait one try runs, on ``clock`` and ``sleep`` (tests pass the emulator's)."""
         return JobWait(
             self.job_id,
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),

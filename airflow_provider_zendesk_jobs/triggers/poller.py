@@ -1,31 +1,19 @@
 """The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
 
-Polling each wait on its own costs a request per wait per interval and burns the account's rate
-limit (Team plans get 200 a minute). Instead every wait registers its ids, its interval and a
-callback with one poller per (event loop, connection); each cycle asks ``show_many`` for the ids
-of the waits that are due, 100 per request, one request after another, and hands each wait the
-answer for its ids as soon as it has it. The wait decides (:mod:`..waiting`); the poller reads.
-
-* A wait is due when its interval has passed since its ids were last read, or at its deadline:
-  no wait is polled later than its interval, and a short interval is never starved by long ones.
-* A wait that registers less than an interval before the planned cycle joins it: waits that
-  arrive at different moments share requests from the first one on.
-* A 429 pauses every wait on the connection until its ``Retry-After`` has passed: one warning in
-  the triggerer's log and one :class:`PollPaused` per wait for each pause; deadlines are told on time.
-* An outage (an error of kind ``ErrorKind.TRANSIENT``) is "no answer yet": the waits hear a
-  :class:`PollUnanswered` and stay, and the next try waits a backoff (doubling from 1 s, with
-  jitter, up to the shortest interval): about two requests per interval whatever the number of
-  waits, one warning per outage. A request refused for good fails only the waits in it; error
-  texts name the request by method and path, never another wait's ids.
-
-Callbacks run in the context each wait registered from (their log lines go to its task's log),
-with no task switch per wait per cycle. One task makes every request and every pause, so a test
-drives it exactly with ``clock=`` and ``sleep=``; it ends as soon as no wait is registered.
+A request per wait per interval would burn the account's rate limit (200 a minute on Team plans).
+Waits register ids, an interval and a callback with one poller per (event loop, connection); each
+cycle asks ``show_many`` for the due waits' ids, 100 per request, and hands each wait its answer as
+soon as it has it. A wait is due after its interval or at its deadline; one registering less than an
+interval before the planned cycle joins it. A 429 pauses every wait until ``Retry-After`` (one warning,
+one :class:`PollPaused` per wait); an outage (``ErrorKind.TRANSIENT``) is "no answer yet", retried with
+a backoff capped at the shortest interval, one warning per outage. Callbacks run in the registering
+context (their lines land in that task's log); the poller ends as soon as no wait is registered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import importlib
 import logging
@@ -58,9 +46,7 @@ from airflow_provider_zendesk_jobs.waiting.progress import describe_no_answer
 
 __all__ = ["ATTEMPTS_PER_REQUEST", "OnMessage", "SharedJobStatusPoller", "Subscription"]
 
-#: Returns epoch seconds (UTC).
 Clock = Callable[[], float]
-#: Waits the given number of seconds on the matching clock.
 Sleep = Callable[[float], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
@@ -72,14 +58,11 @@ ATTEMPTS_PER_REQUEST = 1
 OnMessage = Callable[[PollMessage], bool]
 
 
-# What the first request would import on the event loop (the connection look-up, secrets masking,
-# httpx's first request): the trigger imports this module in a thread, so these load there.
+# What the first request would import on the event loop: the trigger imports this module in a thread.
 _FIRST_USE = "httpx anyio._backends._asyncio airflow.providers.common.compat.connection asgiref.sync airflow.sdk.log"
 for _name in [*_FIRST_USE.split(), "airflow.sdk.execution_time.context", "airflow.sdk.execution_time.cache"]:
-    try:
+    with contextlib.suppress(ImportError):  # an Airflow or anyio without it imports nothing there
         importlib.import_module(_name)
-    except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
-        continue
 
 
 @dataclass(eq=False, slots=True)
@@ -127,11 +110,8 @@ class Subscription:
 class SharedJobStatusPoller:
     """Polls ``show_many`` for every wait registered on one connection, in one task.
 
-    :param zendesk_conn_id: the Airflow connection every request goes through.
-    :param clock: epoch seconds; :param sleep: an async sleep on that clock (tests pass a manual pair).
-    :param hook: the async hook to use; by default one for the connection, on the same clock and
-        sleep, trying each request once (:data:`ATTEMPTS_PER_REQUEST`).
-    :param rand: numbers in [0, 1) for the jitter of the backoff during an outage.
+    ``clock`` and ``sleep`` (async) are a pair (tests pass a manual one); the default ``hook`` uses them and
+    tries each request once; ``rand`` gives the outage backoff's jitter.
     """
 
     def __init__(
@@ -182,11 +162,9 @@ class SharedJobStatusPoller:
     def register(
         self, job_ids: Sequence[str], *, poll_interval: float, on_message: OnMessage, deadline: float | None = None
     ) -> Subscription:
-        """Read ``job_ids`` at least every ``poll_interval`` seconds, handing each message to ``on_message``.
+        """Read ``job_ids`` at least every ``poll_interval`` s; ``on_message`` returns True once the wait is over.
 
-        ``on_message`` runs in the caller's context and returns True once the wait is over. A
-        ``deadline`` (clock time) gets one last answer read at or after it, or a
-        :class:`DeadlineReached` when requests are paused then. Call it on the poller's event loop.
+        A ``deadline`` gets one answer read at or after it, or :class:`DeadlineReached` during a pause.
         """
         if self.closed:
             raise RuntimeError("this Zendesk poller has stopped; ask the registry for the current one")
@@ -212,11 +190,7 @@ class SharedJobStatusPoller:
         return wait
 
     def pause_until(self, until: float) -> None:
-        """Send nothing before ``until`` (clock time): Zendesk's ``Retry-After``, for every wait on the connection.
-
-        Zendesk's budget is per account. The first pause to reach further is logged once and told
-        to every wait once, however many requests or waits brought it.
-        """
+        """Send nothing before ``until``: Zendesk's ``Retry-After``, logged and told to every wait once per pause."""
         now = self.clock()
         if until <= max(now, self._paused_until):
             return

@@ -1,15 +1,9 @@
-"""The log lines of a wait, the same from a task's check and from the trigger.
+"""The log lines of a wait, the same from a task's check and from the trigger; nothing here decides anything.
 
-A line per job with its progress (``V3-abc: working 31/100``), a warning once per job whose
-status this provider does not know, one when Zendesk asks to slow down, and one per outage
-(with one line when Zendesk answers again). Nothing here decides anything.
-
-A task writes every poll's line at INFO (``remind_every=None``): its polls are its own steps.
-The trigger, below a 40 s interval (:func:`reminder_for`), writes a line at INFO when it
-changed and recalls an unchanged job by the clock (the poller's polls are not evenly spaced):
-first 30 to 90 s after the change, at a moment derived from the job id so a thousand queued
-waits do not all write theirs in the same cycle, then every ``remind_every`` (60 s). The polls
-in between are written at DEBUG.
+A task writes every poll's line at INFO (``remind_every=None``). The trigger, below a 40 s interval
+(:func:`reminder_for`), writes a line at INFO when it changed and recalls an unchanged job by the
+clock: first 30 to 90 s after the change, at a moment derived from the job id so a thousand waits
+do not all write theirs in the same cycle, then every ``remind_every``; the polls between go to DEBUG.
 """
 
 from __future__ import annotations
@@ -50,13 +44,7 @@ def describe_no_answer(error: BaseException) -> str:
     code = getattr(error, "status_code", None)
     if isinstance(code, int):
         return f"{code} with a body that is not JSON" if 200 <= code < 300 else str(code)
-    from airflow_provider_zendesk_jobs.api.responses import TransportFailure  # only once an outage is met
-
-    text = str(error)
-    for failure in TransportFailure:
-        if failure.value in text:
-            return failure.value
-    return type(error).__name__
+    return getattr(error, "no_answer", None) or type(error).__name__
 
 
 class Logger(Protocol):
@@ -83,11 +71,7 @@ class _Line:
 
 
 class ProgressLog:
-    """Logs each poll of one wait; remembers what each job's line read, and which unknown statuses it warned about.
-
-    :param remind_every: None writes every poll's line at INFO. Seconds: a line is written at
-        INFO when it changed, and an unchanged job about this often; see the module's docstring.
-    """
+    """Logs each poll of one wait; ``remind_every`` (None: every line at INFO) as in the module's docstring."""
 
     def __init__(self, log: Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
         if remind_every is not None and (

@@ -1,8 +1,4 @@
-"""The one rule for "is the wait over?", shared by every task that waits and by the trigger.
-
-It is a pure function of what Zendesk last said and the clock, so the three ways of
-waiting cannot drift apart and every branch is tested without Airflow or HTTP.
-"""
+"""The one rule for "is the wait over?": a pure function of Zendesk's last answer and the clock."""
 
 from __future__ import annotations
 
@@ -10,11 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airflow_provider_zendesk_jobs.exceptions import (
-    ZendeskJobFailedError,
-    ZendeskJobsError,
-    ZendeskNotFoundError,
-)
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
@@ -53,12 +44,6 @@ class WaitOutcome:
     @property
     def done(self) -> bool:
         return self.decision is not WaitDecision.WAITING
-
-    def error(self) -> ZendeskJobsError:
-        """The provider error that stands for a failed outcome."""
-        if self.failed_jobs:
-            return ZendeskJobFailedError(self.message, job_ids=[job.id for job in self.failed_jobs])
-        return ZendeskNotFoundError(self.message, job_ids=self.missing)
 
 
 def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
