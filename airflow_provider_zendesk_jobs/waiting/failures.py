@@ -32,9 +32,7 @@ def exception_for_error(error: BaseException | ErrorKind, message: str | None = 
     """``AirflowFailException`` for a permanent error or kind, else :class:`ZendeskWaitError`."""
     kind = error if isinstance(error, ErrorKind) else getattr(error, "kind", ErrorKind.FAILED)
     text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {type(error).__name__}."
-    if kind is ErrorKind.PERMANENT:
-        return AirflowFailException(text)
-    return ZendeskWaitError(text)
+    return (AirflowFailException if kind is ErrorKind.PERMANENT else ZendeskWaitError)(text)
 
 
 def _event_error_kind(event: Mapping[str, Any]) -> ErrorKind:

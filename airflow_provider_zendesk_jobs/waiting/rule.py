@@ -64,19 +64,8 @@ def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
     )
 
 
-def _completed_with_failures(job: JobStatus, options: WaitOptions) -> bool:
-    if job.state is not JobState.COMPLETED or not options.fail_on_item_errors:
-        return False
-    return bool(job.failed_items) or job.success is False
-
-
 def evaluate_wait(
-    job_ids: Sequence[str],
-    statuses: Mapping[str, JobStatus],
-    *,
-    options: WaitOptions,
-    started_at: float,
-    now: float,
+    job_ids: Sequence[str], statuses: Mapping[str, JobStatus], *, options: WaitOptions, started_at: float, now: float
 ) -> WaitOutcome:
     """Decide the wait for ``job_ids`` from the latest ``statuses`` (keyed by id; absent = not found).
 
@@ -99,7 +88,8 @@ def evaluate_wait(
         if job is None:
             (not_visible if in_grace else missing).append(job_id)
             continue
-        if job.state in FAILED_STATES or _completed_with_failures(job, options):
+        item_errors = options.fail_on_item_errors and job.state is JobState.COMPLETED
+        if job.state in FAILED_STATES or (item_errors and (bool(job.failed_items) or job.success is False)):
             failed.append(job)
         elif not job.is_terminal:
             pending = True
@@ -112,13 +102,7 @@ def evaluate_wait(
                 f"after {options.not_found_grace:g} s of waiting: the id is wrong, or the job is older than "
                 "Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
             )
-        return WaitOutcome(
-            WaitDecision.FAILED,
-            statuses=known,
-            failed_jobs=tuple(failed),
-            missing=tuple(missing),
-            message="; ".join(parts),
-        )
+        return WaitOutcome(WaitDecision.FAILED, known, tuple(failed), tuple(missing), message="; ".join(parts))
     if pending or not_visible:
         return WaitOutcome(WaitDecision.WAITING, statuses=known, not_visible_yet=tuple(not_visible))
     done = ", ".join(job_ids) if len(job_ids) <= _MAX_ITEMS_SHOWN else f"{len(job_ids)} jobs"
