@@ -125,10 +125,8 @@ class SharedJobStatusPoller:
         self.zendesk_conn_id = zendesk_conn_id
         self.clock = clock
         self._sleep = sleep
-        self._hook = (
-            hook
-            if hook is not None
-            else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep)
+        self._hook = hook or ZendeskJobStatusAsyncHook(
+            zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep
         )
         self._rand = rand
         self._waits: dict[Subscription, None] = {}

@@ -1,15 +1,15 @@
 """The log lines of a wait, the same from a task's check and from the trigger; nothing here decides anything.
 
-A task writes every poll's line at INFO (``remind_every=None``). The trigger, below a 40 s interval
-(:func:`reminder_for`), writes a line at INFO when it changed and recalls an unchanged job by the
-clock: first 30 to 90 s after the change, at a moment derived from the job id so a thousand waits
-do not all write theirs in the same cycle, then every ``remind_every``; the polls between go to DEBUG.
+A task writes every poll's line at INFO. The trigger, below a 40 s interval, writes a line at INFO when it
+changed and recalls an unchanged job first 30 to 90 s after the change (a moment derived from the job id, so
+a thousand waits do not all write theirs in one cycle), then every ``remind_every``; other polls go to DEBUG.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airflow_provider_zendesk_jobs.job_ids import show_ids
@@ -57,17 +57,15 @@ class Logger(Protocol):
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
+@dataclass(slots=True)
 class _Line:
     """What one job's line read last, since when, and when it was last written at INFO."""
 
-    __slots__ = ("changed_at", "first_reminder", "informed_at", "text")
-
-    def __init__(self, text: str, now: float, first_reminder: float) -> None:
-        self.text = text
-        self.changed_at = now
-        self.informed_at = now
-        #: Seconds after a change before the first reminder: the job's own moment, 30 to 90 s at 60 s.
-        self.first_reminder = first_reminder
+    text: str
+    changed_at: float
+    informed_at: float
+    #: Seconds after a change before the first reminder: the job's own moment, 30 to 90 s at 60 s.
+    first_reminder: float
 
 
 class ProgressLog:
@@ -125,7 +123,7 @@ class ProgressLog:
         line = self._lines.get(job_id)
         if line is None:
             phase = (zlib.crc32(job_id.encode()) % 1000) / 1000
-            self._lines[job_id] = _Line(text, now, every * (0.5 + phase))
+            self._lines[job_id] = _Line(text, now, now, every * (0.5 + phase))
             self._log.info(text)
         elif line.text != text:
             line.text = text
