@@ -20,12 +20,7 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, Z
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
-from airflow_provider_zendesk_jobs.operators.audit_summary import (
-    AuditFilter,
-    failure_message,
-    format_summary,
-    summarise_jobs,
-)
+from airflow_provider_zendesk_jobs.operators import audit_summary
 from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
@@ -201,7 +196,7 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.zendesk_conn_id = zendesk_conn_id
-        self.audit_filter = AuditFilter.build(statuses, job_types)
+        self.audit_filter = audit_summary.AuditFilter.build(statuses, job_types)
         self.statuses = statuses
         self.job_types = job_types
         self.fail_on_failed_jobs = fail_on_failed_jobs
@@ -214,10 +209,10 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
 
         hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
         try:
-            summary = summarise_jobs(hook.list_job_statuses(limit=self.limit), self.audit_filter)
+            summary = audit_summary.summarise_jobs(hook.list_job_statuses(limit=self.limit), self.audit_filter)
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
-        self.log.info("%s", format_summary(summary))
+        self.log.info("%s", audit_summary.format_summary(summary))
         if self.fail_on_failed_jobs and summary["failed_jobs"]:
-            raise AirflowFailException(failure_message(summary))
+            raise AirflowFailException(audit_summary.failure_message(summary))
         return summary

@@ -35,13 +35,6 @@ def exception_for_error(error: BaseException | ErrorKind, message: str | None = 
     return (AirflowFailException if kind is ErrorKind.PERMANENT else ZendeskWaitError)(text)
 
 
-def _event_error_kind(event: Mapping[str, Any]) -> ErrorKind:
-    try:
-        return ErrorKind(event.get("error_kind"))
-    except ValueError:
-        return _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
-
-
 def result_from_event(
     event: Any, *, timeout_exception: Callable[[str], BaseException] = AirflowSensorTimeout
 ) -> dict[str, Any]:
@@ -60,5 +53,9 @@ def result_from_event(
     if status == EVENT_TIMEOUT:
         raise timeout_exception(message or "The Zendesk jobs did not finish before the timeout.")
     if status == EVENT_ERROR:
-        raise exception_for_error(_event_error_kind(event), message or "The Zendesk wait stopped on an error.")
+        try:
+            kind = ErrorKind(event.get("error_kind"))
+        except ValueError:
+            kind = _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
+        raise exception_for_error(kind, message or "The Zendesk wait stopped on an error.")
     raise ZendeskWaitError(f"The Zendesk trigger sent an event with an unknown status {status!r}.")
