@@ -33,34 +33,30 @@ XComValue = dict[str, Any] | list[dict[str, Any]]
 class ZendeskJobResultsOperator(BaseOperator):
     """Wait for one Zendesk job or many (optionally), then return their results as the task's XCom value.
 
-    The return value is ``JobStatus.to_dict(include_results=...)`` for a single ``job_id``,
-    and a list of those, in the same order, for a list of ids::
+    The return value is ``JobStatus.to_dict(include_results=...)`` for a single ``job_id``, a list of those
+    (in the same order) for a list of ids::
 
-        {"job_id": "V3-...", "status": "completed", "job_type": "Bulk Import Ticket",
-         "total": 3, "progress": 3, "message": "...",
-         "succeeded_ids": [1000, 1002],
+        {"job_id": "V3-...", "status": "completed", "job_type": "Bulk Import Ticket", "total": 3, "progress": 3,
+         "message": "...", "succeeded_ids": [1000, 1002], "counts": {"succeeded": 2, "failed": 1},
          "failed": [{"index": 1, "id": None, "error": "TicketCreateFailed", "details": "..."}],
-         "counts": {"succeeded": 2, "failed": 1},
          "results": [...every item, normalised...]}
 
-    A permanent deletion (whose ``results`` is an object) adds ``"success": true|false``.
-    A job that ended ``failed`` or ``killed`` (or rejected items, with ``fail_on_item_errors``)
-    fails the task without retries, with Zendesk's message.
+    A permanent deletion (whose ``results`` is an object) adds ``"success": true|false``. A job that ended
+    ``failed`` or ``killed`` (or rejected items, with ``fail_on_item_errors``) fails the task without retries.
 
     :param job_id: a job id, or a list of them (templated; a list rendered as text is read back).
     :param zendesk_conn_id: the Airflow connection (templated).
     :param wait_for_completion: wait until every job is finished; ``False`` reads the current state once.
     :param deferrable: wait in the triggerer instead of holding a worker slot.
     :param poll_interval: seconds (or a ``timedelta``) between reads while waiting.
-    :param timeout: seconds (or a ``timedelta``) this task's wait may last, counted from the start
-        of this try; then ``AirflowTaskTimeout``, a plain failure the task's ``retries`` may try
-        again (unlike a sensor's ``timeout``, it is not a sensor timeout and ``soft_fail`` does not
-        apply). ``None``, the default, waits as long as the task may run (``execution_timeout``).
+    :param timeout: seconds (or a ``timedelta``) this try's wait may last; then ``AirflowTaskTimeout``, a plain
+        failure the task's ``retries`` may try again (not a sensor timeout: ``soft_fail`` does not apply).
+        ``None``, the default, waits as long as the task may run (``execution_timeout``).
     :param fail_on_item_errors: fail the task when a completed job rejected any item.
-    :param include_results: ``False`` leaves out the per-item ``results`` list (keeps
-        ``succeeded_ids``, ``failed`` and ``counts``), for jobs too large for XCom.
-    :param not_found_grace: seconds (or a ``timedelta``) during which an unknown id counts as
-        "not visible yet" (Zendesk answers 404 for a moment after a bulk call).
+    :param include_results: ``False`` leaves out the per-item ``results`` list (keeps ``succeeded_ids``,
+        ``failed`` and ``counts``), for jobs too large for XCom.
+    :param not_found_grace: seconds (or a ``timedelta``) during which an unknown id counts as "not visible yet"
+        (Zendesk answers 404 for a moment after a bulk call).
     """
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
@@ -169,14 +165,13 @@ class ZendeskJobResultsOperator(BaseOperator):
 class ZendeskJobStatusAuditOperator(BaseOperator):
     """List the jobs Zendesk still keeps (about the last 100), count them, and flag the failed ones.
 
-    Returns ``{"checked": n, "counts_by_status": {...}, "counts_by_type": {...},
-    "failed_jobs": [{"id", "job_type", "status", "message"}], "unfinished": [ids]}``.
-    ``killed`` counts as failed; a job without a ``job_type`` is counted under ``"(none)"``.
+    Returns ``{"checked": n, "counts_by_status": {...}, "counts_by_type": {...}, "failed_jobs": [{"id",
+    "job_type", "status", "message"}], "unfinished": [ids]}``; ``killed`` counts as failed, a job without a
+    ``job_type`` under ``"(none)"``.
 
     :param zendesk_conn_id: the Airflow connection (templated).
     :param statuses: audit only jobs in these statuses (queued, working, completed, failed, killed).
-    :param job_types: audit only these job types, e.g. ``["Bulk Import Ticket"]``; ``"(none)"``
-        selects jobs without one.
+    :param job_types: audit only these job types, e.g. ``["Bulk Import Ticket"]``; ``"(none)"`` selects those without.
     :param fail_on_failed_jobs: fail the task, naming the failed job ids, when any job failed.
     :param limit: read at most this many jobs (newest first) before filtering; ``None`` reads every page.
     """

@@ -148,17 +148,11 @@ class ProgressLog:
             f"Zendesk unavailable for {describe_duration(now - since)}: {describe_no_answer(error)}; "
             f"still waiting, next check in {describe_duration(next_check - now)}"
         )
-        if not self._outage_told and now - since >= warn_after:
-            self._outage_told = True
-            self._log.warning(text)
-        else:
-            self._log.debug(text)
+        warn = not self._outage_told and now - since >= warn_after
+        self._outage_told = self._outage_told or warn
+        (self._log.warning if warn else self._log.debug)(text)
 
     def answered_again(self, seconds: float) -> None:
         """Zendesk answers again: a line at INFO when the outage was warned about."""
-        text = f"Zendesk answered again after {describe_duration(seconds)}"
-        if self._outage_told:
-            self._outage_told = False
-            self._log.info(text)
-        else:
-            self._log.debug(text)
+        told, self._outage_told = self._outage_told, False
+        (self._log.info if told else self._log.debug)(f"Zendesk answered again after {describe_duration(seconds)}")
