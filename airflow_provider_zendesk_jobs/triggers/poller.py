@@ -215,9 +215,11 @@ class SharedJobStatusPoller:
                 now = self.clock()
                 held_until = max(self._paused_until, self._retry_at)
                 if now < held_until:  # a 429's pause, or the backoff of an outage
-                    self._tell_deadlines(now)
-                    deadlines = (w.deadline for w in self._waits)
-                    await self._nap(min(held_until, *deadlines))
+                    for wait in list(self._waits):
+                        if wait.deadline <= now:  # no answer can be read at it: the wait hears it now
+                            wait.deadline = math.inf
+                            wait.deliver(DeadlineReached(now))
+                    await self._nap(min(held_until, *(w.deadline for w in self._waits)))
                     continue
                 due = [w for w in self._waits if w.next_poll <= now or w.deadline <= now]
                 if not due:
@@ -253,12 +255,6 @@ class SharedJobStatusPoller:
             self._next_cycle = math.inf
             sleeper.cancel()
             waker.cancel()
-
-    def _tell_deadlines(self, now: float) -> None:
-        for wait in list(self._waits):
-            if wait.deadline <= now:
-                wait.deadline = math.inf
-                wait.deliver(DeadlineReached(now))
 
     async def _run_cycle(self, due: list[Subscription]) -> None:
         """Ask for the ids of every due wait; each wait hears as soon as the requests with its ids are answered."""

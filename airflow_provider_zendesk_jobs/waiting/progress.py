@@ -51,9 +51,7 @@ class Logger(Protocol):
     """What a wait logs through: a task's or a trigger's ``self.log``."""
 
     def debug(self, msg: str, /, *args: Any) -> Any: ...
-
     def info(self, msg: str, /, *args: Any) -> Any: ...
-
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
