@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JobState, JobStatus
 
 #: The statuses a filter may name: Zendesk's documented ones, in lifecycle order.
@@ -16,7 +17,6 @@ VALID_STATUSES: tuple[str, ...] = tuple(state.value for state in JobState if sta
 NO_JOB_TYPE = "(none)"
 _STATUS_ORDER = {status: position for position, status in enumerate(VALID_STATUSES)}
 _MESSAGE_WIDTH = 80
-_IDS_SHOWN = 10
 
 
 def _as_names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
@@ -135,9 +135,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("Failed jobs: none")
     unfinished = summary["unfinished"]
     if unfinished:
-        shown = ", ".join(unfinished[:_IDS_SHOWN])
-        more = f" and {len(unfinished) - _IDS_SHOWN} more" if len(unfinished) > _IDS_SHOWN else ""
-        lines.append(f"Unfinished jobs ({len(unfinished)}): {shown}{more}")
+        lines.append(f"Unfinished jobs ({len(unfinished)}): {show_ids(unfinished, 10)}")
     else:
         lines.append("Unfinished: none")
     return "\n".join(lines)

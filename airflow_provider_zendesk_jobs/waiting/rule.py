@@ -49,8 +49,7 @@ class WaitOutcome:
 def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
     """Name the job, its status and Zendesk's message, plus the first failed items when they matter."""
     if job.state in FAILED_STATES:
-        message = job.message or "Zendesk gave no message"
-        return f"Zendesk job {job.id} ended {job.status}: {message}"
+        return f"Zendesk job {job.id} ended {job.status}: {job.message or 'Zendesk gave no message'}"
     failed_items = job.failed_items
     shown = "; ".join(
         f"item {item.index if item.index is not None else item.id}: {item.error_text}"
@@ -72,12 +71,10 @@ def evaluate_wait(
     A dead job is not revived by waiting longer, so any failed job ends the wait at once
     even while others still run; the message names every failed job seen so far.
     """
-    if len(job_ids) == 1:
-        # The common poll of a one-job wait still running: decided without the general bookkeeping.
-        job_id = job_ids[0]
-        job = statuses.get(job_id)
+    if len(job_ids) == 1:  # the common poll of a one-job wait still running, without the general bookkeeping
+        job = statuses.get(job_ids[0])
         if job is not None and job.state in NON_TERMINAL_STATES:
-            return WaitOutcome(WaitDecision.WAITING, {job_id: job})
+            return WaitOutcome(WaitDecision.WAITING, {job_ids[0]: job})
     failed: list[JobStatus] = []
     missing: list[str] = []
     not_visible: list[str] = []
