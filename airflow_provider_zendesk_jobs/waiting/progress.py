@@ -78,7 +78,10 @@ class ProgressLog:
         # logs for thousands of jobs per cycle).
         bind = getattr(log, "bind", None)
         self._log: Logger = bind() if callable(bind) else log
-        self._grace = not_found_grace
+        self._not_visible = (
+            ": not visible yet (Zendesk answers 404 for a moment after a bulk call; "
+            f"waiting up to {not_found_grace:g} s from the first check)"
+        )
         self._remind_every = None if remind_every is None else float(remind_every)
         self._lines: dict[str, _Line] = {}
         self._warned_unknown: set[str] = set()
@@ -87,7 +90,6 @@ class ProgressLog:
 
     def poll(self, job_ids: Sequence[str], outcome: WaitOutcome, *, now: float = 0.0) -> None:
         """A line per job: its progress, or that Zendesk does not show it yet. ``now`` dates the reminders."""
-        log = self._log
         hidden = outcome.not_visible_yet
         not_visible: Collection[str] = hidden if len(hidden) <= 8 else frozenset(hidden)
         statuses = outcome.statuses
@@ -95,16 +97,11 @@ class ProgressLog:
             job = statuses.get(job_id)
             if job is None:
                 if job_id in not_visible:
-                    self._write(
-                        job_id,
-                        f"{job_id}: not visible yet (Zendesk answers 404 for a moment after a bulk call; "
-                        f"waiting up to {self._grace:g} s from the first check)",
-                        now,
-                    )
+                    self._write(job_id, job_id + self._not_visible, now)
                 continue
             if job.state is JobState.UNKNOWN and job_id not in self._warned_unknown:
                 self._warned_unknown.add(job_id)
-                log.warning(
+                self._log.warning(
                     "%s: Zendesk reports status %r, which this provider does not know; the job counts as not "
                     "finished until it is completed, failed or killed",
                     job_id,
