@@ -326,8 +326,7 @@ class SharedJobStatusPoller:
             )
         for wait in waits:
             wait.next_poll = retry_at
-            if wait.unanswered_since is None:
-                wait.unanswered_since = sent
+            wait.unanswered_since = sent if wait.unanswered_since is None else wait.unanswered_since
             wait.deliver(PollUnanswered(now, wait.unanswered_since, error, retry_at))
             if wait.deadline <= now:
                 wait.deadline = math.inf  # this was the read at the deadline: it is over, answered or not
