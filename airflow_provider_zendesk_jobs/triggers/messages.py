@@ -1,7 +1,4 @@
-"""What the shared poller hands each wait; apart from :mod:`.poller` so the trigger reads them without the hooks.
-
-``at`` is clock time.
-"""
+"""What the shared poller hands each wait (``at`` is clock time); the trigger reads them without the hooks."""
 
 from __future__ import annotations
 

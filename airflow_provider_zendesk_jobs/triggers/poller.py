@@ -1,13 +1,9 @@
-"""The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
+"""One ``show_many`` loop per (event loop, connection) for every deferred wait: a request per wait per
+interval would burn the account's rate limit (200 a minute on Team plans).
 
-A request per wait per interval would burn the account's rate limit (200 a minute on Team plans).
-Waits register ids, an interval and a callback with one poller per (event loop, connection); each
-cycle asks ``show_many`` for the due waits' ids, 100 per request, and hands each wait its answer as
-soon as it has it. A wait is due after its interval or at its deadline; one registering less than an
-interval before the planned cycle joins it. A 429 pauses every wait until ``Retry-After`` (one warning,
-one :class:`PollPaused` per wait); an outage (``ErrorKind.TRANSIENT``) is "no answer yet", retried with
-a backoff capped at the shortest interval, one warning per outage. Callbacks run in the registering
-context (their lines land in that task's log); the poller ends as soon as no wait is registered.
+A wait is due after its interval or at its deadline; one registering within an interval of the planned
+cycle joins it. A 429 pauses every wait until ``Retry-After``; an outage (``ErrorKind.TRANSIENT``) is
+"no answer yet", retried with a backoff capped at the shortest interval, one warning per outage.
 """
 
 from __future__ import annotations
@@ -26,11 +22,7 @@ from operator import attrgetter
 from types import TracebackType
 
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
-from airflow_provider_zendesk_jobs.exceptions import (
-    ErrorKind,
-    ZendeskInvalidInputError,
-    ZendeskRateLimitError,
-)
+from airflow_provider_zendesk_jobs.exceptions import ErrorKind, ZendeskInvalidInputError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -94,6 +86,13 @@ class Subscription:
         if done:
             self.close()
 
+    def read(self, sent: float, message: PollAnswer | PollFailure) -> None:
+        """A request for these ids, sent at ``sent``, answered: next due an interval on; one at the deadline ends it."""
+        self.next_poll = sent + self.interval
+        if sent >= self.deadline:
+            self.deadline = math.inf  # read at or after it: the wait decides, nothing more is owed
+        self.deliver(message)
+
     def close(self) -> None:
         """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
         if not self.closed:
@@ -126,10 +125,8 @@ class SharedJobStatusPoller:
         self.zendesk_conn_id = zendesk_conn_id
         self.clock = clock
         self._sleep = sleep
-        self._hook = (
-            hook
-            if hook is not None
-            else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep)
+        self._hook = hook or ZendeskJobStatusAsyncHook(
+            zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep
         )
         self._rand = rand
         self._waits: dict[Subscription, None] = {}
@@ -184,8 +181,7 @@ class SharedJobStatusPoller:
             self._next_cycle = min(next_poll, ends)
             self._wake.set()
         if self._task is None:
-            # A fresh context: the poller's own log lines belong to no one trigger's task.
-            name = f"zendesk-poller-{self.zendesk_conn_id}"
+            name = f"zendesk-poller-{self.zendesk_conn_id}"  # a fresh context: its log lines belong to no task
             self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run(), name=name)
         return wait
 
@@ -219,18 +215,18 @@ class SharedJobStatusPoller:
                 now = self.clock()
                 held_until = max(self._paused_until, self._retry_at)
                 if now < held_until:  # a 429's pause, or the backoff of an outage
-                    self._tell_deadlines(now)
-                    deadlines = (w.deadline for w in self._waits)
-                    await self._nap(min(held_until, *deadlines))
+                    for wait in list(self._waits):
+                        if wait.deadline <= now:  # no answer can be read at it: the wait hears it now
+                            wait.deadline = math.inf
+                            wait.deliver(DeadlineReached(now))
+                    await self._nap(min(held_until, *(w.deadline for w in self._waits)))
                     continue
                 due = [w for w in self._waits if w.next_poll <= now or w.deadline <= now]
                 if not due:
                     await self._nap(min(min(w.next_poll, w.deadline) for w in self._waits))
                     continue
-                due.sort(key=_next_poll)  # the longest waiting first: after an outage, those not asked yet
+                due.sort(key=attrgetter("next_poll"))  # the longest waiting first: after an outage, those not asked yet
                 await self._run_cycle(due)
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a fault of the poller itself must not leave waits hanging
             _log.exception("The Zendesk job-status poller for %s stopped on an unexpected error", self.zendesk_conn_id)
         finally:
@@ -260,26 +256,18 @@ class SharedJobStatusPoller:
             sleeper.cancel()
             waker.cancel()
 
-    def _tell_deadlines(self, now: float) -> None:
-        for wait in list(self._waits):
-            if wait.deadline <= now:
-                wait.deadline = math.inf
-                wait.deliver(DeadlineReached(now))
-
     async def _run_cycle(self, due: list[Subscription]) -> None:
         """Ask for the ids of every due wait; each wait hears as soon as the requests with its ids are answered."""
-        ids: dict[str, None] = {}
         missing: dict[Subscription, int] = {}
         by_id: dict[str, list[Subscription]] = {}
         for wait in due:
-            ids.update(dict.fromkeys(wait.job_ids))
             missing[wait] = len(wait.job_ids)
             for job_id in wait.job_ids:
                 by_id.setdefault(job_id, []).append(wait)
         found: dict[str, JobStatus] = {}
         first_sent: dict[Subscription, float] = {}
         conn_id = self.zendesk_conn_id
-        for chunk in chunked(list(ids), SHOW_MANY_LIMIT):
+        for chunk in chunked(list(by_id), SHOW_MANY_LIMIT):
             if not self._waits or self.clock() < self._paused_until:
                 return  # everyone left, or a pause began: the waits not asked stay due
             asked = [job_id for job_id in chunk if any(not w.closed for w in by_id[job_id])]  # still wanted
@@ -300,10 +288,7 @@ class SharedJobStatusPoller:
                     self._unanswered(list(hit), sent, exc)
                     return  # the rest of the cycle waits for the backoff; the next try asks for them first
                 for wait in hit:
-                    wait.next_poll = sent + wait.interval
-                    if sent >= wait.deadline:
-                        wait.deadline = math.inf
-                    wait.deliver(PollFailure(sent, exc))
+                    wait.read(sent, PollFailure(sent, exc))
                 continue
             if self._outage_since is not None:
                 took, tries = sent - self._outage_since, self._unanswered_tries
@@ -318,15 +303,9 @@ class SharedJobStatusPoller:
                     missing[wait] -= 1
                     if missing[wait] == 0 and not wait.closed:
                         del missing[wait]
-                        self._answer(wait, first_sent[wait], found)
-
-    @staticmethod
-    def _answer(wait: Subscription, sent: float, found: dict[str, JobStatus]) -> None:
-        wait.next_poll = sent + wait.interval
-        if sent >= wait.deadline:
-            wait.deadline = math.inf  # read at or after it: the wait decides, nothing more is owed
-        since, wait.unanswered_since = wait.unanswered_since, None
-        wait.deliver(PollAnswer(sent, {job_id: found[job_id] for job_id in wait.job_ids if job_id in found}, since))
+                        since, wait.unanswered_since = wait.unanswered_since, None
+                        statuses = {job_id: found[job_id] for job_id in wait.job_ids if job_id in found}
+                        wait.read(first_sent[wait], PollAnswer(first_sent[wait], statuses, since))
 
     def _unanswered(self, waits: list[Subscription], sent: float, error: Exception) -> None:
         """No answer for these waits this time: back off, keep every wait, and tell these ones."""
@@ -347,15 +326,11 @@ class SharedJobStatusPoller:
             )
         for wait in waits:
             wait.next_poll = retry_at
-            if wait.unanswered_since is None:
-                wait.unanswered_since = sent
+            wait.unanswered_since = sent if wait.unanswered_since is None else wait.unanswered_since
             wait.deliver(PollUnanswered(now, wait.unanswered_since, error, retry_at))
             if wait.deadline <= now:
                 wait.deadline = math.inf  # this was the read at the deadline: it is over, answered or not
                 wait.deliver(DeadlineReached(now))
-
-
-_next_poll = attrgetter("next_poll")
 
 
 def _is_number(value: object) -> bool:

@@ -27,8 +27,7 @@ _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedJ
 
 
 def _production_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
-    # Imported here, not above: this module is light, the poller's (the hooks, httpx) is not,
-    # and the trigger imports it in a thread before asking for a poller.
+    # Imported here: the poller's imports (the hooks, httpx) are heavy; the trigger loads them in a thread.
     from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
     return SharedJobStatusPoller(zendesk_conn_id)

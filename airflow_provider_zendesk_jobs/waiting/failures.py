@@ -32,16 +32,7 @@ def exception_for_error(error: BaseException | ErrorKind, message: str | None = 
     """``AirflowFailException`` for a permanent error or kind, else :class:`ZendeskWaitError`."""
     kind = error if isinstance(error, ErrorKind) else getattr(error, "kind", ErrorKind.FAILED)
     text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {type(error).__name__}."
-    if kind is ErrorKind.PERMANENT:
-        return AirflowFailException(text)
-    return ZendeskWaitError(text)
-
-
-def _event_error_kind(event: Mapping[str, Any]) -> ErrorKind:
-    try:
-        return ErrorKind(event.get("error_kind"))
-    except ValueError:
-        return _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
+    return (AirflowFailException if kind is ErrorKind.PERMANENT else ZendeskWaitError)(text)
 
 
 def result_from_event(
@@ -62,5 +53,9 @@ def result_from_event(
     if status == EVENT_TIMEOUT:
         raise timeout_exception(message or "The Zendesk jobs did not finish before the timeout.")
     if status == EVENT_ERROR:
-        raise exception_for_error(_event_error_kind(event), message or "The Zendesk wait stopped on an error.")
+        try:
+            kind = ErrorKind(event.get("error_kind"))
+        except ValueError:
+            kind = _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
+        raise exception_for_error(kind, message or "The Zendesk wait stopped on an error.")
     raise ZendeskWaitError(f"The Zendesk trigger sent an event with an unknown status {status!r}.")
