@@ -14,6 +14,13 @@ CONN_TYPE = "zendesk_jobs"
 DEFAULT_CONN_ID = "zendesk_default"
 _PACKAGE = "airflow_provider_zendesk_jobs"
 HOOK_CLASS = f"{_PACKAGE}.hooks.zendesk_jobs.ZendeskJobStatusHook"
+#: The modules listed under each kind (``hooks``, ``sensors``...) of the provider info.
+_MODULES = {
+    "hooks": ["hooks.zendesk_jobs"],
+    "sensors": ["sensors.zendesk_jobs"],
+    "operators": ["operators.zendesk_jobs", "operators.bulk_jobs"],
+    "triggers": ["triggers.zendesk_jobs", "triggers.job_events"],
+}
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
@@ -66,40 +73,11 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.hooks.zendesk_jobs"],
-            }
-        ],
-        "sensors": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.sensors.zendesk_jobs"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": [
-                    "airflow_provider_zendesk_jobs.operators.zendesk_jobs",
-                    "airflow_provider_zendesk_jobs.operators.bulk_jobs",
-                ],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": [
-                    "airflow_provider_zendesk_jobs.triggers.zendesk_jobs",
-                    "airflow_provider_zendesk_jobs.triggers.job_events",
-                ],
-            }
-        ],
-        "extra-links": [
-            "airflow_provider_zendesk_jobs.links.ZendeskJobLink",
-            "airflow_provider_zendesk_jobs.links.ZendeskCreatedTicketLink",
-        ],
+        **{
+            kind: [{"integration-name": "Zendesk Jobs", "python-modules": [f"{_PACKAGE}.{name}" for name in modules]}]
+            for kind, modules in _MODULES.items()
+        },
+        "extra-links": [f"{_PACKAGE}.links.ZendeskJobLink", f"{_PACKAGE}.links.ZendeskCreatedTicketLink"],
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,
