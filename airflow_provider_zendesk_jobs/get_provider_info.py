@@ -24,11 +24,7 @@ _MODULES = {
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
-    "relabeling": {
-        "host": "Zendesk subdomain or URL",
-        "login": "Email (for an API token)",
-        "password": "API token",
-    },
+    "relabeling": {"host": "Zendesk subdomain or URL", "login": "Email (for an API token)", "password": "API token"},
     "placeholders": {
         "host": "acme, acme.zendesk.com or https://acme.zendesk.com",
         "login": "agent@example.com",
@@ -48,10 +44,7 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "With the client secret: tokens are fetched from /oauth/tokens and renewed automatically.",
         "schema": {"type": ["string", "null"]},
     },
-    "client_secret": {
-        "label": "OAuth client secret",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
+    "client_secret": {"label": "OAuth client secret", "schema": {"type": ["string", "null"], "format": "password"}},
     "timeout": {
         "label": "Read timeout (seconds)",
         "description": "Seconds to wait for each answer; the connect timeout stays 10 s unless set as 'connect,read'.",

@@ -173,9 +173,7 @@ def _timeout_value(value: Any, what: str) -> float:
 
 
 def timeouts_from(
-    extra: Mapping[str, Any],
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
+    extra: Mapping[str, Any], connect_timeout: float | None = None, read_timeout: float | None = None
 ) -> Timeouts:
     """Hook arguments beat the extra ``timeout`` (a read timeout, ``"connect,read"`` or a JSON object), which beats
     the defaults."""

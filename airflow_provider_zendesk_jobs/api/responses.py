@@ -206,12 +206,10 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             )
             raise RetryableError(error, delay=delay)
         raise ZendeskUnavailableError(
-            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
-            **at,
+            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}", **at
         )
     raise ZendeskResponseError(
-        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.",
-        **at,
+        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.", **at
     )
 
 
