@@ -71,10 +71,8 @@ class ZendeskRateLimitError(ZendeskJobsError):
 
 
 class ZendeskJobLimitError(ZendeskRateLimitError):
-    """A bulk call was refused because the account has its 30 background jobs queued or working; nothing started.
-
-    Catch it before :class:`ZendeskRateLimitError` to tell "too many jobs" from "too many requests".
-    """
+    """The account has its 30 background jobs queued or working, so a bulk call started nothing; catch it before
+    :class:`ZendeskRateLimitError` to tell "too many jobs" from "too many requests"."""
 
 
 class ZendeskUnavailableError(ZendeskJobsError):

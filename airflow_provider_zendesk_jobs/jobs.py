@@ -1,10 +1,9 @@
-"""The parsed job-status model: what Zendesk said about a job, with no I/O and no Airflow inside.
+"""The parsed job-status model, with no I/O and no Airflow inside.
 
-Items of ``results`` differ by bulk call and account age (``index``/``account_id``, ``status``
-``Created``/``Failed``, ``action`` + ``success``, ``error``/``details``, older ``errors``; a permanent
-deletion answers an object). Parsing is lenient about keys (unknown ones kept in ``extra``) and strict
-about types (a wrong one raises :class:`ZendeskResponseError` naming the field). A job may carry
-thousands of items and a poll needs none, so items are read on first use.
+Items of ``results`` differ by bulk call and account age (``index``/``account_id``, ``status`` ``Created``/``Failed``,
+``action`` + ``success``, ``error``/``details``, older ``errors``; a permanent deletion answers an object). Parsing
+keeps unknown keys in ``extra`` and raises :class:`ZendeskResponseError` naming a field of the wrong type. Items are
+read on first use: a job may carry thousands and a poll needs none.
 """
 
 from __future__ import annotations

@@ -130,10 +130,10 @@ class JobListWalk:
         self.yielded += len(jobs)
         url = next_page_url(body, self.settings, page_size=self.page_size)
         self._next = None if url is None else follow_request(url)
-        if url is not None and (url in self._seen or len(self._seen) >= MAX_PAGES):
-            raise ZendeskResponseError(
-                "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
-            )
         if url is not None:
+            if url in self._seen or len(self._seen) >= MAX_PAGES:
+                raise ZendeskResponseError(
+                    "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
+                )
             self._seen.add(url)
         return jobs

@@ -40,11 +40,8 @@ JOB_LIMIT_RETRY_SECONDS = 30.0
 
 @dataclass(eq=False)
 class RetryableError(Exception):
-    """An outcome worth another attempt.
-
-    ``delay`` is Zendesk's Retry-After, which holds every request to the account; ``retry_in`` holds only
-    this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt for a later message.
-    """
+    """An outcome worth another attempt: ``delay`` is Zendesk's Retry-After, which holds every request to the account;
+    ``retry_in`` holds only this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt."""
 
     error: ZendeskJobsError
     delay: float | None = field(default=None, kw_only=True)

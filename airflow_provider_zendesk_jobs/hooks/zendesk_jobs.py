@@ -94,13 +94,9 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         **options: Any,
     ) -> None:
         super().__init__(zendesk_conn_id, **options)
-        self._sleep = sleep
+        self.sleep = sleep
         self._session = session
         self._owns_session = session is None
-
-    @property
-    def sleep(self) -> Callable[[float], None]:
-        return self._sleep
 
     @property
     def settings(self) -> ConnectionSettings:
@@ -133,7 +129,7 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
                 return done.value
             reply = None
             if isinstance(step, Sleep):
-                self._sleep(step.seconds)
+                self.sleep(step.seconds)
             elif isinstance(step, Mask):
                 mask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
@@ -225,15 +221,11 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         **options: Any,
     ) -> None:
         super().__init__(zendesk_conn_id, **options)
-        self._sleep = sleep
+        self.sleep = sleep
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
         self._token_lock = asyncio.Lock()
-
-    @property
-    def sleep(self) -> Callable[[float], Awaitable[None]]:
-        return self._sleep
 
     async def aget_settings(self) -> ConnectionSettings:
         if self._settings is None:
@@ -266,7 +258,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
                 return done.value
             reply = None
             if isinstance(step, Sleep):
-                await self._sleep(step.seconds)
+                await self.sleep(step.seconds)
             elif isinstance(step, Mask):
                 await amask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
