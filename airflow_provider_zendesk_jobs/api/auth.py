@@ -22,7 +22,6 @@ class ApiTokenAuth:
 
     email: str
     token: str = field(repr=False)
-    kind: str = field(default="api_token", init=False)
 
     def header(self) -> str:
         raw = f"{self.email}/token:{self.token}".encode()
@@ -37,7 +36,6 @@ class OAuthTokenAuth:
     """A ready OAuth access token sent as ``Bearer``; nothing to renew, a 401 is final."""
 
     token: str = field(repr=False)
-    kind: str = field(default="oauth_token", init=False)
 
     def header(self) -> str:
         return f"Bearer {self.token}"
@@ -53,7 +51,6 @@ class ClientCredentialsAuth:
     client_id: str
     client_secret: str = field(repr=False)
     scope: str = "read"
-    kind: str = field(default="client_credentials", init=False)
 
     def secrets(self) -> list[str]:
         return [self.client_secret]

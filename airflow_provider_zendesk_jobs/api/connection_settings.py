@@ -40,9 +40,6 @@ class ConnectionSettings:
         """True when ``url`` has exactly the connection's scheme, host and port (and no userinfo)."""
         return origin_of(url) == origin_of(self.base_url)
 
-    def secrets(self) -> list[str]:
-        return self.auth.secrets()
-
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
     try:

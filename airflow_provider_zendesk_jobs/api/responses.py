@@ -49,12 +49,9 @@ class RetryableError(Exception):
     retry_in: float | None = field(default=None, kw_only=True)
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date."""
+    value = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
     if value is None:
         return None
     try:
@@ -169,7 +166,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             path=request.path,
         )
     if status == 429:
-        delay = parse_retry_after(header(headers, "Retry-After"), now)
+        delay = parse_retry_after(headers, now)
         said = _shown(request, body)
         if not request.idempotent and _is_job_limit(body):
             raise RetryableError(
@@ -194,7 +191,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         raise RetryableError(error, delay=delay, said=said)
     if status >= 500:
         if request.idempotent or status in _REFUSED_BEFORE_WORK:
-            delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
+            delay = parse_retry_after(headers, now) if status == 503 else None
             error = ZendeskUnavailableError(
                 f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
                 "Zendesk is under load or down (https://status.zendesk.com lists incidents); try again once it "

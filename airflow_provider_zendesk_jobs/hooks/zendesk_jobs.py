@@ -103,7 +103,7 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         if self._settings is None:
             conn = self.get_connection(self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, conn.extra_dejson)
-            mask_secrets(settings.secrets())
+            mask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
@@ -231,7 +231,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         if self._settings is None:
             conn, extra = await aread_connection(self, self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, extra)
-            await amask_secrets(settings.secrets())
+            await amask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
