@@ -1,7 +1,5 @@
-"""The errors this provider raises, one class for each thing a caller does differently.
-
-Every message says what happened, to which job id or path, and what to do next; none carries a credential.
-"""
+"""The errors this provider raises, one class for each thing a caller does differently; every message says what
+happened, to which job id or path, and what to do next, and none carries a credential."""
 
 from __future__ import annotations
 

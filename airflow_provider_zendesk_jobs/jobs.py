@@ -59,28 +59,23 @@ def _bad(job_id: str | None, what: str) -> ZendeskResponseError:
     )
 
 
-#: The optional fields of a job and of an item: exact JSON types (``true`` is no whole number), name, wanted.
-_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
-    "job_type": ((str,), "'job_type'", "text or null"),
-    "total": ((int,), "'total'", "a whole number or null"),
-    "progress": ((int,), "'progress'", "a whole number or null"),
-    "message": ((str,), "'message'", "text or null"),
-    "url": ((str,), "'url'", "text or null"),
-    # the fields of an item of ``results``
-    "index": ((int,), "'index'", "a whole number or null"),
-    "id": ((int, str), "id", "a number, text or null"),
-    "action": ((str,), "'action'", "text or null"),
-    "status": ((str,), "'status'", "text or null"),
-    "success": ((bool,), "success", "true, false or null"),
+_TEXT, _WHOLE = ((str,), "text or null"), ((int,), "a whole number or null")
+#: The optional fields of a job and of an item: exact JSON types (``true`` is no whole number), what is wanted.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    **dict.fromkeys(("job_type", "message", "url", "action", "status"), _TEXT),
+    **dict.fromkeys(("total", "progress", "index"), _WHOLE),
+    "id": ((int, str), "a number, text or null"),
+    "success": ((bool,), "true, false or null"),
 }
 
 
 def _checked(data: Mapping[str, Any], key: str, job_id: str | None, position: int | None = None) -> Any:
     """``data[key]`` when absent, null or of its type; else the error naming it."""
     value = data.get(key)
-    types, name, wanted = _FIELD_TYPES[key]
+    types, wanted = _FIELD_TYPES[key]
     if value is None or type(value) in types:
         return value
+    name = key if key in ("id", "success") else f"'{key}'"  # messages name an item's id and success unquoted
     where = name if position is None else f"results[{position}].{name}"
     raise _bad(job_id, f"{where} should be {wanted}, got {type(value).__name__}")
 

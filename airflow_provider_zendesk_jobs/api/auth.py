@@ -1,7 +1,5 @@
-"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens.
-
-Secrets live only in fields excluded from ``repr``; ``secrets()`` lists every value the hooks mask.
-"""
+"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens; secrets live only in
+fields excluded from ``repr``, and ``secrets()`` lists every value the hooks mask."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""What an answer (or a transport failure) means: a JSON value, "try again (after N seconds)", or which error.
-
-A retryable outcome is raised as :class:`RetryableError`, carrying the error to raise once the budget is spent.
-"""
+"""What an answer (or a transport failure) means: a JSON value, "try again (after N seconds)", or which error; a
+retryable outcome is raised as :class:`RetryableError`, carrying the error to raise once the budget is spent."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""What the sync and async hooks share: the connection type and form, reading a connection, the API calls.
-
-Reading a connection masks every secret before the first request; each API call is written once, as a flow.
-"""
+"""What the sync and async hooks share: the connection type and form, reading a connection (its secrets masked
+before the first request), and the API calls, each written once as a flow."""
 
 from __future__ import annotations
 

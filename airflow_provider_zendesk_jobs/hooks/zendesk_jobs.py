@@ -1,7 +1,5 @@
-"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``.
-
-Both carry out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow`; they only move bytes and sleep.
-"""
+"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``; both carry
+out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow` and only move bytes and sleep."""
 
 from __future__ import annotations
 
