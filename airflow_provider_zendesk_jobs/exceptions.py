@@ -1,7 +1,5 @@
-"""The errors this provider raises, one class for each thing a caller does differently.
-
-Every message says what happened, to which job id or path, and what to do next; none carries a credential.
-"""
+"""The errors this provider raises, one class for each thing a caller does differently; every message says what
+happened, to which job id or path, and what to do next, and none carries a credential."""
 
 from __future__ import annotations
 
@@ -71,10 +69,8 @@ class ZendeskRateLimitError(ZendeskJobsError):
 
 
 class ZendeskJobLimitError(ZendeskRateLimitError):
-    """A bulk call was refused because the account has its 30 background jobs queued or working; nothing started.
-
-    Catch it before :class:`ZendeskRateLimitError` to tell "too many jobs" from "too many requests".
-    """
+    """The account has its 30 background jobs queued or working, so a bulk call started nothing; catch it before
+    :class:`ZendeskRateLimitError` to tell "too many jobs" from "too many requests"."""
 
 
 class ZendeskUnavailableError(ZendeskJobsError):

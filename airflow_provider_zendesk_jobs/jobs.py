@@ -1,10 +1,9 @@
-"""The parsed job-status model: what Zendesk said about a job, with no I/O and no Airflow inside.
+"""The parsed job-status model, with no I/O and no Airflow inside.
 
-Items of ``results`` differ by bulk call and account age (``index``/``account_id``, ``status``
-``Created``/``Failed``, ``action`` + ``success``, ``error``/``details``, older ``errors``; a permanent
-deletion answers an object). Parsing is lenient about keys (unknown ones kept in ``extra``) and strict
-about types (a wrong one raises :class:`ZendeskResponseError` naming the field). A job may carry
-thousands of items and a poll needs none, so items are read on first use.
+Items of ``results`` differ by bulk call and account age (``index``/``account_id``, ``status`` ``Created``/``Failed``,
+``action`` + ``success``, ``error``/``details``, older ``errors``; a permanent deletion answers an object). Parsing
+keeps unknown keys in ``extra`` and raises :class:`ZendeskResponseError` naming a field of the wrong type. Items are
+read on first use: a job may carry thousands and a poll needs none.
 """
 
 from __future__ import annotations
@@ -60,28 +59,23 @@ def _bad(job_id: str | None, what: str) -> ZendeskResponseError:
     )
 
 
-#: The optional fields of a job and of an item: exact JSON types (``true`` is no whole number), name, wanted.
-_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
-    "job_type": ((str,), "'job_type'", "text or null"),
-    "total": ((int,), "'total'", "a whole number or null"),
-    "progress": ((int,), "'progress'", "a whole number or null"),
-    "message": ((str,), "'message'", "text or null"),
-    "url": ((str,), "'url'", "text or null"),
-    # the fields of an item of ``results``
-    "index": ((int,), "'index'", "a whole number or null"),
-    "id": ((int, str), "id", "a number, text or null"),
-    "action": ((str,), "'action'", "text or null"),
-    "status": ((str,), "'status'", "text or null"),
-    "success": ((bool,), "success", "true, false or null"),
+_TEXT, _WHOLE = ((str,), "text or null"), ((int,), "a whole number or null")
+#: The optional fields of a job and of an item: exact JSON types (``true`` is no whole number), what is wanted.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    **dict.fromkeys(("job_type", "message", "url", "action", "status"), _TEXT),
+    **dict.fromkeys(("total", "progress", "index"), _WHOLE),
+    "id": ((int, str), "a number, text or null"),
+    "success": ((bool,), "true, false or null"),
 }
 
 
 def _checked(data: Mapping[str, Any], key: str, job_id: str | None, position: int | None = None) -> Any:
     """``data[key]`` when absent, null or of its type; else the error naming it."""
     value = data.get(key)
-    types, name, wanted = _FIELD_TYPES[key]
+    types, wanted = _FIELD_TYPES[key]
     if value is None or type(value) in types:
         return value
+    name = key if key in ("id", "success") else f"'{key}'"  # messages name an item's id and success unquoted
     where = name if position is None else f"results[{position}].{name}"
     raise _bad(job_id, f"{where} should be {wanted}, got {type(value).__name__}")
 

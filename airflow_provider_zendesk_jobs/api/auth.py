@@ -1,7 +1,5 @@
-"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens.
-
-Secrets live only in fields excluded from ``repr``; ``secrets()`` lists every value the hooks mask.
-"""
+"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens; secrets live only in
+fields excluded from ``repr``, and ``secrets()`` lists every value the hooks mask."""
 
 from __future__ import annotations
 
@@ -22,7 +20,6 @@ class ApiTokenAuth:
 
     email: str
     token: str = field(repr=False)
-    kind: str = field(default="api_token", init=False)
 
     def header(self) -> str:
         raw = f"{self.email}/token:{self.token}".encode()
@@ -37,7 +34,6 @@ class OAuthTokenAuth:
     """A ready OAuth access token sent as ``Bearer``; nothing to renew, a 401 is final."""
 
     token: str = field(repr=False)
-    kind: str = field(default="oauth_token", init=False)
 
     def header(self) -> str:
         return f"Bearer {self.token}"
@@ -53,7 +49,6 @@ class ClientCredentialsAuth:
     client_id: str
     client_secret: str = field(repr=False)
     scope: str = "read"
-    kind: str = field(default="client_credentials", init=False)
 
     def secrets(self) -> list[str]:
         return [self.client_secret]

@@ -40,9 +40,6 @@ class ConnectionSettings:
         """True when ``url`` has exactly the connection's scheme, host and port (and no userinfo)."""
         return origin_of(url) == origin_of(self.base_url)
 
-    def secrets(self) -> list[str]:
-        return self.auth.secrets()
-
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
     try:
@@ -173,9 +170,7 @@ def _timeout_value(value: Any, what: str) -> float:
 
 
 def timeouts_from(
-    extra: Mapping[str, Any],
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
+    extra: Mapping[str, Any], connect_timeout: float | None = None, read_timeout: float | None = None
 ) -> Timeouts:
     """Hook arguments beat the extra ``timeout`` (a read timeout, ``"connect,read"`` or a JSON object), which beats
     the defaults."""

@@ -58,12 +58,9 @@ def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> l
     return [found[job_id] for job_id in job_ids]
 
 
-def validate_limit(limit: int | None) -> int | None:
-    if limit is None:
-        return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+def validate_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
-    return limit
 
 
 def _foreign(url: str) -> ZendeskResponseError:
@@ -107,11 +104,11 @@ def next_page_url(body: Any, settings: ConnectionSettings, *, page_size: int) ->
 
 
 class JobListWalk:
-    """The pages of ``GET /api/v2/job_statuses``, up to ``limit`` jobs, never fetching a page too many."""
+    """The pages of ``GET /api/v2/job_statuses``, up to ``limit`` jobs (checked by the hook), never a page too many."""
 
     def __init__(self, settings: ConnectionSettings, limit: int | None = None) -> None:
         self.settings = settings
-        self.limit = validate_limit(limit)
+        self.limit = limit
         self.page_size = min(MAX_PAGE_SIZE, self.limit) if self.limit else MAX_PAGE_SIZE
         self.yielded = 0
         self._next: ApiRequest | None = list_request(settings.base_url, self.page_size)
@@ -130,10 +127,10 @@ class JobListWalk:
         self.yielded += len(jobs)
         url = next_page_url(body, self.settings, page_size=self.page_size)
         self._next = None if url is None else follow_request(url)
-        if url is not None and (url in self._seen or len(self._seen) >= MAX_PAGES):
-            raise ZendeskResponseError(
-                "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
-            )
         if url is not None:
+            if url in self._seen or len(self._seen) >= MAX_PAGES:
+                raise ZendeskResponseError(
+                    "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
+                )
             self._seen.add(url)
         return jobs

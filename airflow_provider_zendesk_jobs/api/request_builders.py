@@ -80,10 +80,7 @@ def chunked(job_ids: Sequence[str], size: int = SHOW_MANY_LIMIT) -> list[list[st
 
 
 def list_request(base_url: str, page_size: int = MAX_PAGE_SIZE) -> ApiRequest:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ZendeskInvalidInputError(
-            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}."
-        )
+    """``page_size``: from 1 to :data:`MAX_PAGE_SIZE`, as the walk derives it from a checked limit."""
     path = _with_query(JOB_STATUSES_PATH, [("page[size]", str(page_size))])
     return ApiRequest("GET", base_url + path, path)
 
@@ -108,17 +105,10 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
     path = endpoint.strip()
     path = path if path.startswith("/") else "/" + path
     parts = urlsplit(path)
-    if (
-        "://" in path
-        or path.startswith("//")
-        or parts.netloc
-        or parts.fragment
-        or not parts.path.startswith("/api/v2/")
-        or any(segment in ("..", ".") for segment in parts.path.split("/"))
-        or "\\" in path
-        or "%" in parts.path
-        or any(not "!" <= ch <= "~" for ch in path)  # whitespace, control and non-ASCII characters
-    ):
+    elsewhere = "://" in path or path.startswith("//") or parts.netloc or parts.fragment or "\\" in path
+    unsafe = "%" in parts.path or any(segment in ("..", ".") for segment in parts.path.split("/"))
+    # the last test refuses whitespace, control and non-ASCII characters
+    if elsewhere or unsafe or not parts.path.startswith("/api/v2/") or any(not "!" <= ch <= "~" for ch in path):
         raise ZendeskInvalidInputError(
             f"submit_job endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
             "own host, such as '/api/v2/tickets/create_many' (no full URL, no '..', no encoded characters)."

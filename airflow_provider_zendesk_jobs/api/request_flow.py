@@ -1,9 +1,9 @@
 """One request from first attempt to final answer, as a flow of steps both hooks carry out.
 
-The flow yields :class:`Send` (answered with :class:`Answer` or :class:`NoAnswer`), :class:`Sleep`,
-:class:`Mask` (a fresh token) and :class:`TokenFetch` (a token flow, one at a time per hook), and returns
-the decoded body or raises. A 429 waits what Zendesk asked; 5xx and network errors back off with jitter.
-A pause longer than ``max_retry_after`` is raised at once, for the caller to wait out.
+The flow yields :class:`Send` (answered with :class:`Answer` or :class:`NoAnswer`), :class:`Sleep`, :class:`Mask` (a
+fresh token) and :class:`TokenFetch` (a token flow, one at a time per hook), and returns the decoded body or raises.
+A 429 waits what Zendesk asked, 5xx and network errors back off with jitter; a longer pause than ``max_retry_after``
+is raised at once, for the caller to wait out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""What an answer (or a transport failure) means: a JSON value, "try again (after N seconds)", or which error.
-
-A retryable outcome is raised as :class:`RetryableError`, carrying the error to raise once the budget is spent.
-"""
+"""What an answer (or a transport failure) means: a JSON value, "try again (after N seconds)", or which error; a
+retryable outcome is raised as :class:`RetryableError`, carrying the error to raise once the budget is spent."""
 
 from __future__ import annotations
 
@@ -40,11 +38,8 @@ JOB_LIMIT_RETRY_SECONDS = 30.0
 
 @dataclass(eq=False)
 class RetryableError(Exception):
-    """An outcome worth another attempt.
-
-    ``delay`` is Zendesk's Retry-After, which holds every request to the account; ``retry_in`` holds only
-    this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt for a later message.
-    """
+    """An outcome worth another attempt: ``delay`` is Zendesk's Retry-After, which holds every request to the account;
+    ``retry_in`` holds only this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt."""
 
     error: ZendeskJobsError
     delay: float | None = field(default=None, kw_only=True)
@@ -52,12 +47,9 @@ class RetryableError(Exception):
     retry_in: float | None = field(default=None, kw_only=True)
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date."""
+    value = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
     if value is None:
         return None
     try:
@@ -172,7 +164,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             path=request.path,
         )
     if status == 429:
-        delay = parse_retry_after(header(headers, "Retry-After"), now)
+        delay = parse_retry_after(headers, now)
         said = _shown(request, body)
         if not request.idempotent and _is_job_limit(body):
             raise RetryableError(
@@ -197,7 +189,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         raise RetryableError(error, delay=delay, said=said)
     if status >= 500:
         if request.idempotent or status in _REFUSED_BEFORE_WORK:
-            delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
+            delay = parse_retry_after(headers, now) if status == 503 else None
             error = ZendeskUnavailableError(
                 f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
                 "Zendesk is under load or down (https://status.zendesk.com lists incidents); try again once it "
@@ -206,12 +198,10 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             )
             raise RetryableError(error, delay=delay)
         raise ZendeskUnavailableError(
-            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
-            **at,
+            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}", **at
         )
     raise ZendeskResponseError(
-        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.",
-        **at,
+        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.", **at
     )
 
 

@@ -1,7 +1,5 @@
-"""What the sync and async hooks share: the connection type and form, reading a connection, the API calls.
-
-Reading a connection masks every secret before the first request; each API call is written once, as a flow.
-"""
+"""What the sync and async hooks share: the connection type and form, reading a connection (its secrets masked
+before the first request), and the API calls, each written once as a flow."""
 
 from __future__ import annotations
 
@@ -53,12 +51,9 @@ async def amask_secrets(values: list[str]) -> None:
 
 
 async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str, Any]]:
-    """The connection and its extras, read without blocking the event loop, on every Airflow 3 version.
-
-    Before Airflow 3.3.2 masking a connection's secrets is a synchronous call to the supervisor, which
-    deadlocks on a busy event loop; common-compat's helpers (1.21+, Python 3.11+) avoid it, and without
-    them the synchronous reads run in a worker thread.
-    """
+    """The connection and its extras without blocking the event loop: before Airflow 3.3.2 masking its secrets is
+    a synchronous call to the supervisor, which deadlocks a busy loop; common-compat's helpers (1.21+, Python 3.11+)
+    avoid it, and without them the synchronous reads run in a worker thread."""
     if _async_connection_helpers is None:
         from asgiref.sync import sync_to_async
 
@@ -104,15 +99,11 @@ class ZendeskJobsBaseHook(BaseHook):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._settings: ConnectionSettings | None = None
-        self._clock = clock
-        self._flow = RequestFlow(self.retry_policy, lambda: self._clock())
+        self.clock = clock
+        self._flow = RequestFlow(self.retry_policy, lambda: self.clock())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(zendesk_conn_id={self.zendesk_conn_id!r})"
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self._clock
 
     def rate_limit_wait(self) -> float:
         """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds)."""

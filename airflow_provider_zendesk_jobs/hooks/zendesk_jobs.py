@@ -1,7 +1,5 @@
-"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``.
-
-Both carry out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow`; they only move bytes and sleep.
-"""
+"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``; both carry
+out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow` and only move bytes and sleep."""
 
 from __future__ import annotations
 
@@ -94,20 +92,16 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         **options: Any,
     ) -> None:
         super().__init__(zendesk_conn_id, **options)
-        self._sleep = sleep
+        self.sleep = sleep
         self._session = session
         self._owns_session = session is None
-
-    @property
-    def sleep(self) -> Callable[[float], None]:
-        return self._sleep
 
     @property
     def settings(self) -> ConnectionSettings:
         if self._settings is None:
             conn = self.get_connection(self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, conn.extra_dejson)
-            mask_secrets(settings.secrets())
+            mask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
@@ -133,7 +127,7 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
                 return done.value
             reply = None
             if isinstance(step, Sleep):
-                self._sleep(step.seconds)
+                self.sleep(step.seconds)
             elif isinstance(step, Mask):
                 mask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
@@ -225,21 +219,17 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         **options: Any,
     ) -> None:
         super().__init__(zendesk_conn_id, **options)
-        self._sleep = sleep
+        self.sleep = sleep
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
         self._token_lock = asyncio.Lock()
 
-    @property
-    def sleep(self) -> Callable[[float], Awaitable[None]]:
-        return self._sleep
-
     async def aget_settings(self) -> ConnectionSettings:
         if self._settings is None:
             conn, extra = await aread_connection(self, self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, extra)
-            await amask_secrets(settings.secrets())
+            await amask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
@@ -266,7 +256,7 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
                 return done.value
             reply = None
             if isinstance(step, Sleep):
-                await self._sleep(step.seconds)
+                await self.sleep(step.seconds)
             elif isinstance(step, Mask):
                 await amask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
