@@ -1,10 +1,5 @@
-"""The errors this provider raises, one class for each thing a caller does differently.
-
-Every message says what happened, to which job id or URL path, and what to do next, so a
-task log read at 3 a.m. is enough to act on. No message ever carries a credential: bodies
-are cut to a short excerpt by :func:`airflow_provider_zendesk_jobs.api.responses.excerpt`
-before they reach an exception.
-"""
+"""The errors this provider raises, one class for each thing a caller does differently; every message says what
+happened, to which job id or path, and what to do next, and none carries a credential."""
 
 from __future__ import annotations
 
@@ -15,15 +10,10 @@ from enum import Enum
 class ErrorKind(str, Enum):
     """What a caller does about an error; its ``value`` crosses the trigger boundary as plain text."""
 
-    #: Waiting or a task retry cannot fix it: refused credentials or permissions, unusable input.
-    PERMANENT = "permanent"
-    #: Zendesk could not answer now (5xx, timeouts, a rate limit, a cut body): a wait checks again.
-    TRANSIENT = "transient"
-    #: Zendesk does not know these job ids (yet, or any more).
-    NOT_FOUND = "not_found"
-    #: An answer a wait cannot get past (a redirect, a refused request, a body not in Zendesk's form, a
-    #: failed job): a plain task failure, which the task's retries may repeat.
-    FAILED = "failed"
+    PERMANENT = "permanent"  # refused credentials or permissions, unusable input: no retry fixes it
+    TRANSIENT = "transient"  # 5xx, timeouts, a rate limit, a cut body: a wait checks again
+    NOT_FOUND = "not_found"  # Zendesk does not know these job ids (yet, or any more)
+    FAILED = "failed"  # a redirect, a refused request, an odd body, a failed job: a task failure, retries may repeat
 
 
 class ZendeskJobsError(Exception):
@@ -40,9 +30,6 @@ class ZendeskJobsError(Exception):
         self.path = path
         if kind is not None:
             self.kind = kind
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class ZendeskInvalidInputError(ZendeskJobsError, ValueError):
@@ -63,12 +50,7 @@ class ZendeskNotFoundError(ZendeskJobsError):
     kind = ErrorKind.NOT_FOUND
 
     def __init__(
-        self,
-        message: str,
-        *,
-        job_ids: Sequence[str] = (),
-        status_code: int | None = 404,
-        path: str | None = None,
+        self, message: str, *, job_ids: Sequence[str] = (), status_code: int | None = 404, path: str | None = None
     ) -> None:
         super().__init__(message, status_code=status_code, path=path)
         self.job_ids: tuple[str, ...] = tuple(job_ids)
@@ -80,24 +62,15 @@ class ZendeskRateLimitError(ZendeskJobsError):
     kind = ErrorKind.TRANSIENT
 
     def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status_code: int | None = 429,
-        path: str | None = None,
+        self, message: str, *, retry_after: float | None = None, status_code: int | None = 429, path: str | None = None
     ) -> None:
         super().__init__(message, status_code=status_code, path=path)
         self.retry_after = retry_after
 
 
 class ZendeskJobLimitError(ZendeskRateLimitError):
-    """A bulk call was refused because the account has as many background jobs queued or working as it may.
-
-    Zendesk counts about 30 per account, across every integration on it; nothing was started.
-    A subclass of :class:`ZendeskRateLimitError`, so ``except ZendeskRateLimitError`` still catches
-    it; catch this one first to tell "too many jobs" from "too many requests".
-    """
+    """The account has its 30 background jobs queued or working, so a bulk call started nothing; catch it before
+    :class:`ZendeskRateLimitError` to tell "too many jobs" from "too many requests"."""
 
 
 class ZendeskUnavailableError(ZendeskJobsError):
@@ -105,12 +78,16 @@ class ZendeskUnavailableError(ZendeskJobsError):
 
     kind = ErrorKind.TRANSIENT
 
+    def __init__(
+        self, message: str, *, status_code: int | None = None, path: str | None = None, no_answer: str | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code, path=path)
+        #: How the request failed without an HTTP answer (``could not connect``...); None when Zendesk answered.
+        self.no_answer = no_answer
+
 
 class ZendeskResponseError(ZendeskJobsError):
-    """Zendesk answered with a status or a body that is not what its API sends.
-
-    Its kind is ``TRANSIENT`` for a success status with a body that is not JSON (a proxy's page, a cut answer).
-    """
+    """Zendesk answered with a status or a body its API does not send (``TRANSIENT`` for a body not JSON)."""
 
 
 class ZendeskJobFailedError(ZendeskJobsError):

@@ -1,7 +1,6 @@
 """The provider's metadata for Airflow: modules, the ``zendesk_jobs`` connection type and its form.
 
-Read by Airflow through the ``apache_airflow_provider`` entry point; it imports nothing
-heavy, because Airflow calls it while discovering every provider.
+Airflow calls it while discovering every provider, so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -13,15 +12,19 @@ from airflow_provider_zendesk_jobs import __version__
 CONN_TYPE = "zendesk_jobs"
 #: The connection id every hook, sensor, trigger and operator uses unless told otherwise.
 DEFAULT_CONN_ID = "zendesk_default"
-HOOK_CLASS = "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
+_PACKAGE = "airflow_provider_zendesk_jobs"
+HOOK_CLASS = f"{_PACKAGE}.hooks.zendesk_jobs.ZendeskJobStatusHook"
+#: The modules listed under each kind (``hooks``, ``sensors``...) of the provider info.
+_MODULES = {
+    "hooks": ["hooks.zendesk_jobs"],
+    "sensors": ["sensors.zendesk_jobs"],
+    "operators": ["operators.zendesk_jobs", "operators.bulk_jobs"],
+    "triggers": ["triggers.zendesk_jobs", "triggers.job_events"],
+}
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
-    "relabeling": {
-        "host": "Zendesk subdomain or URL",
-        "login": "Email (for an API token)",
-        "password": "API token",
-    },
+    "relabeling": {"host": "Zendesk subdomain or URL", "login": "Email (for an API token)", "password": "API token"},
     "placeholders": {
         "host": "acme, acme.zendesk.com or https://acme.zendesk.com",
         "login": "agent@example.com",
@@ -41,10 +44,7 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "With the client secret: tokens are fetched from /oauth/tokens and renewed automatically.",
         "schema": {"type": ["string", "null"]},
     },
-    "client_secret": {
-        "label": "OAuth client secret",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
+    "client_secret": {"label": "OAuth client secret", "schema": {"type": ["string", "null"], "format": "password"}},
     "timeout": {
         "label": "Read timeout (seconds)",
         "description": "Seconds to wait for each answer; the connect timeout stays 10 s unless set as 'connect,read'.",
@@ -66,30 +66,11 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.hooks.zendesk_jobs"],
-            }
-        ],
-        "sensors": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.sensors.zendesk_jobs"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.operators.zendesk_jobs"],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": "Zendesk Jobs",
-                "python-modules": ["airflow_provider_zendesk_jobs.triggers.zendesk_jobs"],
-            }
-        ],
+        **{
+            kind: [{"integration-name": "Zendesk Jobs", "python-modules": [f"{_PACKAGE}.{name}" for name in modules]}]
+            for kind, modules in _MODULES.items()
+        },
+        "extra-links": [f"{_PACKAGE}.links.ZendeskJobLink", f"{_PACKAGE}.links.ZendeskCreatedTicketLink"],
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,

@@ -1,12 +1,5 @@
-"""Which job ids we accept, and how a templated value becomes a list of them.
-
-Ids go into request paths and query strings, so only a safe alphabet is accepted: no id
-can change the path (``../``), add a query (``?``) or smuggle an encoded character. The
-check runs before any request, so bad input costs no call to Zendesk.
-
-A Jinja template renders a Python list as text (``"['V3-a', 'V3-b']"``) unless the DAG
-renders native objects; ids hold neither commas nor brackets, so reading such text back
-as a list is unambiguous.
+"""Which job ids we accept (a safe alphabet: no id can change a path or query), and how a templated value
+becomes a list of them (a template renders a list as ``"['V3-a', 'V3-b']"``; ids hold no commas or brackets).
 """
 
 from __future__ import annotations
@@ -20,22 +13,16 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 _MAX_LENGTH = 128
 JOB_ID_RULE = f"1 to {_MAX_LENGTH} characters from A-Z, a-z, 0-9, '-' and '_'"
 _JOB_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{_MAX_LENGTH}}}")
-_ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-#: What a template renders for None, a boolean or a number. Zendesk's ids are 32 hex characters,
-#: alone or after ``V3-``, so none of these can be one: they mean the upstream value was not an id.
+_BAD_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
+#: What a template renders for None, a boolean or a number; Zendesk's ids (32 hex, maybe after ``V3-``) never are.
 _RENDERED_NON_ID = re.compile(r"None|True|False|null|true|false|-?[0-9]{1,31}")
-_RENDERED_MAX_LENGTH = 33  # the longest text _RENDERED_NON_ID matches, plus one: longer ids skip it
 _SHOWN = 60
 #: A message names at most this many job ids, then "and N more".
 IDS_SHOWN = 5
 
 
 def show_ids(job_ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
-    """``V3-a, V3-b, V3-c, V3-d, V3-e and 95 more``: how a message names the ids of one wait.
-
-    In the triggerer one request carries the ids of many tasks; a task's log and exceptions
-    name its own ids only, and a few of them at most.
-    """
+    """``V3-a, V3-b, V3-c, V3-d, V3-e and 95 more``: how a message names the ids of one wait."""
     if len(job_ids) <= shown:
         return ", ".join(job_ids)
     return f"{', '.join(job_ids[:shown])} and {len(job_ids) - shown} more"
@@ -59,7 +46,7 @@ def validate_job_id(job_id: object) -> str:
             "Pass the 'id' of the job status a bulk call returned, not its URL or a list rendered as text "
             "with other separators."
         )
-    if len(job_id) < _RENDERED_MAX_LENGTH and _RENDERED_NON_ID.fullmatch(job_id):
+    if _RENDERED_NON_ID.fullmatch(job_id):
         raise ZendeskInvalidInputError(
             f"{job_id!r} is not a Zendesk job id: it is how a template renders None, a boolean or a number. "
             "Check that the upstream task returns the 'id' of the job status its bulk call returned "
@@ -71,9 +58,8 @@ def validate_job_id(job_id: object) -> str:
 def _what_is_wrong(job_id: str) -> str:
     if not job_id:
         return "it is empty"
-    for character in job_id:
-        if character not in _ALLOWED:
-            return f"it contains {character!r}"
+    if bad := _BAD_CHARACTER.search(job_id):
+        return f"it contains {bad.group()!r}"
     return f"it has {len(job_id)} characters, more than {_MAX_LENGTH}"
 
 
@@ -92,11 +78,7 @@ def validate_job_ids(job_ids: Sequence[object]) -> list[str]:
 
 
 def normalize_job_ids(value: Any) -> tuple[list[str], bool]:
-    """Turn a rendered ``job_id`` field into ``(ids, many)``.
-
-    ``many`` tells whether the caller gave a list (and gets a list back) or one id. Text that
-    looks like a rendered list, ``"['V3-a', 'V3-b']"`` or ``"V3-a,V3-b"``, is read as a list.
-    """
+    """A rendered ``job_id`` field as ``(ids, many)``: ``many`` when a list (or text like one) was given."""
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("[") and text.endswith("]"):

@@ -1,19 +1,9 @@
-"""The parsed job-status model: what Zendesk said about a job, with no I/O and no Airflow inside.
+"""The parsed job-status model, with no I/O and no Airflow inside.
 
-Zendesk's job bodies vary by the kind of bulk call and by the age of the account. An item of
-``results`` may carry ``index`` (ticket imports, often with ``account_id``), ``status``
-(``Created``, ``Updated``, ``Deleted``, ``Failed``: user and organization calls), ``action`` and
-``success`` (bulk updates and deletes), ``error`` and ``details`` for a rejected record, or
-``errors`` (older accounts; empty text there means no error). A permanent deletion answers an
-object (``{"success": true}``) instead of a list. So parsing is lenient about which keys an
-item carries and strict about types: an unknown key is kept in ``extra``, while a value of the
-wrong type raises :class:`ZendeskResponseError` naming the field, never a bare
-``KeyError``/``TypeError``.
-
-A poll needs only a job's id, status and counters, and a job can carry thousands of items,
-so :class:`JobStatus` keeps its ``results`` list as Zendesk sent it and reads the items the
-first time someone asks for them (``results``, ``items``, ``failed_items``, ``succeeded_ids``,
-``to_dict()``). A malformed item raises :class:`ZendeskResponseError` there, naming it.
+Items of ``results`` differ by bulk call and account age (``index``/``account_id``, ``status`` ``Created``/``Failed``,
+``action`` + ``success``, ``error``/``details``, older ``errors``; a permanent deletion answers an object). Parsing
+keeps unknown keys in ``extra`` and raises :class:`ZendeskResponseError` naming a field of the wrong type. Items are
+read on first use: a job may carry thousands and a poll needs none.
 """
 
 from __future__ import annotations
@@ -44,7 +34,7 @@ class JobState(str, Enum):
 
     @classmethod
     def from_status(cls, status: str) -> JobState:
-        """Map Zendesk's raw status; a value we do not know is not terminal, so a wait never ends on it."""
+        """An unknown status is not terminal, so a wait never ends on it."""
         try:
             return cls(status.strip().lower())
         except ValueError:
@@ -55,9 +45,7 @@ class JobState(str, Enum):
         return self in TERMINAL_STATES
 
 
-#: States after which a job never changes again.
 TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.KILLED})
-#: States of a job that may still change (``UNKNOWN`` included: we cannot know it is over).
 NON_TERMINAL_STATES: frozenset[JobState] = frozenset(set(JobState) - TERMINAL_STATES)
 #: Terminal states that mean the job itself did not do its work.
 FAILED_STATES: frozenset[JobState] = frozenset({JobState.FAILED, JobState.KILLED})
@@ -71,29 +59,23 @@ def _bad(job_id: str | None, what: str) -> ZendeskResponseError:
     )
 
 
-#: The optional fields of a job and of an item: the types JSON gives them, how an error names them and
-#: what it asks for. Types are exact, as ``json.loads`` makes them: ``true`` is no whole number.
-_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
-    "job_type": ((str,), "'job_type'", "text or null"),
-    "total": ((int,), "'total'", "a whole number or null"),
-    "progress": ((int,), "'progress'", "a whole number or null"),
-    "message": ((str,), "'message'", "text or null"),
-    "url": ((str,), "'url'", "text or null"),
-    # the fields of an item of ``results`` (a job's own status is checked on its own: it may not be null)
-    "index": ((int,), "'index'", "a whole number or null"),
-    "id": ((int, str), "id", "a number, text or null"),
-    "action": ((str,), "'action'", "text or null"),
-    "status": ((str,), "'status'", "text or null"),
-    "success": ((bool,), "success", "true, false or null"),
+_TEXT, _WHOLE = ((str,), "text or null"), ((int,), "a whole number or null")
+#: The optional fields of a job and of an item: exact JSON types (``true`` is no whole number), what is wanted.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    **dict.fromkeys(("job_type", "message", "url", "action", "status"), _TEXT),
+    **dict.fromkeys(("total", "progress", "index"), _WHOLE),
+    "id": ((int, str), "a number, text or null"),
+    "success": ((bool,), "true, false or null"),
 }
 
 
 def _checked(data: Mapping[str, Any], key: str, job_id: str | None, position: int | None = None) -> Any:
-    """``data[key]`` when it is absent, null or of its type; else the error naming it (and its item's position)."""
+    """``data[key]`` when absent, null or of its type; else the error naming it."""
     value = data.get(key)
-    types, name, wanted = _FIELD_TYPES[key]
+    types, wanted = _FIELD_TYPES[key]
     if value is None or type(value) in types:
         return value
+    name = key if key in ("id", "success") else f"'{key}'"  # messages name an item's id and success unquoted
     where = name if position is None else f"results[{position}].{name}"
     raise _bad(job_id, f"{where} should be {wanted}, got {type(value).__name__}")
 
@@ -107,10 +89,7 @@ def _as_text(value: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
-    """One item of a finished job's ``results`` list: a record Zendesk created, updated or rejected.
-
-    Whether it failed is decided once, here, for every later reader.
-    """
+    """One item of a finished job's ``results``: a record Zendesk created, updated or rejected."""
 
     index: int | None
     id: int | str | None
@@ -119,7 +98,6 @@ class JobResult:
     success: bool | None = None
     error: str | None = None
     details: str | None = None
-    #: The keys Zendesk sent that the fields above do not read.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,15 +107,11 @@ class JobResult:
 
     @classmethod
     def from_api(cls, data: Any, job_id: str | None = None, position: int = 0) -> JobResult:
-        """Parse one item; ``position`` is where it sits in the job's ``results``, for the error message."""
+        """``position`` is where the item sits in ``results``, for the error message."""
         if not isinstance(data, Mapping):
             raise _bad(job_id, f"results[{position}] should be an object, got {type(data).__name__}")
         return cls(
-            index=_checked(data, "index", job_id, position),
-            id=_checked(data, "id", job_id, position),
-            action=_checked(data, "action", job_id, position),
-            status=_checked(data, "status", job_id, position),
-            success=_checked(data, "success", job_id, position),
+            **{key: _checked(data, key, job_id, position) for key in ("index", "id", "action", "status", "success")},
             error=_as_text(data.get("error")) or _as_text(data.get("errors")) or None,
             details=_as_text(data.get("details")),
             extra={key: value for key, value in data.items() if key not in _ITEM_KEYS},
@@ -168,7 +142,6 @@ class JobResult:
         }
 
     def failure_dict(self) -> dict[str, Any]:
-        """The compact form listed under ``failed`` in the XCom form."""
         return {"index": self.index, "id": self.id, "error": self.error_text, "details": self.details}
 
 
@@ -178,11 +151,7 @@ def _says_failed(status: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class JobStatus:
-    """A snapshot of one Zendesk background job, as one read returned it.
-
-    Two snapshots parsed from the same body are equal; the items read from ``raw_results``
-    are kept after the first read and take no part in comparisons.
-    """
+    """A snapshot of one Zendesk background job; snapshots of the same body are equal (cached items aside)."""
 
     id: str
     status: str
@@ -208,37 +177,26 @@ class JobStatus:
         if not isinstance(status, str) or not status:
             raise _bad(job_id, f"'status' should be non-empty text, got {_describe(status)}")
         results = data.get("results")
-        if results is None or isinstance(results, list):
-            pass
-        elif isinstance(results, Mapping):
+        if isinstance(results, Mapping):
             results = dict(results)
-        else:
+        elif results is not None and not isinstance(results, list):
             raise _bad(job_id, f"'results' should be a list, an object or null, got {type(results).__name__}")
         return cls(
             id=job_id,
             status=status,
             state=JobState.from_status(status),
-            job_type=_checked(data, "job_type", job_id),
-            total=_checked(data, "total", job_id),
-            progress=_checked(data, "progress", job_id),
-            message=_checked(data, "message", job_id),
-            url=_checked(data, "url", job_id),
+            **{key: _checked(data, key, job_id) for key in ("job_type", "total", "progress", "message", "url")},
             raw_results=results,
         )
 
     @property
     def results(self) -> list[JobResult] | dict[str, Any] | None:
-        """The items read into :class:`JobResult` (on first use), the object of a permanent deletion, or None.
-
-        Raises :class:`ZendeskResponseError` naming the first malformed item, at every read.
-        """
+        """The items as :class:`JobResult` (read on first use), a permanent deletion's object, or None."""
         if not isinstance(self.raw_results, list):
             return self.raw_results
         if self._items is None:
             items = [JobResult.from_api(item, self.id, position) for position, item in enumerate(self.raw_results)]
-            # The one write to this frozen snapshot: a cache of what its own raw_results say.
-            object.__setattr__(self, "_items", items)
-            return items
+            object.__setattr__(self, "_items", items)  # the one write to this frozen snapshot: a cache
         return self._items
 
     @property
@@ -247,7 +205,7 @@ class JobStatus:
 
     @property
     def items(self) -> list[JobResult]:
-        """The per-record results; empty while the job runs and for object-shaped results."""
+        """Empty while the job runs and for object-shaped results."""
         results = self.results
         return results if isinstance(results, list) else []
 
@@ -262,20 +220,14 @@ class JobStatus:
     @property
     def success(self) -> bool | None:
         """For object-shaped results (a permanent deletion): Zendesk's overall ``success``, else ``None``."""
-        if isinstance(self.raw_results, dict):
-            value = self.raw_results.get("success")
-            return value if isinstance(value, bool) else None
-        return None
+        value = self.raw_results.get("success") if isinstance(self.raw_results, dict) else None
+        return value if isinstance(value, bool) else None
 
     def describe_progress(self) -> str:
         """One log line's worth, e.g. ``V3-abc: working 31/100``."""
+        counter = "" if self.progress is None else f" {self.progress}"
         if self.total is not None:
-            done = self.progress if self.progress is not None else 0
-            counter = f" {done}/{self.total}"
-        elif self.progress is not None:
-            counter = f" {self.progress}"
-        else:
-            counter = ""
+            counter = f" {self.progress or 0}/{self.total}"
         line = f"{self.id}: {self.status}{counter}"
         if self.state is JobState.UNKNOWN:
             line += " (a status this provider does not know; treated as not finished)"
@@ -284,13 +236,7 @@ class JobStatus:
         return line
 
     def to_dict(self, *, include_results: bool = True) -> dict[str, Any]:
-        """The XCom form: JSON-safe, compact, the same keys for every job shape.
-
-        ``succeeded_ids``, ``failed`` (index, id, error, details of each failed item) and
-        ``counts`` are always there, so a downstream task reads them without knowing the
-        job's kind; ``results`` (every item normalised) only with ``include_results``, and
-        ``success`` only for object-shaped results.
-        """
+        """The XCom form, the same keys for every job shape; ``success`` only for object-shaped results."""
         items = self.items
         failed = [item.failure_dict() for item in items if item.failed]
         out: dict[str, Any] = {

@@ -21,7 +21,17 @@ triggerer(s), so killing one triggerer or poisoning another does not touch the o
    interval follow the triggerers, not the waits;
 5. ``outage``: two real minutes of 503 from Zendesk while waits are deferred: all succeed after it;
 6. ``poison_row``: a trigger row with garbage kwargs beside good waits: the good waits succeed,
-   the bad task fails with a clear message, and the triggerer process stays up.
+   the bad task fails with a clear message, and the triggerer process stays up;
+7. ``events``: the example DAG ``example_zendesk_on_failed_job``, scheduled on an asset watched by
+   ``ZendeskJobEventTrigger``: a job killed in the emulator starts it within two reads of the job
+   list, once; after a ``kill -9`` of the watcher's triggerer, the new one fires no event again,
+   and the next killed job starts a second run.
+8. ``bulk``: the example DAG ``example_zendesk_bulk_import`` (1,000 tickets, deferred, in a pool
+   with ``include_deferred``) succeeds with every record received once; then a bulk import's
+   worker is killed (``kill -9``) while five of its jobs are active, and the task's next try,
+   run by the scheduler, finishes it: every record received exactly once;
+9. ``start_in_triggerer``: 30 sensor waits with ``start_from_trigger`` and 30 without, on Airflow
+   3.3: the tasks a worker ran and the requests to Zendesk for each.
 
 Every process it started is stopped by process group at the end, on failure and on Ctrl-C too.
 The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``. Exit status: 0
@@ -59,6 +69,13 @@ ROOT = Path(__file__).resolve().parent.parent
 E2E_DAGS = ROOT / "tests" / "e2e" / "dags"
 GATE_DAG_FILE = ROOT / "example_dags" / "example_zendesk_bulk_import_gate.py"
 GATE_DAG = "example_zendesk_bulk_import_gate"
+EVENTS_DAG_FILE = ROOT / "example_dags" / "example_zendesk_on_failed_job.py"
+EVENTS_DAG = "example_zendesk_on_failed_job"
+#: How often the example's watcher reads the job list (ZENDESK_EXAMPLE_WATCH_SECONDS).
+WATCH_SECONDS = 5.0
+BULK_DAG_FILE = ROOT / "example_dags" / "example_zendesk_bulk_import.py"
+BULK_DAG = "example_zendesk_bulk_import"
+BULK_KILLED_DAG = "e2e_bulk_killed"
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_e2e"
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 STATUS_READS = "/api/v2/job_statuses"
@@ -322,8 +339,9 @@ class Deployment:
         wait_for(f"the API to accept a run of {dag_id}", post, 120, every=2.0)
         return str(answer[0]["dag_run_id"])
 
-    def start_triggerer(self, name: str, queue: str, capacity: int | None = None) -> Proc:
-        args = ["triggerer", "--queues", queue, "--skip-serve-logs"]
+    def start_triggerer(self, name: str, queue: str | None, capacity: int | None = None) -> Proc:
+        """A triggerer of one queue; with None, of the triggers without one (an asset's watchers)."""
+        args = ["triggerer", *(["--queues", queue] if queue else []), "--skip-serve-logs"]
         if capacity is not None:
             args += ["--capacity", str(capacity)]
         proc = self.procs.airflow(f"triggerer_{name}", args, self.env)
@@ -339,6 +357,8 @@ def base_env(home: Path, db_url: str, api_port: int) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        # An asset's watchers start when a DAG scheduled on it is parsed unpaused: so no DAG starts paused.
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         AIRFLOW__CORE__PARALLELISM="6",
@@ -358,6 +378,8 @@ def base_env(home: Path, db_url: str, api_port: int) -> dict[str, str]:
         AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="3",
         AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD=str(TRIGGERER_HEALTH_SECONDS),
         ZENDESK_EXAMPLE_POLL_SECONDS="2",
+        ZENDESK_EXAMPLE_CONN_ID="zendesk_events",
+        ZENDESK_EXAMPLE_WATCH_SECONDS=f"{WATCH_SECONDS:g}",
     )
     return env
 
@@ -392,7 +414,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     home: Path = args.airflow_home
     shutil.rmtree(home, ignore_errors=True)
     (home / "dags").mkdir(parents=True)
-    for source in [GATE_DAG_FILE, *sorted(E2E_DAGS.glob("*.py"))]:
+    for source in [GATE_DAG_FILE, EVENTS_DAG_FILE, BULK_DAG_FILE, *sorted(E2E_DAGS.glob("*.py"))]:
         (home / "dags" / source.name).symlink_to(source)
     db_url = prepare_database(args.db, args.pg_url, home)
     procs = Processes(home)
@@ -403,11 +425,13 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     os.environ.update(dep.env)  # this script reads the metadata database with Airflow's own models
 
     began = step("starting one emulator per scenario")
-    for name in ("gate", "many", "restart", "pair", "outage", "poison", "start"):
+    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill", "start"):
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         gate = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
         dep.emulators[name] = Emulator(name, procs, dep.env, [*gate, "--seed", str(len(dep.emulators) + 1)])
     conn_ids = {"gate": "default", "pair": "pair"}
+    dep.env["ZENDESK_EXAMPLE_CONN_ID"] = "zendesk_bulk"
+    dep.env["ZENDESK_EXAMPLE_DATA_DIR"] = str(home / "bulk_data")
     for name, emulator in dep.emulators.items():
         dep.env[f"AIRFLOW_CONN_ZENDESK_{conn_ids.get(name, name).upper()}"] = emulator.connection()
     done(began)
@@ -419,7 +443,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         raise E2EError(f"airflow db migrate failed:\n{tail(migrate.log)}")
     done(began)
 
-    began = step("starting api-server, scheduler, dag-processor and 5 triggerers")
+    began = step("starting api-server, scheduler, dag-processor and 6 triggerers")
     procs.airflow("api_server", ["api-server", "--port", str(api_port), "--workers", "1"], dep.env)
     procs.airflow("scheduler", ["scheduler", "--skip-serve-logs"], dep.env)
     procs.airflow("dag_processor", ["dag-processor"], dep.env)
@@ -429,11 +453,22 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     dep.start_triggerer("pair_a", "e2e_pair", capacity=PAIR_WAITS // 2)
     dep.start_triggerer("pair_b", "e2e_pair", capacity=PAIR_WAITS // 2)
     dep.start_triggerer("outage", "e2e_outage")
-    wait_healthy(dep, triggerers=5)
+    dep.start_triggerer("events", None)  # asset watchers have no trigger queue
+    wait_healthy(dep, triggerers=6)
     done(began)
 
     began = step("waiting for the DAGs to be parsed, and unpausing them")
-    dag_ids = [GATE_DAG, "e2e_many_waits", "e2e_restart", "e2e_two_triggerers", "e2e_outage", "e2e_poison_row"]
+    dag_ids = [
+        GATE_DAG,
+        EVENTS_DAG,
+        BULK_DAG,
+        BULK_KILLED_DAG,
+        "e2e_many_waits",
+        "e2e_restart",
+        "e2e_two_triggerers",
+        "e2e_outage",
+        "e2e_poison_row",
+    ]
     dag_ids += START_DAGS
     for dag_id in dag_ids:
         path = f"/dags/{dag_id}"
@@ -877,6 +912,170 @@ def scenario_poison(dep: Deployment, result: Result, waits: int = 3, poisoned: i
         result.figures["triggerer_last_error"] = crash[-1] if crash else "(none logged)"
 
 
+def list_reads(emu: Emulator, since: float = 0.0) -> list[float]:
+    """Wall times of the reads of the job list itself (not of single jobs or show_many)."""
+    return [
+        float(r["wall_time"])
+        for r in emu.requests()
+        if r["path"] == STATUS_READS and float(r["wall_time"]) >= since
+    ]
+
+
+def dag_runs(dep: Deployment, dag_id: str) -> list[dict[str, Any]]:
+    answer = dep.api_or_none("GET", f"/dags/{dag_id}/dagRuns?order_by=run_after") or {}
+    return list(answer.get("dag_runs") or [])
+
+
+def asset_events(dep: Deployment) -> list[dict[str, Any]]:
+    answer = dep.api_or_none("GET", "/assets/events?limit=100") or {}
+    return list(answer.get("asset_events") or [])
+
+
+def watcher_cursor() -> list[str]:
+    """The job ids the watcher keeps in its asset's state store (Airflow 3.3+)."""
+    from airflow.models.asset_state_store import AssetStateStoreModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        values = session.scalars(
+            select(AssetStateStoreModel.value).where(AssetStateStoreModel.key.startswith("zendesk_jobs.reported."))
+        ).all()
+    return sorted(job_id for value in values for job_id in json.loads(value))
+
+
+def scenario_events(dep: Deployment, result: Result) -> None:
+    emu = dep.emulators["events"]
+    body = {"kind": "tickets_import", "count": 2, "queued_seconds": 0, "work_seconds": 1e7}
+    first, second = (str(emu.control("/jobs", body)["job_status"]["id"]) for _ in range(2))
+    wait_for("the watcher to read the job list twice", lambda: len(list_reads(emu)) >= 2, 300)
+
+    def killed_starts_one_run(job_id: str, runs_before: int) -> dict[str, Any]:
+        emu.control(f"/jobs/{job_id}/status", {"status": "killed"})
+        killed_at = time.time()
+
+        def new_run() -> list[dict[str, Any]] | None:
+            runs = dag_runs(dep, EVENTS_DAG)
+            return runs if len(runs) > runs_before else None
+
+        runs = wait_for(f"a run of {EVENTS_DAG} for {job_id}", new_run, 120)
+        run = runs[-1]
+        queued_at = datetime.fromisoformat(str(run["queued_at"])).timestamp()
+        reads = [t for t in list_reads(emu, killed_at) if t <= queued_at]
+        wait_for("the run to end", lambda: run_state(EVENTS_DAG, run["dag_run_id"]) in ("success", "failed"), 120)
+        reported = xcom(EVENTS_DAG, run["dag_run_id"], "report_failed_jobs") or []
+        result.check(run_state(EVENTS_DAG, run["dag_run_id"]) == "success", f"the run for {job_id} did not succeed")
+        result.check([job.get("job_id") for job in reported] == [job_id], f"the run reported {reported}, not {job_id}")
+        result.check(len(reads) <= 2, f"{len(reads)} reads of the job list between the kill and the run (max 2)")
+        return {"reads_to_run": len(reads), "seconds_to_run": round(queued_at - killed_at, 1)}
+
+    def no_new_run_for(reads: int, runs: int, what: str) -> None:
+        since = time.time()
+        wait_for(f"{reads} more reads of the job list", lambda: len(list_reads(emu, since)) >= reads, 120)
+        now = len(dag_runs(dep, EVENTS_DAG))
+        result.check(now == runs, f"{what}: {now} runs of {EVENTS_DAG}, not {runs}")
+
+    result.figures["first_kill"] = killed_starts_one_run(first, 0)
+    no_new_run_for(3, 1, "after the first kill")
+    old = dep.triggerers["events"]
+    dep.meant_to_exit.add(old.pid)
+    dep.procs.kill_group(old, signal.SIGKILL)
+    old.popen.wait(timeout=30)
+    dep.start_triggerer("events", None)
+    no_new_run_for(3, 1, "after the watcher's triggerer restarted")
+    result.figures["kill_after_restart"] = killed_starts_one_run(second, 1)
+    no_new_run_for(2, 2, "after the second kill")
+    fired = [e for e in asset_events(dep) if (e.get("extra") or {}).get("from_trigger")]
+    result.figures.update(
+        events_fired=len(fired),
+        runs=len(dag_runs(dep, EVENTS_DAG)),
+        watch_seconds=WATCH_SECONDS,
+        list_reads=len(list_reads(emu)),
+    )
+    result.check(len(fired) == 2, f"{len(fired)} asset events from the watcher, not 2 (one per killed job)")
+    cursor = watcher_cursor()
+    result.figures["cursor_in_state_store"] = cursor
+    result.check(cursor == sorted([first, second]), f"the asset state store holds {cursor}, not both killed jobs")
+
+
+def task_pid(dag_id: str, run_id: str, task_id: str) -> tuple[int | None, int, str]:
+    """``(pid, try_number, state)`` of a task instance: the pid of the process running its try."""
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(TI.pid, TI.try_number, TI.state).where(
+                TI.dag_id == dag_id, TI.run_id == run_id, TI.task_id == task_id
+            )
+        ).first()
+    if row is None:
+        return None, 0, "none"
+    return row[0], int(row[1] or 0), str(getattr(row[2], "value", row[2]))
+
+
+def scenario_bulk(dep: Deployment, result: Result) -> None:
+    with dep.write_lock:
+        dep.api("POST", "/pools", {"name": "zendesk_jobs", "slots": 4, "include_deferred": True})
+    emu = dep.emulators["bulk"]
+    driver = ClockDriver(emu)
+    driver.start()
+    try:
+        run_id = dep.trigger(BULK_DAG, {})
+        tis = final_states(BULK_DAG, run_id, 300)
+    finally:
+        driver.stopping.set()
+    result.figures["example_tasks"] = {ti.task_id: ti.state for ti in tis}
+    value = xcom(BULK_DAG, run_id, "import_tickets") or {}
+    records = emu.control("/records")
+    result.figures.update(
+        example_result={key: value.get(key) for key in ("records", "succeeded", "failed")},
+        example_jobs=len(value.get("jobs") or []),
+        example_records_received=records["total"],
+        example_duplicates=len(records["duplicates"]),
+        example_deferred="Pausing task as DEFERRED" in task_log_text(dep.home, BULK_DAG, run_id, "import_tickets"),
+    )
+    result.check(
+        all(ti.state == "success" for ti in tis), f"the example's tasks ended {result.figures['example_tasks']}"
+    )
+    result.check(
+        (value.get("succeeded"), value.get("failed")) == (990, 10), f"expected 990 imported, 10 rejected: {value}"
+    )
+    result.check(records["total"] == 1000 and not records["duplicates"], f"the example's records: {records}")
+
+    kill_emu = dep.emulators["bulk_kill"]  # its clock stands still: the first jobs stay active until the kill
+    run_id = dep.trigger(BULK_KILLED_DAG, {})
+
+    def five_active() -> int | None:
+        pid, tries, state = task_pid(BULK_KILLED_DAG, run_id, "import_tickets")
+        received = kill_emu.control("/records")["total"]
+        return pid if pid and state == "running" and tries == 1 and received == 500 else None
+
+    pid = int(wait_for("the bulk import to have 5 jobs active", five_active, 240))
+    os.kill(pid, signal.SIGKILL)
+    killed = ClockDriver(kill_emu)
+    killed.start()
+    try:
+        tis = final_states(BULK_KILLED_DAG, run_id, 300)
+    finally:
+        killed.stopping.set()
+    _, tries, state = task_pid(BULK_KILLED_DAG, run_id, "import_tickets")
+    records = kill_emu.control("/records")
+    value = xcom(BULK_KILLED_DAG, run_id, "import_tickets") or {}
+    result.figures.update(
+        killed_pid=pid,
+        killed_task_state=state,
+        killed_task_tries=tries,
+        killed_records_received=records["total"],
+        killed_duplicates=len(records["duplicates"]),
+        killed_result={key: value.get(key) for key in ("records", "succeeded", "failed")},
+    )
+    result.check(state == "success" and tries == 2, f"the killed import ended {state} after {tries} tries")
+    result.check(records["total"] == 1000 and not records["duplicates"], f"after the kill, the records: {records}")
+    result.check(value.get("succeeded") == 1000, f"the next try's result: {value}")
+
+
 # -- starting in the triggerer (Airflow 3.3's start_from_trigger) ---------------------------------------
 #: The two DAGs of the scenario (tests/e2e/dags/e2e_start_in_triggerer.py), unpaused with the others.
 START_DAGS = ["e2e_start_from_trigger_off", "e2e_start_from_trigger_on"]
@@ -944,7 +1143,9 @@ SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("two_triggerers", "4. two triggerers", scenario_two_triggerers),
     ("outage", "5. 2-minute 503 outage", scenario_outage),
     ("poison_row", "6. poison trigger row", scenario_poison),
-    ("start_in_triggerer", "8. 30 waits started in the triggerer, and not", scenario_start_in_triggerer),
+    ("events", "7. a killed job starts a DAG", scenario_events),
+    ("bulk", "8. bulk import, killed worker", scenario_bulk),
+    ("start_in_triggerer", "9. 30 waits started in the triggerer, and not", scenario_start_in_triggerer),
 ]
 
 
@@ -1001,6 +1202,8 @@ def headline(results: list[Result]) -> dict[str, Any]:
         "restart": figs("restart", "timeout_after_first_check", "timeout_after_restart", "waits", "returns"),
         "poison_row": figs("poison_row", "good_waits", "bad_wait", "triggerer_pid_alive", "triggerer_heartbeat"),
         "two_triggerers": figs("two_triggerers", "waits_per_triggerer", "show_many_per_interval", "waits", "returns"),
+        "events": figs("events", "first_kill", "kill_after_restart", "events_fired", "runs"),
+        "bulk": figs("bulk", "example_records_received", "killed_task_tries", "killed_records_received"),
     }
 
 

@@ -99,9 +99,7 @@ def interpreter(version: str) -> str:
     pyenv's shims answer only for its selected versions, so its other installs are looked up
     in its versions folder. uv does not download an interpreter here (it may not be reachable).
     """
-    found = subprocess.run(
-        [uv(), "python", "find", "--no-python-downloads", version], capture_output=True, text=True
-    )
+    found = subprocess.run([uv(), "python", "find", "--no-python-downloads", version], capture_output=True, text=True)
     if found.returncode == 0 and found.stdout.strip():
         return found.stdout.strip()
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))

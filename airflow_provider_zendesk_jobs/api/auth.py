@@ -1,9 +1,5 @@
-"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens.
-
-Secrets live only in fields excluded from ``repr``, so printing a hook, a settings object
-or an auth object in a log never shows them. :meth:`secrets` lists every value the shells
-register with Airflow's secrets masker.
-"""
+"""The three ways to authenticate to Zendesk, and the cache of client-credential tokens; secrets live only in
+fields excluded from ``repr``, and ``secrets()`` lists every value the hooks mask."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskAuthError, ZendeskResponseError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskResponseError
 
 #: Renew a cached token this long before Zendesk says it expires (or at 90 % of its life if shorter).
 TOKEN_RENEWAL_MARGIN = 60.0
@@ -24,7 +20,6 @@ class ApiTokenAuth:
 
     email: str
     token: str = field(repr=False)
-    kind: str = field(default="api_token", init=False)
 
     def header(self) -> str:
         raw = f"{self.email}/token:{self.token}".encode()
@@ -39,7 +34,6 @@ class OAuthTokenAuth:
     """A ready OAuth access token sent as ``Bearer``; nothing to renew, a 401 is final."""
 
     token: str = field(repr=False)
-    kind: str = field(default="oauth_token", init=False)
 
     def header(self) -> str:
         return f"Bearer {self.token}"
@@ -55,15 +49,6 @@ class ClientCredentialsAuth:
     client_id: str
     client_secret: str = field(repr=False)
     scope: str = "read"
-    kind: str = field(default="client_credentials", init=False)
-
-    def token_request_body(self) -> dict[str, str]:
-        return {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "scope": self.scope,
-        }
 
     def secrets(self) -> list[str]:
         return [self.client_secret]
@@ -83,16 +68,10 @@ class OAuthTokenCache:
         return self.token is not None and (self.renew_at is None or now < self.renew_at)
 
     def header(self) -> str:
-        if self.token is None:  # pragma: no cover - shells fetch before asking
-            raise ZendeskAuthError("No OAuth access token has been fetched yet.")
         return f"Bearer {self.token}"
 
-    def invalidate(self) -> None:
-        self.token = None
-        self.renew_at = None
-
     def store(self, body: Any, now: float) -> str:
-        """Keep the token from an ``/oauth/tokens`` answer; returns it so the shell can mask it."""
+        """Keep the token from an ``/oauth/tokens`` answer; returns it for the masker."""
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ZendeskResponseError(

@@ -1,9 +1,6 @@
-"""From an Airflow connection's fields to a base URL, an auth mode and timeouts.
-
-It accepts the connections users already have for the official Zendesk provider (host
-``acme.zendesk.com``, login = email, password or extra ``token`` = API token) and rejects,
-before any request, anything that could send credentials to the wrong place: userinfo in
-the host, plain ``http://`` to a host that is not this machine, other schemes.
+"""From an Airflow connection's fields (also those made for the official Zendesk provider) to a base URL, an
+auth mode and timeouts; a host that could send credentials elsewhere (userinfo, plain http:// off this machine,
+another scheme) is refused before any request.
 """
 
 from __future__ import annotations
@@ -16,16 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_zendesk_jobs.api.auth import (
-    ApiTokenAuth,
-    Auth,
-    ClientCredentialsAuth,
-    OAuthTokenAuth,
-)
+from airflow_provider_zendesk_jobs.api.auth import ApiTokenAuth, Auth, ClientCredentialsAuth, OAuthTokenAuth
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 30.0
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -34,8 +24,8 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 class Timeouts:
     """Seconds to wait for the TCP/TLS connection and then for each read of the answer."""
 
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    read: float = DEFAULT_READ_TIMEOUT
+    connect: float = 10.0
+    read: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,15 +36,9 @@ class ConnectionSettings:
     auth: Auth
     timeouts: Timeouts = Timeouts()
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
     def same_origin(self, url: str) -> bool:
         """True when ``url`` has exactly the connection's scheme, host and port (and no userinfo)."""
         return origin_of(url) == origin_of(self.base_url)
-
-    def secrets(self) -> list[str]:
-        return self.auth.secrets()
 
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
@@ -77,11 +61,7 @@ def _ip(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def is_loopback(hostname: str) -> bool:
-    """Whether plain ``http://`` may go to this host: loopback names and addresses, written plainly.
-
-    An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is not one, on every Python: 3.13 started
-    to call it loopback, 3.10 to 3.12 do not, and the rule should not change with the interpreter.
-    """
+    """Whether plain ``http://`` may go to this host; never an IPv4-mapped IPv6 address (loopback only on 3.13+)."""
     if hostname.lower() in _LOOPBACK_NAMES:
         return True
     address = _ip(hostname)
@@ -148,11 +128,8 @@ def _extra_str(extra: Mapping[str, Any], key: str) -> str | None:
 
 
 def auth_from_connection(login: str | None, password: str | None, extra: Mapping[str, Any]) -> Auth:
-    """Pick the auth mode: client credentials, then an OAuth token, then email + API token.
-
-    Zendesk retired password access to the API, so a login + password connection (as made
-    for the official Zendesk provider with ``use_token`` false) is read as email + API token.
-    """
+    """Client credentials, else an OAuth token, else email + API token (Zendesk retired passwords, so a
+    password is an API token)."""
     client_id = _extra_str(extra, "client_id")
     client_secret = _extra_str(extra, "client_secret")
     if client_id or client_secret:
@@ -161,15 +138,12 @@ def auth_from_connection(login: str | None, password: str | None, extra: Mapping
                 "The connection has only one of the extras 'client_id' and 'client_secret'; "
                 "OAuth client credentials need both."
             )
-        scope = _extra_str(extra, "scope") or "read"
-        return ClientCredentialsAuth(client_id=client_id, client_secret=client_secret, scope=scope)
+        return ClientCredentialsAuth(client_id, client_secret, _extra_str(extra, "scope") or "read")
     oauth_token = _extra_str(extra, "oauth_token")
     if oauth_token:
         return OAuthTokenAuth(token=oauth_token)
     token = _extra_str(extra, "token") or (password or "").strip() or None
-    email = (login or "").strip()
-    if email.endswith("/token"):
-        email = email[: -len("/token")]
+    email = (login or "").strip().removesuffix("/token")
     if email and token:
         return ApiTokenAuth(email=email, token=token)
     if token and not email:
@@ -184,52 +158,43 @@ def auth_from_connection(login: str | None, password: str | None, extra: Mapping
 
 
 def _timeout_value(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.")
     try:
-        seconds = float(value)
+        seconds = float(value) if not isinstance(value, bool) and isinstance(value, int | float | str) else None
     except ValueError:
-        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.") from None
+        seconds = None
+    if seconds is None:
+        raise ZendeskInvalidInputError(f"The {what} timeout must be a number of seconds, got {value!r}.")
     if not 0 < seconds <= 3600:
         raise ZendeskInvalidInputError(f"The {what} timeout must be between 0 and 3600 seconds, got {value!r}.")
     return seconds
 
 
 def timeouts_from(
-    extra: Mapping[str, Any],
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
+    extra: Mapping[str, Any], connect_timeout: float | None = None, read_timeout: float | None = None
 ) -> Timeouts:
-    """Hook arguments beat the extra ``timeout``, which beats the defaults.
-
-    The extra is a number (the read timeout), ``"connect,read"``, or ``{"connect": .., "read": ..}``.
-    """
-    connect, read = DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+    """Hook arguments beat the extra ``timeout`` (a read timeout, ``"connect,read"`` or a JSON object), which beats
+    the defaults."""
     raw = extra.get("timeout")
     if isinstance(raw, str) and raw.strip().startswith("{"):
         try:
             raw = json.loads(raw)
         except ValueError:
             raise ZendeskInvalidInputError("The connection extra 'timeout' is not valid JSON.") from None
+    given: dict[str, Any] = {}
     if isinstance(raw, Mapping):
-        if "connect" in raw:
-            connect = _timeout_value(raw["connect"], "connect")
-        if "read" in raw:
-            read = _timeout_value(raw["read"], "read")
+        given = {key: raw[key] for key in ("connect", "read") if key in raw}
     elif isinstance(raw, str) and "," in raw:
-        first, _, second = raw.partition(",")
-        connect, read = _timeout_value(first, "connect"), _timeout_value(second, "read")
+        given = dict(zip(("connect", "read"), raw.split(",", 1), strict=True))
     elif raw not in (None, ""):
-        read = _timeout_value(raw, "read")
-    if connect_timeout is not None:
-        connect = _timeout_value(connect_timeout, "connect")
-    if read_timeout is not None:
-        read = _timeout_value(read_timeout, "read")
-    return Timeouts(connect=connect, read=read)
+        given = {"read": raw}
+    seconds = {key: _timeout_value(value, key) for key, value in given.items()}
+    for key, value in (("connect", connect_timeout), ("read", read_timeout)):
+        if value is not None:
+            seconds[key] = _timeout_value(value, key)
+    return Timeouts(**seconds)
 
 
 def settings_from_connection(
-    *,
     host: str | None,
     login: str | None,
     password: str | None,
@@ -238,7 +203,7 @@ def settings_from_connection(
     read_timeout: float | None = None,
 ) -> ConnectionSettings:
     return ConnectionSettings(
-        base_url=base_url_from_host(host),
-        auth=auth_from_connection(login, password, extra),
-        timeouts=timeouts_from(extra, connect_timeout, read_timeout),
+        base_url_from_host(host),
+        auth_from_connection(login, password, extra),
+        timeouts_from(extra, connect_timeout, read_timeout),
     )

@@ -1,9 +1,4 @@
-"""Multi-request calls as plans: which requests to send, and how their answers combine.
-
-``get_job_statuses`` is several show_many requests mapped back by id; listing is a walk
-over pages. Writing them as plans lets the sync and async hooks run the same steps,
-differing only in how each request travels.
-"""
+"""Multi-request calls as plans both hooks run: show_many requests mapped back by id, and the walk over pages."""
 
 from __future__ import annotations
 
@@ -26,7 +21,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskNotFoundError,
     ZendeskResponseError,
 )
-from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.job_ids import show_ids, validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus, parse_job_statuses_body
 
 #: A walk that sees more pages than this is looping (Zendesk keeps about the last 100 jobs).
@@ -34,7 +29,7 @@ MAX_PAGES = 10_000
 
 
 def checked_job_ids(job_ids: Iterable[str]) -> list[str]:
-    """The ids given to one call, read once and checked: a generator is not used up by the first of two passes."""
+    """The ids of one call, read once (a generator serves both passes) and checked."""
     if not isinstance(job_ids, str | bytes) and isinstance(job_ids, Iterable):
         job_ids = list(job_ids)
     return validate_job_ids(job_ids)  # text or None is refused here, not split into characters
@@ -46,10 +41,7 @@ def show_many_requests(settings: ConnectionSettings, job_ids: Iterable[str]) -> 
 
 
 def statuses_by_id(body: Any, requested: Sequence[str]) -> dict[str, JobStatus]:
-    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored.
-
-    A job not in Zendesk's form raises, naming it: leaving it out would make a known job look unknown.
-    """
+    """Map a show_many answer back by ``id`` (never by position); jobs not requested are ignored."""
     wanted = set(requested)
     return {job.id: job for job in parse_job_statuses_body(body) if job.id in wanted}
 
@@ -58,21 +50,17 @@ def in_requested_order(job_ids: Sequence[str], found: dict[str, JobStatus]) -> l
     """The answers in the order asked, or the not-found error naming every id Zendesk left out."""
     missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in found]
     if missing:
-        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
         raise ZendeskNotFoundError(
-            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {shown}: the id is wrong, "
-            "or the job is older than Zendesk keeps job statuses (about a day).",
+            f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing, 20)}: the id is "
+            "wrong, or the job is older than Zendesk keeps job statuses (about a day).",
             job_ids=missing,
         )
     return [found[job_id] for job_id in job_ids]
 
 
-def validate_limit(limit: int | None) -> int | None:
-    if limit is None:
-        return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+def validate_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
-    return limit
 
 
 def _foreign(url: str) -> ZendeskResponseError:
@@ -98,17 +86,15 @@ def next_page_url(body: Any, settings: ConnectionSettings, *, page_size: int) ->
             return None
         links = body.get("links")
         link = links.get("next") if isinstance(links, Mapping) else None
-        if isinstance(link, str) and link:
-            if settings.same_origin(link):
-                return link
-            cursor = meta.get("after_cursor")
-            if not isinstance(cursor, str) or not cursor:
-                raise _foreign(link)
+        if isinstance(link, str) and link and settings.same_origin(link):
+            return link
         cursor = meta.get("after_cursor")
+        if (not isinstance(cursor, str) or not cursor) and isinstance(link, str) and link:
+            raise _foreign(link)
         if not isinstance(cursor, str) or not cursor:
             raise ZendeskResponseError("Zendesk's job list says it has more pages but gives no cursor or link to them.")
         query = urlencode([("page[size]", str(page_size)), ("page[after]", cursor)], safe="[]")
-        return settings.url(f"{JOB_STATUSES_PATH}?{query}")
+        return f"{settings.base_url}{JOB_STATUSES_PATH}?{query}"
     next_page = body.get("next_page")
     if isinstance(next_page, str) and next_page:
         if not settings.same_origin(next_page):
@@ -118,11 +104,11 @@ def next_page_url(body: Any, settings: ConnectionSettings, *, page_size: int) ->
 
 
 class JobListWalk:
-    """The pages of ``GET /api/v2/job_statuses``, up to ``limit`` jobs, never fetching a page too many."""
+    """The pages of ``GET /api/v2/job_statuses``, up to ``limit`` jobs (checked by the hook), never a page too many."""
 
     def __init__(self, settings: ConnectionSettings, limit: int | None = None) -> None:
         self.settings = settings
-        self.limit = validate_limit(limit)
+        self.limit = limit
         self.page_size = min(MAX_PAGE_SIZE, self.limit) if self.limit else MAX_PAGE_SIZE
         self.yielded = 0
         self._next: ApiRequest | None = list_request(settings.base_url, self.page_size)
@@ -140,11 +126,11 @@ class JobListWalk:
             jobs = jobs[: self.limit - self.yielded]
         self.yielded += len(jobs)
         url = next_page_url(body, self.settings, page_size=self.page_size)
-        if url is not None and (url in self._seen or len(self._seen) >= MAX_PAGES):
-            raise ZendeskResponseError(
-                "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
-            )
+        self._next = None if url is None else follow_request(url)
         if url is not None:
+            if url in self._seen or len(self._seen) >= MAX_PAGES:
+                raise ZendeskResponseError(
+                    "Zendesk's job list sent the same next-page link twice; stopping instead of looping."
+                )
             self._seen.add(url)
-        self._next = follow_request(url) if url is not None else None
         return jobs

@@ -1,8 +1,4 @@
-"""The requests this provider sends, built as plain data before any byte moves.
-
-Every id and endpoint is checked here, so a bad value is refused before a socket opens,
-and every URL is built on the connection's own base URL.
-"""
+"""The requests this provider sends, as plain data: every id and endpoint checked before a socket opens."""
 
 from __future__ import annotations
 
@@ -28,29 +24,23 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """One HTTP request, ready for any HTTP client: method, absolute URL, JSON body."""
+    """One HTTP request for any HTTP client; ``path`` (with query) is what messages show, ``job_ids`` what a 404
+    names, and only the token request, whose body holds its credentials, is not ``authenticated``."""
 
     method: str
     url: str
-    #: Path (and query) only: what error messages and logs show.
     path: str
     json: Any = field(default=None, repr=False)
-    #: False only for the token request, which carries its credentials in the body.
     authenticated: bool = True
-    #: The job ids this request asks about, so a 404 can name them.
     job_ids: tuple[str, ...] = ()
 
     @property
     def answer_holds_credentials(self) -> bool:
-        """The token request's answer holds an access token, so no error ever quotes it."""
         return self.path == TOKEN_PATH
 
     @property
     def idempotent(self) -> bool:
-        """Only idempotent requests are retried after an answer that may mean "done" (5xx, timeouts).
-
-        A token request is one too: a second grant only issues another token.
-        """
+        """Only these are retried after an answer that may mean "done"; a second token grant only issues another."""
         return self.method in IDEMPOTENT_METHODS or self.path == TOKEN_PATH
 
     def headers(self, authorization: str | None) -> dict[str, str]:
@@ -90,10 +80,7 @@ def chunked(job_ids: Sequence[str], size: int = SHOW_MANY_LIMIT) -> list[list[st
 
 
 def list_request(base_url: str, page_size: int = MAX_PAGE_SIZE) -> ApiRequest:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ZendeskInvalidInputError(
-            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}."
-        )
+    """``page_size``: from 1 to :data:`MAX_PAGE_SIZE`, as the walk derives it from a checked limit."""
     path = _with_query(JOB_STATUSES_PATH, [("page[size]", str(page_size))])
     return ApiRequest("GET", base_url + path, path)
 
@@ -107,8 +94,7 @@ def follow_request(url: str) -> ApiRequest:
 
 def submit_request(base_url: str, method: str, endpoint: str, payload: Any = None) -> ApiRequest:
     """A bulk call that answers a job status; only paths under ``/api/v2/`` on the connection's host."""
-    verb = method.upper() if isinstance(method, str) else ""
-    if verb not in BULK_METHODS:
+    if (verb := method.upper() if isinstance(method, str) else "") not in BULK_METHODS:
         raise ZendeskInvalidInputError(
             f"submit_job method must be one of {', '.join(sorted(BULK_METHODS))}, got {method!r}."
         )
@@ -117,20 +103,12 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
             f"submit_job endpoint must be a path such as '/api/v2/tickets/create_many', got {endpoint!r}."
         )
     path = endpoint.strip()
-    if not path.startswith("/"):
-        path = "/" + path
+    path = path if path.startswith("/") else "/" + path
     parts = urlsplit(path)
-    if (
-        "://" in path
-        or path.startswith("//")
-        or parts.netloc
-        or parts.fragment
-        or not parts.path.startswith("/api/v2/")
-        or any(segment in ("..", ".") for segment in parts.path.split("/"))
-        or "\\" in path
-        or "%" in parts.path
-        or any(not "!" <= ch <= "~" for ch in path)  # whitespace, control and non-ASCII characters
-    ):
+    elsewhere = "://" in path or path.startswith("//") or parts.netloc or parts.fragment or "\\" in path
+    unsafe = "%" in parts.path or any(segment in ("..", ".") for segment in parts.path.split("/"))
+    # the last test refuses whitespace, control and non-ASCII characters
+    if elsewhere or unsafe or not parts.path.startswith("/api/v2/") or any(not "!" <= ch <= "~" for ch in path):
         raise ZendeskInvalidInputError(
             f"submit_job endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
             "own host, such as '/api/v2/tickets/create_many' (no full URL, no '..', no encoded characters)."
@@ -139,4 +117,10 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
 
 
 def token_request(base_url: str, auth: ClientCredentialsAuth) -> ApiRequest:
-    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=auth.token_request_body(), authenticated=False)
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret,
+        "scope": auth.scope,
+    }
+    return ApiRequest("POST", base_url + TOKEN_PATH, TOKEN_PATH, json=body, authenticated=False)

@@ -1,15 +1,9 @@
 """One request from first attempt to final answer, as a flow of steps both hooks carry out.
 
-The flow decides; the hooks only act. It yields :class:`Send` (this request, with this
-Authorization), :class:`Sleep`, :class:`Mask` (a fresh token for the secrets masker) and
-:class:`TokenFetch` (run this token flow, one at a time per hook), and receives an
-:class:`Answer` or a :class:`NoAnswer` for a ``Send``, the flow's result for a ``TokenFetch``.
-It returns the decoded body, or raises the provider's error.
-
-A 429 waits exactly what Zendesk asked (``Retry-After``); 5xx, timeouts and broken connections
-back off exponentially with jitter; ``max_attempts`` bounds the attempts. A pause longer than
-``max_retry_after`` is not slept through: the error is raised at once and the caller waits it out
-(a sensor checks again after it, the triggerer's poller pauses every wait on the connection).
+The flow yields :class:`Send` (answered with :class:`Answer` or :class:`NoAnswer`), :class:`Sleep`, :class:`Mask` (a
+fresh token) and :class:`TokenFetch` (a token flow, one at a time per hook), and returns the decoded body or raises.
+A 429 waits what Zendesk asked, 5xx and network errors back off with jitter; a longer pause than ``max_retry_after``
+is raised at once, for the caller to wait out.
 """
 
 from __future__ import annotations
@@ -79,18 +73,16 @@ class NoAnswer:
     detail: str
 
 
-Step = Send | Sleep | Mask | TokenFetch
-Flow = Generator[Step, Any, Any]
+Flow = Generator[Send | Sleep | Mask | TokenFetch, Any, Any]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts, and how long between them."""
+    """How many attempts, and how long between them; ``max_retry_after`` is the longest pause slept through."""
 
     max_attempts: int = DEFAULT_RETRY_LIMIT
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
-    #: The longest Retry-After a call sleeps through before giving up with ZendeskRateLimitError.
     max_retry_after: float = 300.0
 
     def __post_init__(self) -> None:
@@ -100,12 +92,8 @@ class RetryPolicy:
             )
 
     def delay(self, attempt: int, requested: float | None, rand: float, *, cap: float | None = None) -> float:
-        """Seconds before attempt ``attempt + 1``; ``rand`` in [0, 1) makes the jitter testable.
-
-        The backoff doubles from ``backoff_initial`` up to ``backoff_max`` (or ``cap`` in its
-        place: the triggerer's poller caps it at the waits' poll interval), drawn from the upper
-        half below that ceiling.
-        """
+        """Seconds before attempt ``attempt + 1``: doubling up to ``backoff_max`` (or ``cap``, the poller's
+        interval), drawn from the upper half below it; ``rand`` in [0, 1) makes the jitter testable."""
         if requested is not None:
             return float(requested)
         ceiling = min(self.backoff_max if cap is None else cap, self.backoff_initial * 2.0 ** min(attempt - 1, 60))
@@ -116,21 +104,7 @@ class RetryPolicy:
         return attempt >= self.max_attempts or any(wait is not None and wait > self.max_retry_after for wait in waits)
 
 
-class RateLimitGate:
-    """Remembers Zendesk's last "slow down" so no request to the account leaves before it has passed."""
-
-    def __init__(self) -> None:
-        self.not_before = 0.0
-
-    def hold(self, delay: float, now: float) -> None:
-        self.not_before = max(self.not_before, now + delay)
-
-    def wait_needed(self, now: float) -> float:
-        return max(0.0, self.not_before - now)
-
-
 def _retry_warning(request: ApiRequest, cause: ZendeskJobsError, attempt: int, delay: float, limit: int) -> str:
-    """The request by method and path, never the job ids a shared request carries."""
     what, then = describe_request(request), f"attempt {attempt + 1} of {limit}"
     if isinstance(cause, ZendeskJobLimitError):
         return (
@@ -150,10 +124,14 @@ class RequestFlow:
         self, policy: RetryPolicy, clock: Callable[[], float], rand: Callable[[], float] = random.random
     ) -> None:
         self.policy = policy
-        self.gate = RateLimitGate()
+        #: Zendesk's last "slow down": no request to the account leaves before this epoch second.
+        self.not_before = 0.0
         self.token = OAuthTokenCache()
         self._clock = clock
         self._rand = rand
+
+    def wait_needed(self) -> float:
+        return max(0.0, self.not_before - self._clock())
 
     def run(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
         """Send with retries; with client credentials, a 401 renews the token once and tries again."""
@@ -164,7 +142,7 @@ class RequestFlow:
             if exc.status_code != 401 or not renewable:
                 raise
             _log.info("Zendesk refused the cached OAuth token; fetching a new one and trying once more")
-            self.token.invalidate()
+            self.token = OAuthTokenCache()
             return (yield from self._attempts(request, settings))
 
     def _token(self, settings: ConnectionSettings, auth: ClientCredentialsAuth) -> Flow:
@@ -176,8 +154,7 @@ class RequestFlow:
     def _attempts(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
         attempt = 1
         while True:
-            wait = self.gate.wait_needed(self._clock())
-            if wait > 0:
+            if (wait := self.wait_needed()) > 0:
                 _log.warning("Waiting %.1f s before %s: Zendesk asked to slow down", wait, describe_request(request))
                 yield Sleep(wait)
             auth, authorization = settings.auth, None
@@ -192,7 +169,7 @@ class RequestFlow:
                 return interpret_response(request, reply.status, reply.headers, reply.body, now=self._clock())
             except RetryableError as exc:
                 if exc.delay is not None:
-                    self.gate.hold(exc.delay, self._clock())
+                    self.not_before = max(self.not_before, self._clock() + exc.delay)
                 if self.policy.gives_up(attempt, exc):
                     raise self._final(request, exc) from None
                 delay = self.policy.delay(attempt, exc.delay if exc.delay is not None else exc.retry_in, self._rand())

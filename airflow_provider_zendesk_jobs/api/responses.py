@@ -1,9 +1,5 @@
-"""What an answer from Zendesk means: a JSON value, "try again (after N seconds)", or which error.
-
-The shells hand every answer, and every transport failure, to these functions; they never
-decide on their own whether to retry. A retryable outcome is raised as
-:class:`RetryableError`, which carries the error to raise once the retry budget is spent.
-"""
+"""What an answer (or a transport failure) means: a JSON value, "try again (after N seconds)", or which error; a
+retryable outcome is raised as :class:`RetryableError`, carrying the error to raise once the budget is spent."""
 
 from __future__ import annotations
 
@@ -11,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
@@ -31,59 +28,38 @@ from airflow_provider_zendesk_jobs.job_ids import show_ids
 #: Statuses after which a non-idempotent request is known not to have been carried out.
 _REFUSED_BEFORE_WORK = frozenset({429, 503})
 _NOT_SENT_AGAIN = "It is not sent again because Zendesk may have started the job. Look for it in the job status list."
-#: Zendesk's job limit: background jobs queued or working at once, per account, across every
-#: integration on it (https://developer.zendesk.com/api-reference/introduction/rate-limits/). Past it
-#: a bulk call is refused with 429 and ``{"error": "TooManyJobs", ...}`` and nothing is started; a
-#: Retry-After, if one comes with it, is honoured, and not relied on.
+#: Background jobs queued or working at once per account, across every integration on it
+#: (https://developer.zendesk.com/api-reference/introduction/rate-limits/). Past it a bulk call is refused
+#: with 429 ``{"error": "TooManyJobs"}`` and nothing is started.
 ZENDESK_JOB_LIMIT = 30
-_JOB_LIMIT_CODE = "toomanyjobs"
-#: Seconds between attempts of a refused bulk call when Zendesk names no Retry-After: jobs of at
-#: most 100 records finish in seconds to minutes, so a short wait often finds a free place.
+#: Seconds between attempts of a bulk call refused at the job limit without Retry-After: jobs finish quickly.
 JOB_LIMIT_RETRY_SECONDS = 30.0
 
 
+@dataclass(eq=False)
 class RetryableError(Exception):
-    """An outcome worth another attempt; ``delay`` is Zendesk's own wish (Retry-After) when it said one.
+    """An outcome worth another attempt: ``delay`` is Zendesk's Retry-After, which holds every request to the account;
+    ``retry_in`` holds only this one (the job limit refuses new jobs, not reads); ``said`` is the body's excerpt."""
 
-    ``said`` is the excerpt of the body, for a give-up message written later (a Retry-After too long to wait).
-    """
-
-    def __init__(
-        self,
-        error: ZendeskJobsError,
-        *,
-        delay: float | None = None,
-        said: str | None = None,
-        retry_in: float | None = None,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay = delay
-        self.said = said
-        #: A wait before this request's next attempt that, unlike ``delay``, holds no other request
-        #: to the account (the job limit refuses new jobs, not reads).
-        self.retry_in = retry_in
+    error: ZendeskJobsError
+    delay: float | None = field(default=None, kw_only=True)
+    said: str | None = field(default=None, kw_only=True)
+    retry_in: float | None = field(default=None, kw_only=True)
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date."""
+    value = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
     if value is None:
         return None
-    text = value.strip()
     try:
-        seconds = float(text)
+        seconds = float(value)
     except ValueError:
         try:
-            when = parsedate_to_datetime(text)
+            when = parsedate_to_datetime(value.strip())
         except (TypeError, ValueError, IndexError):
             return None
-        if when is None:
-            return None
-        return max(0.0, when.timestamp() - now)
+        return None if when is None else max(0.0, when.timestamp() - now)
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
@@ -111,14 +87,8 @@ def _shown(request: ApiRequest, body: bytes) -> str:
 
 
 def describe_request(request: ApiRequest) -> str:
-    """``GET /api/v2/job_statuses/show_many``: the request as messages name it, without the job ids it carried.
-
-    A ``show_many`` from the triggerer's shared poller carries the ids of many tasks (about 4 KB
-    at 100 ids); each task's own message names its own ids. The full path is only logged at DEBUG.
-    """
-    path = request.path
-    if request.job_ids and "?" in path:
-        path = path.split("?", 1)[0]
+    """``GET /api/v2/job_statuses/show_many``: without the ids, which in the poller belong to many tasks."""
+    path = request.path.split("?", 1)[0] if request.job_ids else request.path
     return f"{request.method} {path}"
 
 
@@ -131,37 +101,28 @@ def _decode_json(request: ApiRequest, status: int, body: bytes) -> Any:
     try:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        not_json = (
-            f"Zendesk answered {describe_request(request)} with status {status} but a body that is not "
-            f"JSON: {_shown(request, body)}."
+        advice = "This is usually a proxy or a cut connection; if it persists, check the host."
+        error = ZendeskResponseError(
+            f"Zendesk answered {describe_request(request)} with status {status} but a body that is not JSON: "
+            f"{_shown(request, body)}. {advice if request.idempotent else _NOT_SENT_AGAIN}",
+            status_code=status,
+            path=request.path,
+            kind=ErrorKind.TRANSIENT,
         )
         if request.idempotent:
-            raise RetryableError(
-                ZendeskResponseError(
-                    f"{not_json} This is usually a proxy or a cut connection; if it persists, check the host.",
-                    status_code=status,
-                    path=request.path,
-                    kind=ErrorKind.TRANSIENT,
-                )
-            ) from None
-        raise ZendeskResponseError(
-            f"{not_json} {_NOT_SENT_AGAIN}", status_code=status, path=request.path, kind=ErrorKind.TRANSIENT
-        ) from None
+            raise RetryableError(error) from None
+        raise error from None
 
 
 def _is_job_limit(body: bytes) -> bool:
-    """True when a 429 says the account's job limit is reached, not the request rate.
-
-    Zendesk's error code is ``TooManyJobs``; the text is read too, in case an account words it
-    differently ("too many jobs", "job limit").
-    """
+    """True when a 429 says the account's job limit is reached (``TooManyJobs``, or in words), not the rate."""
     try:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
         decoded = None
     if isinstance(decoded, dict):
         code = decoded.get("error")
-        if isinstance(code, str) and code.replace("_", "").replace(" ", "").lower() == _JOB_LIMIT_CODE:
+        if isinstance(code, str) and code.replace("_", "").replace(" ", "").lower() == "toomanyjobs":
             return True
         text = " ".join(str(decoded.get(key) or "") for key in ("error", "description", "message")).lower()
     else:
@@ -172,28 +133,26 @@ def _is_job_limit(body: bytes) -> bool:
 def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Any:
     """Return the decoded JSON of a successful answer, or raise what the answer means."""
     where = describe_request(request)
+    at: dict[str, Any] = {"status_code": status, "path": request.path}
     if 200 <= status < 300:
         return _decode_json(request, status, body)
     if 300 <= status < 400:
         raise ZendeskResponseError(
             f"Zendesk redirected {where} (status {status}) elsewhere; credentials are never sent to another "
             "address. Set the connection's host to the account's own https://<subdomain>.zendesk.com.",
-            status_code=status,
-            path=request.path,
+            **at,
         )
     if status == 401:
         raise ZendeskAuthError(
             f"Zendesk refused the credentials for {where} (401): {_shown(request, body)}. Check the connection's "
             "email and API token, or its OAuth token or client; API tokens stop working on 2027-04-30.",
-            status_code=status,
-            path=request.path,
+            **at,
         )
     if status == 403:
         raise ZendeskAuthError(
             f"Zendesk forbade {where} (403): {_shown(request, body)}. The user or OAuth client needs the agent "
             "role or the 'read' scope for job statuses (and 'write' for bulk calls).",
-            status_code=status,
-            path=request.path,
+            **at,
         )
     if status == 404:
         ids = show_ids(request.job_ids)
@@ -205,7 +164,7 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
             path=request.path,
         )
     if status == 429:
-        delay = parse_retry_after(header(headers, "Retry-After"), now)
+        delay = parse_retry_after(headers, now)
         said = _shown(request, body)
         if not request.idempotent and _is_job_limit(body):
             raise RetryableError(
@@ -230,24 +189,19 @@ def interpret_response(request: ApiRequest, status: int, headers: Mapping[str, s
         raise RetryableError(error, delay=delay, said=said)
     if status >= 500:
         if request.idempotent or status in _REFUSED_BEFORE_WORK:
-            delay = parse_retry_after(header(headers, "Retry-After"), now) if status == 503 else None
+            delay = parse_retry_after(headers, now) if status == 503 else None
             error = ZendeskUnavailableError(
                 f"Zendesk answered {where} with {status} past the retry budget: {_shown(request, body)}. "
                 "Zendesk is under load or down (https://status.zendesk.com lists incidents); try again once it "
                 "answers. Waiting sensors and operators check again by themselves until their timeout.",
-                status_code=status,
-                path=request.path,
+                **at,
             )
             raise RetryableError(error, delay=delay)
         raise ZendeskUnavailableError(
-            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}",
-            status_code=status,
-            path=request.path,
+            f"Zendesk answered {where} with {status}: {_shown(request, body)}. {_NOT_SENT_AGAIN}", **at
         )
     raise ZendeskResponseError(
-        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.",
-        status_code=status,
-        path=request.path,
+        f"Zendesk answered {where} with {status}: {_shown(request, body)}. Check the request's parameters.", **at
     )
 
 
@@ -260,27 +214,23 @@ class TransportFailure(Enum):
     CLOSED = "the connection closed before the whole answer arrived"
     OTHER = "the connection failed"
 
-    @property
-    def reached_zendesk(self) -> bool:
-        """False when the request cannot have been received (then even a bulk call is safe to repeat)."""
-        return self not in (TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT)
-
 
 def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *, detail: str) -> RetryableError:
-    """A timeout or a broken connection: retryable unless a bulk call may already have been received.
-
-    ``detail`` names the library's exception, for whoever debugs the network path.
-    """
+    """A timeout or a broken connection (``detail``: the library's exception): retryable unless a bulk call
+    may already have been received."""
     what = f"{failure.value}, {detail}"
-    error = ZendeskUnavailableError(
-        f"No answer from Zendesk for {describe_request(request)} past the retry budget ({what}). "
-        "Check the network path to the host and the connection's timeout extra.",
-        path=request.path,
-    )
-    if failure.reached_zendesk and not request.idempotent:
+    never_received = failure in (TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT)  # safe to repeat
+    if not never_received and not request.idempotent:
         raise ZendeskUnavailableError(
-            f"The connection broke after {describe_request(request)} was sent ({what}); it is not "
-            "sent again because Zendesk may have started the job. Look for it in the job status list.",
+            f"The connection broke after {describe_request(request)} was sent ({what}). {_NOT_SENT_AGAIN}",
             path=request.path,
+            no_answer=failure.value,
         )
-    return RetryableError(error)
+    return RetryableError(
+        ZendeskUnavailableError(
+            f"No answer from Zendesk for {describe_request(request)} past the retry budget ({what}). "
+            "Check the network path to the host and the connection's timeout extra.",
+            path=request.path,
+            no_answer=failure.value,
+        )
+    )

@@ -1,9 +1,5 @@
-"""What the sync and async hooks share: the connection type, its form, reading a connection, the API calls.
-
-Reading a connection registers every secret with Airflow's secrets masker before the first
-request, so no later log line, at any level, can show one. Each API call is written once, as
-a flow of steps (:mod:`~airflow_provider_zendesk_jobs.api.request_flow`) each hook carries out.
-"""
+"""What the sync and async hooks share: the connection type and form, reading a connection (its secrets masked
+before the first request), and the API calls, each written once as a flow."""
 
 from __future__ import annotations
 
@@ -37,10 +33,8 @@ else:
 
 def mask_secrets(values: list[str]) -> None:
     """Register values with Airflow's secrets masker, on every Airflow 3 version."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        from airflow.providers.common.compat.sdk import mask_secret
+    from airflow.providers.common.compat.sdk import mask_secret
+
     for value in filter(None, values):
         mask_secret(value)
 
@@ -57,15 +51,10 @@ async def amask_secrets(values: list[str]) -> None:
 
 
 async def aread_connection(hook: BaseHook, conn_id: str) -> tuple[Any, dict[str, Any]]:
-    """The connection and its extras, read without blocking the event loop, on every Airflow 3 version.
-
-    common-compat's helpers take the safe path on each Airflow: before 3.3.2 the connection's
-    secrets are masked with a synchronous call to the supervisor, which deadlocks on an event
-    loop with another call in flight. Their extras helper needs common-compat 1.21 (Python 3.11);
-    with the older one on Python 3.10 the synchronous reads run in a worker thread, as
-    common-compat does on those Airflow versions.
-    """
-    if _async_connection_helpers is None:  # common-compat before 1.21, the newest release on Python 3.10
+    """The connection and its extras without blocking the event loop: before Airflow 3.3.2 masking its secrets is
+    a synchronous call to the supervisor, which deadlocks a busy loop; common-compat's helpers (1.21+, Python 3.11+)
+    avoid it, and without them the synchronous reads run in a worker thread."""
+    if _async_connection_helpers is None:
         from asgiref.sync import sync_to_async
 
         conn = await sync_to_async(hook.get_connection)(conn_id)
@@ -110,32 +99,20 @@ class ZendeskJobsBaseHook(BaseHook):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._settings: ConnectionSettings | None = None
-        self._clock = clock
-        self._flow = RequestFlow(self.retry_policy, lambda: self._clock())
+        self.clock = clock
+        self._flow = RequestFlow(self.retry_policy, lambda: self.clock())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(zendesk_conn_id={self.zendesk_conn_id!r})"
 
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self._clock
-
     def rate_limit_wait(self) -> float:
-        """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds).
-
-        Lets a caller sharing the hook (the triggerer's poller) tell a rate-limit pause from a
-        backoff, and plan its other work around the pause.
-        """
-        return self._flow.gate.wait_needed(self._clock())
+        """Seconds until Zendesk's last ``Retry-After`` has passed for this hook (0 when none holds)."""
+        return self._flow.wait_needed()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """For Airflow versions that still read the form from the hook class."""
-        return {
-            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
-            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
-            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
-        }
+        return {key.replace("-", "_"): type(value)(value) for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -157,16 +134,8 @@ class ZendeskJobsBaseHook(BaseHook):
     def build_settings(
         self, host: str | None, login: str | None, password: str | None, extra: Mapping[str, Any]
     ) -> ConnectionSettings:
-        return settings_from_connection(
-            host=host,
-            login=login,
-            password=password,
-            extra=extra,
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-        )
+        return settings_from_connection(host, login, password, extra, self.connect_timeout, self.read_timeout)
 
-    # -- the API calls, as flows ------------------------------------------------------------------
     def _job_status_flow(self, settings: ConnectionSettings, job_id: str) -> Flow:
         return parse_job_status_body((yield from self._flow.run(show_job_request(settings.base_url, job_id), settings)))
 

@@ -1,9 +1,5 @@
-"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``.
-
-Both carry out the same flows (:mod:`airflow_provider_zendesk_jobs.api.request_flow`), which
-decide what to send, whether to retry and what an answer means; these classes only move bytes,
-sleep, and keep the HTTP session or client.
-"""
+"""The Zendesk Job Statuses API for Airflow: a sync hook on ``requests`` and an async one on ``httpx``; both carry
+out the flows of :mod:`airflow_provider_zendesk_jobs.api.request_flow` and only move bytes and sleep."""
 
 from __future__ import annotations
 
@@ -23,16 +19,7 @@ from airflow_provider_zendesk_jobs.api.operations import (
     validate_limit,
 )
 from airflow_provider_zendesk_jobs.api.request_builders import list_request
-from airflow_provider_zendesk_jobs.api.request_flow import (
-    DEFAULT_RETRY_LIMIT,
-    Answer,
-    Flow,
-    Mask,
-    NoAnswer,
-    Send,
-    Sleep,
-    TokenFetch,
-)
+from airflow_provider_zendesk_jobs.api.request_flow import Answer, Flow, Mask, NoAnswer, Send, Sleep, TokenFetch
 from airflow_provider_zendesk_jobs.api.responses import TransportFailure
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError
 from airflow_provider_zendesk_jobs.hooks.base import ZendeskJobsBaseHook, amask_secrets, aread_connection, mask_secrets
@@ -100,36 +87,21 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         self,
         zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
         *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retry_after: float = 300.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            zendesk_conn_id,
-            retry_limit=retry_limit,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retry_after=max_retry_after,
-            clock=clock,
-        )
-        self._sleep = sleep
+        super().__init__(zendesk_conn_id, **options)
+        self.sleep = sleep
         self._session = session
         self._owns_session = session is None
-
-    @property
-    def sleep(self) -> Callable[[float], None]:
-        return self._sleep
 
     @property
     def settings(self) -> ConnectionSettings:
         if self._settings is None:
             conn = self.get_connection(self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, conn.extra_dejson)
-            mask_secrets(settings.secrets())
+            mask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
@@ -153,11 +125,10 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
                 step = flow.send(reply)
             except StopIteration as done:
                 return done.value
+            reply = None
             if isinstance(step, Sleep):
-                reply = None
-                self._sleep(step.seconds)
+                self.sleep(step.seconds)
             elif isinstance(step, Mask):
-                reply = None
                 mask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
                 reply = self._drive(step.flow)
@@ -206,11 +177,8 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
     def submit_job(self, method: str, endpoint: str, payload: Any = None) -> JobStatus:
         """Start a bulk call under ``/api/v2/`` that answers a job status, e.g. ``/api/v2/tickets/create_many``.
 
-        Bulk calls are not idempotent, so only answers that prove Zendesk did not start the
-        job (429, 503, a connection that never opened) are retried. A refusal because the account
-        is at its job limit (429 ``TooManyJobs``: 30 jobs queued or working) is waited out the same
-        way, and past the retry budget raised as
-        :class:`~airflow_provider_zendesk_jobs.exceptions.ZendeskJobLimitError`.
+        Only answers that prove Zendesk did not start the job (429, 503, a connection that never opened) are
+        retried; past the budget, a refusal at the account's job limit raises ``ZendeskJobLimitError``.
         """
         return self._drive(self._submit_flow(self.settings, method, endpoint, payload))  # type: ignore[no-any-return]
 
@@ -236,10 +204,7 @@ def _new_async_client(settings: ConnectionSettings, transport: httpx.AsyncBaseTr
 
 
 class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
-    """The reads of :class:`ZendeskJobStatusHook`, ``async`` on ``httpx``, for triggers.
-
-    The connection is looked up through Airflow's async path, never with a synchronous call
-    inside the event loop.
+    """The reads of :class:`ZendeskJobStatusHook`, ``async`` on ``httpx``, for triggers (no blocking call).
 
     :param sleep: how the hook waits between attempts.
     :param transport: the ``httpx`` transport of the client the hook builds (by default httpx's own).
@@ -249,37 +214,22 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         self,
         zendesk_conn_id: str = ZendeskJobsBaseHook.default_conn_name,
         *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retry_after: float = 300.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            zendesk_conn_id,
-            retry_limit=retry_limit,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retry_after=max_retry_after,
-            clock=clock,
-        )
-        self._sleep = sleep
+        super().__init__(zendesk_conn_id, **options)
+        self.sleep = sleep
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
         self._token_lock = asyncio.Lock()
 
-    @property
-    def sleep(self) -> Callable[[float], Awaitable[None]]:
-        return self._sleep
-
     async def aget_settings(self) -> ConnectionSettings:
         if self._settings is None:
             conn, extra = await aread_connection(self, self.zendesk_conn_id)
             settings = self.build_settings(conn.host, conn.login, conn.password, extra)
-            await amask_secrets(settings.secrets())
+            await amask_secrets(settings.auth.secrets())
             self._settings = settings
         return self._settings
 
@@ -287,9 +237,8 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
         settings = await self.aget_settings()
         async with self._client_lock:  # one client for many concurrent first reads
             if self._client is None:
-                # A new client loads the system's CA certificates: tens of milliseconds that would
-                # hold the triggerer's event loop, shared by every deferred task. OpenSSL does that
-                # work without the GIL, so in a thread the loop runs meanwhile.
+                # A new client loads the system's CA certificates: tens of milliseconds of the shared
+                # event loop, done by OpenSSL without the GIL, so in a thread.
                 self._client = await asyncio.to_thread(_new_async_client, settings, self._transport)
         return self._client
 
@@ -305,11 +254,10 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
                 step = flow.send(reply)
             except StopIteration as done:
                 return done.value
+            reply = None
             if isinstance(step, Sleep):
-                reply = None
-                await self._sleep(step.seconds)
+                await self.sleep(step.seconds)
             elif isinstance(step, Mask):
-                reply = None
                 await amask_secrets([step.secret])
             elif isinstance(step, TokenFetch):
                 async with self._token_lock:  # one token fetch for many concurrent reads

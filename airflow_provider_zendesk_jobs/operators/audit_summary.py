@@ -1,8 +1,4 @@
-"""The daily audit's arithmetic: which jobs to count, how to count them, and the table people read.
-
-Kept apart from the operator, with no Airflow and no HTTP inside, so every filter and every
-count is tested on plain :class:`~airflow_provider_zendesk_jobs.jobs.JobStatus` lists.
-"""
+"""The daily audit's arithmetic (filters, counts, the table people read), with no Airflow and no HTTP inside."""
 
 from __future__ import annotations
 
@@ -12,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JobState, JobStatus
 
 #: The statuses a filter may name: Zendesk's documented ones, in lifecycle order.
@@ -20,7 +17,6 @@ VALID_STATUSES: tuple[str, ...] = tuple(state.value for state in JobState if sta
 NO_JOB_TYPE = "(none)"
 _STATUS_ORDER = {status: position for position, status in enumerate(VALID_STATUSES)}
 _MESSAGE_WIDTH = 80
-_IDS_SHOWN = 10
 
 
 def _as_names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
@@ -55,12 +51,6 @@ def validate_statuses(statuses: str | Sequence[str] | None) -> frozenset[str] | 
     return frozenset(wanted)
 
 
-def validate_job_types(job_types: str | Sequence[str] | None) -> frozenset[str] | None:
-    """Job types are free text in Zendesk (e.g. "Bulk Import Ticket"); compared without case."""
-    names = _as_names(job_types, "job_types")
-    return None if names is None else frozenset(name.casefold() for name in names)
-
-
 @dataclass(frozen=True)
 class AuditFilter:
     statuses: frozenset[str] | None = None
@@ -70,20 +60,14 @@ class AuditFilter:
     def build(
         cls, statuses: str | Sequence[str] | None = None, job_types: str | Sequence[str] | None = None
     ) -> AuditFilter:
-        return cls(validate_statuses(statuses), validate_job_types(job_types))
+        """Job types are free text in Zendesk (e.g. "Bulk Import Ticket"); compared without case."""
+        types = _as_names(job_types, "job_types")
+        return cls(validate_statuses(statuses), None if types is None else frozenset(name.casefold() for name in types))
 
     def accepts(self, job: JobStatus) -> bool:
         if self.statuses is not None and job.status.strip().lower() not in self.statuses:
             return False
-        return self.job_types is None or type_label(job).casefold() in self.job_types
-
-
-def type_label(job: JobStatus) -> str:
-    return job.job_type if job.job_type else NO_JOB_TYPE
-
-
-def _status_key(item: tuple[str, int]) -> tuple[int, str]:
-    return (_STATUS_ORDER.get(item[0], len(_STATUS_ORDER)), item[0])
+        return self.job_types is None or (job.job_type or NO_JOB_TYPE).casefold() in self.job_types
 
 
 def summarise_jobs(jobs: Iterable[JobStatus], audit_filter: AuditFilter | None = None) -> dict[str, Any]:
@@ -103,14 +87,14 @@ def summarise_jobs(jobs: Iterable[JobStatus], audit_filter: AuditFilter | None =
             continue
         checked += 1
         by_status[job.status.strip().lower()] += 1
-        by_type[type_label(job)] += 1
+        by_type[job.job_type or NO_JOB_TYPE] += 1
         if job.state in FAILED_STATES:
             failed.append({"id": job.id, "job_type": job.job_type, "status": job.status, "message": job.message})
         elif not job.is_terminal:
             unfinished.append(job.id)
     return {
         "checked": checked,
-        "counts_by_status": dict(sorted(by_status.items(), key=_status_key)),
+        "counts_by_status": dict(sorted(by_status.items(), key=lambda item: (_STATUS_ORDER.get(item[0], 99), item[0]))),
         "counts_by_type": dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
         "failed_jobs": failed,
         "unfinished": unfinished,
@@ -151,9 +135,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("Failed jobs: none")
     unfinished = summary["unfinished"]
     if unfinished:
-        shown = ", ".join(unfinished[:_IDS_SHOWN])
-        more = f" and {len(unfinished) - _IDS_SHOWN} more" if len(unfinished) > _IDS_SHOWN else ""
-        lines.append(f"Unfinished jobs ({len(unfinished)}): {shown}{more}")
+        lines.append(f"Unfinished jobs ({len(unfinished)}): {show_ids(unfinished, 10)}")
     else:
         lines.append("Unfinished: none")
     return "\n".join(lines)

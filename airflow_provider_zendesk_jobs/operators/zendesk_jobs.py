@@ -1,11 +1,4 @@
-"""Operators that hand Zendesk job results to downstream tasks, and audit recent jobs every day.
-
-``ZendeskJobResultsOperator`` is what a pipeline reads after a bulk call: the ids Zendesk
-created and the items it rejected, in the XCom form of ``JobStatus.to_dict``. It can wait on
-its own (polling, or deferred to the same trigger as the sensor) through the same
-:class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait` as the sensor, so whether a
-wait is over, and how it fails, is the sensor's answer too.
-"""
+"""Operators that hand Zendesk job results to downstream tasks (waiting as the sensor does), and audit jobs."""
 
 from __future__ import annotations
 
@@ -26,12 +19,8 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.jobs import JobStatus
-from airflow_provider_zendesk_jobs.operators.audit_summary import (
-    AuditFilter,
-    failure_message,
-    format_summary,
-    summarise_jobs,
-)
+from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
+from airflow_provider_zendesk_jobs.operators import audit_summary
 from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
@@ -44,38 +33,35 @@ XComValue = dict[str, Any] | list[dict[str, Any]]
 class ZendeskJobResultsOperator(BaseOperator):
     """Wait for one Zendesk job or many (optionally), then return their results as the task's XCom value.
 
-    The return value is ``JobStatus.to_dict(include_results=...)`` for a single ``job_id``,
-    and a list of those, in the same order, for a list of ids::
+    The return value is ``JobStatus.to_dict(include_results=...)`` for a single ``job_id``, a list of those
+    (in the same order) for a list of ids::
 
-        {"job_id": "V3-...", "status": "completed", "job_type": "Bulk Import Ticket",
-         "total": 3, "progress": 3, "message": "...",
-         "succeeded_ids": [1000, 1002],
+        {"job_id": "V3-...", "status": "completed", "job_type": "Bulk Import Ticket", "total": 3, "progress": 3,
+         "message": "...", "succeeded_ids": [1000, 1002], "counts": {"succeeded": 2, "failed": 1},
          "failed": [{"index": 1, "id": None, "error": "TicketCreateFailed", "details": "..."}],
-         "counts": {"succeeded": 2, "failed": 1},
          "results": [...every item, normalised...]}
 
-    A permanent deletion (whose ``results`` is an object) adds ``"success": true|false``.
-    A job that ended ``failed`` or ``killed`` (or rejected items, with ``fail_on_item_errors``)
-    fails the task without retries, with Zendesk's message.
+    A permanent deletion (whose ``results`` is an object) adds ``"success": true|false``. A job that ended
+    ``failed`` or ``killed`` (or rejected items, with ``fail_on_item_errors``) fails the task without retries.
 
     :param job_id: a job id, or a list of them (templated; a list rendered as text is read back).
     :param zendesk_conn_id: the Airflow connection (templated).
     :param wait_for_completion: wait until every job is finished; ``False`` reads the current state once.
     :param deferrable: wait in the triggerer instead of holding a worker slot.
     :param poll_interval: seconds (or a ``timedelta``) between reads while waiting.
-    :param timeout: seconds (or a ``timedelta``) this task's wait may last, counted from the start
-        of this try; then ``AirflowTaskTimeout``, a plain failure the task's ``retries`` may try
-        again (unlike a sensor's ``timeout``, it is not a sensor timeout and ``soft_fail`` does not
-        apply). ``None``, the default, waits as long as the task may run (``execution_timeout``).
+    :param timeout: seconds (or a ``timedelta``) this try's wait may last; then ``AirflowTaskTimeout``, a plain
+        failure the task's ``retries`` may try again (not a sensor timeout: ``soft_fail`` does not apply).
+        ``None``, the default, waits as long as the task may run (``execution_timeout``).
     :param fail_on_item_errors: fail the task when a completed job rejected any item.
-    :param include_results: ``False`` leaves out the per-item ``results`` list (keeps
-        ``succeeded_ids``, ``failed`` and ``counts``), for jobs too large for XCom.
-    :param not_found_grace: seconds (or a ``timedelta``) during which an unknown id counts as
-        "not visible yet" (Zendesk answers 404 for a moment after a bulk call).
+    :param include_results: ``False`` leaves out the per-item ``results`` list (keeps ``succeeded_ids``,
+        ``failed`` and ``counts``), for jobs too large for XCom.
+    :param not_found_grace: seconds (or a ``timedelta``) during which an unknown id counts as "not visible yet"
+        (Zendesk answers 404 for a moment after a bulk call).
     """
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
     ui_color = "#d4f1e4"
+    operator_extra_links = (ZendeskJobLink(), ZendeskCreatedTicketLink())
 
     def __init__(
         self,
@@ -105,7 +91,7 @@ class ZendeskJobResultsOperator(BaseOperator):
     def build_wait(
         self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
     ) -> JobWait:
-        """The wait one try runs, on ``clock`` and ``sleep``: a subclass may pass its own (tests use the emulator's)."""
+        """The wait one try runs, on ``clock`` and ``sleep`` (tests pass the emulator's)."""
         return JobWait(
             self.job_id,
             options=WaitOptions(fail_on_item_errors=self.fail_on_item_errors, not_found_grace=self.not_found_grace),
@@ -179,14 +165,13 @@ class ZendeskJobResultsOperator(BaseOperator):
 class ZendeskJobStatusAuditOperator(BaseOperator):
     """List the jobs Zendesk still keeps (about the last 100), count them, and flag the failed ones.
 
-    Returns ``{"checked": n, "counts_by_status": {...}, "counts_by_type": {...},
-    "failed_jobs": [{"id", "job_type", "status", "message"}], "unfinished": [ids]}``.
-    ``killed`` counts as failed; a job without a ``job_type`` is counted under ``"(none)"``.
+    Returns ``{"checked": n, "counts_by_status": {...}, "counts_by_type": {...}, "failed_jobs": [{"id",
+    "job_type", "status", "message"}], "unfinished": [ids]}``; ``killed`` counts as failed, a job without a
+    ``job_type`` under ``"(none)"``.
 
     :param zendesk_conn_id: the Airflow connection (templated).
     :param statuses: audit only jobs in these statuses (queued, working, completed, failed, killed).
-    :param job_types: audit only these job types, e.g. ``["Bulk Import Ticket"]``; ``"(none)"``
-        selects jobs without one.
+    :param job_types: audit only these job types, e.g. ``["Bulk Import Ticket"]``; ``"(none)"`` selects those without.
     :param fail_on_failed_jobs: fail the task, naming the failed job ids, when any job failed.
     :param limit: read at most this many jobs (newest first) before filtering; ``None`` reads every page.
     """
@@ -206,7 +191,7 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.zendesk_conn_id = zendesk_conn_id
-        self.audit_filter = AuditFilter.build(statuses, job_types)
+        self.audit_filter = audit_summary.AuditFilter.build(statuses, job_types)
         self.statuses = statuses
         self.job_types = job_types
         self.fail_on_failed_jobs = fail_on_failed_jobs
@@ -219,10 +204,10 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
 
         hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
         try:
-            summary = summarise_jobs(hook.list_job_statuses(limit=self.limit), self.audit_filter)
+            summary = audit_summary.summarise_jobs(hook.list_job_statuses(limit=self.limit), self.audit_filter)
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
-        self.log.info("%s", format_summary(summary))
+        self.log.info("%s", audit_summary.format_summary(summary))
         if self.fail_on_failed_jobs and summary["failed_jobs"]:
-            raise AirflowFailException(failure_message(summary))
+            raise AirflowFailException(audit_summary.failure_message(summary))
         return summary

@@ -20,7 +20,8 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, Context, Pok
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS, airflow_version
+from airflow_provider_zendesk_jobs.links import ZendeskJobLink
+from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
@@ -65,6 +66,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "zendesk_conn_id")
     ui_color = "#d4e8f1"
+    operator_extra_links = (ZendeskJobLink(),)
 
     def __init__(
         self,
@@ -106,9 +108,10 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
 
     def _refusal(self) -> str | None:
         if not AIRFLOW_V_3_3_PLUS:
-            major, minor, micro = airflow_version()
+            from airflow import __version__
+
             return (
-                f"Airflow {major}.{minor}.{micro} starts every task on a worker (starting in the triggerer, with "
+                f"Airflow {__version__} starts every task on a worker (starting in the triggerer, with "
                 "templates rendered there, needs Airflow 3.3 or later)"
             )
         if not self.deferrable:

@@ -13,6 +13,8 @@ GET        /__emulator__/faults                 {"faults": [...]}
 DELETE     /__emulator__/faults                 {"cleared": n}
 GET        /__emulator__/requests               {"requests": [...], "count": n} (?path_prefix=&method=)
 DELETE     /__emulator__/requests               {"cleared": true}
+GET        /__emulator__/records                {"jobs": {id: n}, "total", "refused_calls", "duplicates"} (?field=)
+DELETE     /__emulator__/records                {"cleared": true}
 GET        /__emulator__/clock                  {"now": epoch, "time": "... +0000"}
 POST       /__emulator__/clock/advance          {"seconds": 5} -> {"now": ...}
 POST       /__emulator__/jobs                   create_job arguments -> 201 {"job_status": ...}
@@ -83,6 +85,8 @@ class ControlApi:
             ("DELETE", "/faults"): self._clear_faults,
             ("GET", "/requests"): self._list_requests,
             ("DELETE", "/requests"): self._clear_requests,
+            ("GET", "/records"): self._list_records,
+            ("DELETE", "/records"): self._clear_records,
             ("GET", "/clock"): self._clock,
             ("POST", "/clock/advance"): self._advance,
             ("POST", "/jobs"): self._create_job,
@@ -142,6 +146,16 @@ class ControlApi:
 
     def _clear_requests(self, request: Request) -> Response:
         self.emulator.reset_requests()
+        return json_response(200, {"cleared": True})
+
+    # -- records received ---------------------------------------------------------------------
+
+    def _list_records(self, request: Request) -> Response:
+        field = request.param("field") or "external_id"
+        return json_response(200, self.emulator.record_log.summary(field))
+
+    def _clear_records(self, request: Request) -> Response:
+        self.emulator.reset_records()
         return json_response(200, {"cleared": True})
 
     # -- clock ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from airflow_provider_zendesk_jobs.testing.credentials import AUTH_NONE, Authent
 from airflow_provider_zendesk_jobs.testing.faults import Fault, FaultSet
 from airflow_provider_zendesk_jobs.testing.jobs_store import JobStore, StoreSettings
 from airflow_provider_zendesk_jobs.testing.rate_limit import RateLimiter
+from airflow_provider_zendesk_jobs.testing.record_log import RecordLog
 from airflow_provider_zendesk_jobs.testing.request_log import RequestLog, RequestRecord
 from airflow_provider_zendesk_jobs.testing.server import EmulatorHTTPServer, Handlers
 from airflow_provider_zendesk_jobs.testing.zendesk_api import PAGINATION_STYLES, ApiSettings, ZendeskApi
@@ -76,6 +77,7 @@ class ZendeskEmulator:
         self._faults = FaultSet(seed)
         self._limiter = RateLimiter()
         self._log = RequestLog(max_logged_requests)
+        self._records = RecordLog()
         self._base_url: str | None = None
         self._api = ZendeskApi(
             clock=self.clock,
@@ -84,6 +86,7 @@ class ZendeskEmulator:
             limiter=self._limiter,
             settings=self._api_settings,
             base_url=self._current_base_url,
+            records=self._records,
         )
         self._control = ControlApi(self)
         self._server: EmulatorHTTPServer | None = None
@@ -293,6 +296,23 @@ class ZendeskEmulator:
 
     def reset_requests(self) -> None:
         self._log.clear()
+
+    # -- records received by the bulk calls ---------------------------------------------------
+
+    @property
+    def record_log(self) -> RecordLog:
+        """Every record the bulk calls received (per job; counts by external_id, email and id)."""
+        return self._records
+
+    def records_received(self) -> int:
+        return self._records.total()
+
+    def duplicate_records(self, field: str = "external_id") -> dict[str, int]:
+        """Values of ``field`` that came in more than once, with how often: empty when nothing was sent twice."""
+        return self._records.duplicates(field)
+
+    def reset_records(self) -> None:
+        self._records.clear()
 
     # -- for Airflow ------------------------------------------------------------------------
 

@@ -52,6 +52,12 @@ KINDS: dict[str, JobKind] = {
         JobKind("users_create_or_update", "Bulk Create Or Update User", "Creating or updating user", "users"),
         JobKind("tickets_destroy", "Bulk Delete Ticket", "Deleting ticket", None),
         JobKind("deleted_tickets_destroy", "Bulk Permanent Delete Ticket", None, None, counts_items=False),
+        JobKind("users_create", "Bulk Create User", "Creating user", "users"),
+        JobKind("users_update", "Bulk Update User", "Updating user", "users"),
+        JobKind("users_destroy", "Bulk Delete User", "Deleting user", None),
+        JobKind("organizations_create", "Bulk Create Organization", "Creating organization", "organizations"),
+        JobKind("organizations_update", "Bulk Update Organization", "Updating organization", "organizations"),
+        JobKind("organizations_destroy", "Bulk Delete Organization", "Deleting organization", None),
     )
 }
 
@@ -112,6 +118,13 @@ def generate_records(kind: JobKind, count: int, ids: IdAllocator) -> list[Any]:
         return records
     if kind.name == "tickets_update":
         return [{"id": ids.ticket_id(), "status": "solved"} for _ in range(count)]
+    if kind.name in ("users_create", "organizations_create"):
+        noun = kind.name.split("_")[0][:-1]
+        return [{"name": f"Generated {noun} {i + 1}", "external_id": f"generated-{noun}-{i + 1}"} for i in range(count)]
+    if kind.name in ("users_update", "organizations_update"):
+        return [{"id": ids.user_id(), "notes": "Updated."} for _ in range(count)]
+    if kind.name in ("users_destroy", "organizations_destroy"):
+        return [ids.user_id() for _ in range(count)]
     return [ids.ticket_id() for _ in range(count)]
 
 
@@ -190,15 +203,33 @@ def _item(
         return item
     if kind.name == "users_create_or_update":
         return _user_item(record, details, ids)
-    action, done, error = ("update", "Updated", "TicketUpdateFailed")
-    if kind.name == "tickets_destroy":
-        action, done, error = ("delete", "Deleted", "TicketDeleteFailed")
+    if kind.name in ("users_create", "organizations_create"):
+        return _created_item(kind, index, record, details, ids)
+    resource = kind.name.split("_")[0]
+    noun = {"tickets": "Ticket", "users": "User", "organizations": "Organization"}[resource]
+    action, done, error = ("update", "Updated", f"{noun}UpdateFailed")
+    if kind.name.endswith("_destroy"):
+        action, done, error = ("delete", "Deleted", f"{noun}DeleteFailed")
     ticket_id = record_ticket_id(record)
     if details is None and ticket_id in failing_ids:
-        details = f"Ticket {ticket_id} could not be {done.lower()} (listed in failing_ids)"
+        details = f"{noun} {ticket_id} could not be {done.lower()} (listed in failing_ids)"
     if details is not None:
-        return {"action": action, "id": ticket_id, "success": False, "error": error, "details": details}
+        failed: dict[str, Any] = {"action": action, "id": ticket_id, "success": False, "error": error}
+        if resource != "tickets":  # users' and organizations' failed items carry the index, as Zendesk's do
+            failed = {"index": index, **failed}
+        return {**failed, "details": details}
     return {"action": action, "id": ticket_id, "status": done, "success": True}
+
+
+def _created_item(kind: JobKind, index: int, record: Any, details: str | None, ids: IdAllocator) -> dict[str, Any]:
+    """Users and organizations created: ``{"id", "status": "Created"}`` and the email / external_id sent;
+    a failed one has the ``index`` (Zendesk's failed items do) and no id."""
+    keys = ("email", "external_id") if kind.name == "users_create" else ("external_id",)
+    named = {key: record[key] for key in keys if isinstance(record, dict) and isinstance(record.get(key), str)}
+    noun = "User" if kind.name == "users_create" else "Organization"
+    if details is not None:
+        return {"index": index, "error": f"{noun}CreateFailed", "details": details, **named}
+    return {"id": ids.user_id(), "status": "Created", **named}
 
 
 def _user_item(record: Any, details: str | None, ids: IdAllocator) -> dict[str, Any]:

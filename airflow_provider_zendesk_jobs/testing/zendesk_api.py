@@ -26,6 +26,7 @@ from airflow_provider_zendesk_jobs.testing.messages import (
 )
 from airflow_provider_zendesk_jobs.testing.pagination import cursor_links, cursor_page, offset_page
 from airflow_provider_zendesk_jobs.testing.rate_limit import RateLimiter
+from airflow_provider_zendesk_jobs.testing.record_log import RecordLog
 
 API_PREFIX = "/api/v2"
 JOB_STATUSES = "/api/v2/job_statuses"
@@ -41,8 +42,23 @@ BULK_ROUTES: dict[str, tuple[str, str]] = {
     "/api/v2/users/create_or_update_many": ("POST", "users_create_or_update"),
     "/api/v2/tickets/destroy_many": ("DELETE", "tickets_destroy"),
     "/api/v2/deleted_tickets/destroy_many": ("DELETE", "deleted_tickets_destroy"),
+    "/api/v2/users/create_many": ("POST", "users_create"),
+    "/api/v2/users/update_many": ("PUT", "users_update"),
+    "/api/v2/users/destroy_many": ("DELETE", "users_destroy"),
+    "/api/v2/organizations/create_many": ("POST", "organizations_create"),
+    "/api/v2/organizations/update_many": ("PUT", "organizations_update"),
+    "/api/v2/organizations/destroy_many": ("DELETE", "organizations_destroy"),
 }
-_BODY_KEYS = {"tickets_create": "tickets", "tickets_import": "tickets", "users_create_or_update": "users"}
+_BODY_KEYS = {
+    "tickets_create": "tickets",
+    "tickets_import": "tickets",
+    "users_create_or_update": "users",
+    "users_create": "users",
+    "organizations_create": "organizations",
+}
+#: Update calls: the body's list key; each record needs an integer id.
+_UPDATE_KEYS = {"tickets_update": "tickets", "users_update": "users", "organizations_update": "organizations"}
+_DESTROY_KINDS = frozenset({"tickets_destroy", "deleted_tickets_destroy", "users_destroy", "organizations_destroy"})
 
 _UNAUTHORIZED_BODY = encode_json({"error": "Couldn't authenticate you"})
 
@@ -103,6 +119,7 @@ class ZendeskApi:
         limiter: RateLimiter,
         settings: ApiSettings,
         base_url: Callable[[], str],
+        records: RecordLog | None = None,
     ) -> None:
         self.clock = clock
         self.store = store
@@ -110,6 +127,7 @@ class ZendeskApi:
         self.limiter = limiter
         self.settings = settings
         self.base_url = base_url
+        self.records = records if records is not None else RecordLog()
 
     def handle(self, request: Request, auth: str) -> Response:
         path = request.path
@@ -214,6 +232,7 @@ class ZendeskApi:
                 max_active=self.settings.max_active_jobs,
             )
         except TooManyJobsError as exc:
+            self.records.refused()
             # Zendesk's answer past its job limit: 429 with the error code TooManyJobs, nothing started
             # (the "Job limit" section of https://developer.zendesk.com/api-reference/introduction/rate-limits/).
             # No Retry-After: none is documented for this refusal (Zendesk cannot know when a job ends),
@@ -223,6 +242,9 @@ class ZendeskApi:
                 "TooManyJobs",
                 f"Number of allowed background jobs exceeded: {exc}. Wait for some to finish before starting more.",
             )
+        # Zendesk documents Idempotency-Key for creating one ticket (POST /api/v2/tickets), not for the bulk
+        # calls: here, as there, the header changes nothing (no x-idempotency-lookup answer); it is only counted.
+        self.records.add(job.id, records, request.headers.get("idempotency-key"))
         return json_response(200, {"job_status": job.view(self.clock.now(), self.base_url())})
 
     def _check_count(self, count: int, what: str) -> None:
@@ -245,24 +267,26 @@ class ZendeskApi:
             raise BadInput(400, "RecordInvalid", "ids must be a comma-separated list of integer ticket ids") from None
 
     def _records(self, request: Request, kind: str) -> list[Any]:
-        if kind in ("tickets_destroy", "deleted_tickets_destroy"):
+        if kind in _DESTROY_KINDS:
             ids = self._ids_param(request)
             if ids is None:
-                raise BadInput(400, "RecordInvalid", "ids is required: a comma-separated list of ticket ids")
+                raise BadInput(400, "RecordInvalid", "ids is required: a comma-separated list of ids")
             return list(ids)
         body = _decode_body(request.body)
-        if kind == "tickets_update":
+        key = _UPDATE_KEYS.get(kind)
+        if key is not None:
+            single = key[:-1]
             ids = self._ids_param(request)
             if ids is not None:
-                ticket = body.get("ticket") if isinstance(body, dict) else None
-                if not isinstance(ticket, dict):
-                    raise BadInput(400, "RecordInvalid", 'With ?ids=, the body must be {"ticket": {...}}')
-                return [{**ticket, "id": ticket_id} for ticket_id in ids]
-            records = self._record_list(body, "tickets")
+                one = body.get(single) if isinstance(body, dict) else None
+                if not isinstance(one, dict):
+                    raise BadInput(400, "RecordInvalid", f'With ?ids=, the body must be {{"{single}": {{...}}}}')
+                return [{**one, "id": record_id} for record_id in ids]
+            records = self._record_list(body, key)
             for index, record in enumerate(records):
-                ticket_id = record.get("id")
-                if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
-                    raise BadInput(400, "RecordInvalid", f"tickets[{index}] needs an integer id")
+                record_id = record.get("id")
+                if isinstance(record_id, bool) or not isinstance(record_id, int):
+                    raise BadInput(400, "RecordInvalid", f"{key}[{index}] needs an integer id")
             return records
         return self._record_list(body, _BODY_KEYS[kind])
 

@@ -1,8 +1,4 @@
-"""What the shared poller hands each wait: an answer, no answer yet, a failure, a pause, the deadline.
-
-Apart from :mod:`.poller` so the trigger module, which the triggerer imports on its event loop,
-reads them without importing the poller, the hooks and their HTTP libraries. ``at`` is clock time.
-"""
+"""What the shared poller hands each wait (``at`` is clock time); the trigger reads them without the hooks."""
 
 from __future__ import annotations
 
@@ -15,10 +11,7 @@ __all__ = ["DeadlineReached", "PollAnswer", "PollFailure", "PollMessage", "PollP
 
 @dataclass(frozen=True, slots=True)
 class PollAnswer:
-    """Zendesk's answer for every id of one wait, read at ``at``: the jobs it knows (absent = not found).
-
-    ``unanswered_since``: when the outage these ids were in began, if Zendesk answers again now.
-    """
+    """The jobs Zendesk knows among one wait's ids (absent = not found); ``unanswered_since`` ends an outage."""
 
     at: float
     statuses: dict[str, JobStatus]
@@ -27,10 +20,7 @@ class PollAnswer:
 
 @dataclass(frozen=True, slots=True)
 class PollUnanswered:
-    """No answer for this wait's ids this time (down, slow, garbage) since ``since``; next try at ``next_check``.
-
-    The error's text names no job id.
-    """
+    """No answer for this wait's ids since ``since``; next try at ``next_check``. The error names no job id."""
 
     at: float
     since: float

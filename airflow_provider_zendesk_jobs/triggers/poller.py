@@ -1,31 +1,15 @@
-"""The shared poller: every deferred wait on one connection, answered by one ``show_many`` loop.
+"""One ``show_many`` loop per (event loop, connection) for every deferred wait: a request per wait per
+interval would burn the account's rate limit (200 a minute on Team plans).
 
-Polling each wait on its own costs a request per wait per interval and burns the account's rate
-limit (Team plans get 200 a minute). Instead every wait registers its ids, its interval and a
-callback with one poller per (event loop, connection); each cycle asks ``show_many`` for the ids
-of the waits that are due, 100 per request, one request after another, and hands each wait the
-answer for its ids as soon as it has it. The wait decides (:mod:`..waiting`); the poller reads.
-
-* A wait is due when its interval has passed since its ids were last read, or at its deadline:
-  no wait is polled later than its interval, and a short interval is never starved by long ones.
-* A wait that registers less than an interval before the planned cycle joins it: waits that
-  arrive at different moments share requests from the first one on.
-* A 429 pauses every wait on the connection until its ``Retry-After`` has passed: one warning in
-  the triggerer's log and one :class:`PollPaused` per wait for each pause; deadlines are told on time.
-* An outage (an error of kind ``ErrorKind.TRANSIENT``) is "no answer yet": the waits hear a
-  :class:`PollUnanswered` and stay, and the next try waits a backoff (doubling from 1 s, with
-  jitter, up to the shortest interval): about two requests per interval whatever the number of
-  waits, one warning per outage. A request refused for good fails only the waits in it; error
-  texts name the request by method and path, never another wait's ids.
-
-Callbacks run in the context each wait registered from (their log lines go to its task's log),
-with no task switch per wait per cycle. One task makes every request and every pause, so a test
-drives it exactly with ``clock=`` and ``sleep=``; it ends as soon as no wait is registered.
+A wait is due after its interval or at its deadline; one registering within an interval of the planned
+cycle joins it. A 429 pauses every wait until ``Retry-After``; an outage (``ErrorKind.TRANSIENT``) is
+"no answer yet", retried with a backoff capped at the shortest interval, one warning per outage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import importlib
 import logging
@@ -38,11 +22,7 @@ from operator import attrgetter
 from types import TracebackType
 
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
-from airflow_provider_zendesk_jobs.exceptions import (
-    ErrorKind,
-    ZendeskInvalidInputError,
-    ZendeskRateLimitError,
-)
+from airflow_provider_zendesk_jobs.exceptions import ErrorKind, ZendeskInvalidInputError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -58,9 +38,7 @@ from airflow_provider_zendesk_jobs.waiting.progress import describe_no_answer
 
 __all__ = ["ATTEMPTS_PER_REQUEST", "OnMessage", "SharedJobStatusPoller", "Subscription"]
 
-#: Returns epoch seconds (UTC).
 Clock = Callable[[], float]
-#: Waits the given number of seconds on the matching clock.
 Sleep = Callable[[float], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
@@ -72,14 +50,11 @@ ATTEMPTS_PER_REQUEST = 1
 OnMessage = Callable[[PollMessage], bool]
 
 
-# What the first request would import on the event loop (the connection look-up, secrets masking,
-# httpx's first request): the trigger imports this module in a thread, so these load there.
+# What the first request would import on the event loop: the trigger imports this module in a thread.
 _FIRST_USE = "httpx anyio._backends._asyncio airflow.providers.common.compat.connection asgiref.sync airflow.sdk.log"
 for _name in [*_FIRST_USE.split(), "airflow.sdk.execution_time.context", "airflow.sdk.execution_time.cache"]:
-    try:
+    with contextlib.suppress(ImportError):  # an Airflow or anyio without it imports nothing there
         importlib.import_module(_name)
-    except ImportError:  # pragma: no cover - an Airflow or anyio without it imports nothing there
-        continue
 
 
 @dataclass(eq=False, slots=True)
@@ -111,6 +86,13 @@ class Subscription:
         if done:
             self.close()
 
+    def read(self, sent: float, message: PollAnswer | PollFailure) -> None:
+        """A request for these ids, sent at ``sent``, answered: next due an interval on; one at the deadline ends it."""
+        self.next_poll = sent + self.interval
+        if sent >= self.deadline:
+            self.deadline = math.inf  # read at or after it: the wait decides, nothing more is owed
+        self.deliver(message)
+
     def close(self) -> None:
         """Leave the poller: its ids are not asked for again on this wait's behalf. Safe to call twice."""
         if not self.closed:
@@ -127,11 +109,8 @@ class Subscription:
 class SharedJobStatusPoller:
     """Polls ``show_many`` for every wait registered on one connection, in one task.
 
-    :param zendesk_conn_id: the Airflow connection every request goes through.
-    :param clock: epoch seconds; :param sleep: an async sleep on that clock (tests pass a manual pair).
-    :param hook: the async hook to use; by default one for the connection, on the same clock and
-        sleep, trying each request once (:data:`ATTEMPTS_PER_REQUEST`).
-    :param rand: numbers in [0, 1) for the jitter of the backoff during an outage.
+    ``clock`` and ``sleep`` (async) are a pair (tests pass a manual one); the default ``hook`` uses them and
+    tries each request once; ``rand`` gives the outage backoff's jitter.
     """
 
     def __init__(
@@ -146,10 +125,8 @@ class SharedJobStatusPoller:
         self.zendesk_conn_id = zendesk_conn_id
         self.clock = clock
         self._sleep = sleep
-        self._hook = (
-            hook
-            if hook is not None
-            else ZendeskJobStatusAsyncHook(zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep)
+        self._hook = hook or ZendeskJobStatusAsyncHook(
+            zendesk_conn_id, retry_limit=ATTEMPTS_PER_REQUEST, clock=clock, sleep=sleep
         )
         self._rand = rand
         self._waits: dict[Subscription, None] = {}
@@ -182,11 +159,9 @@ class SharedJobStatusPoller:
     def register(
         self, job_ids: Sequence[str], *, poll_interval: float, on_message: OnMessage, deadline: float | None = None
     ) -> Subscription:
-        """Read ``job_ids`` at least every ``poll_interval`` seconds, handing each message to ``on_message``.
+        """Read ``job_ids`` at least every ``poll_interval`` s; ``on_message`` returns True once the wait is over.
 
-        ``on_message`` runs in the caller's context and returns True once the wait is over. A
-        ``deadline`` (clock time) gets one last answer read at or after it, or a
-        :class:`DeadlineReached` when requests are paused then. Call it on the poller's event loop.
+        A ``deadline`` gets one answer read at or after it, or :class:`DeadlineReached` during a pause.
         """
         if self.closed:
             raise RuntimeError("this Zendesk poller has stopped; ask the registry for the current one")
@@ -206,17 +181,12 @@ class SharedJobStatusPoller:
             self._next_cycle = min(next_poll, ends)
             self._wake.set()
         if self._task is None:
-            # A fresh context: the poller's own log lines belong to no one trigger's task.
-            name = f"zendesk-poller-{self.zendesk_conn_id}"
+            name = f"zendesk-poller-{self.zendesk_conn_id}"  # a fresh context: its log lines belong to no task
             self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run(), name=name)
         return wait
 
     def pause_until(self, until: float) -> None:
-        """Send nothing before ``until`` (clock time): Zendesk's ``Retry-After``, for every wait on the connection.
-
-        Zendesk's budget is per account. The first pause to reach further is logged once and told
-        to every wait once, however many requests or waits brought it.
-        """
+        """Send nothing before ``until``: Zendesk's ``Retry-After``, logged and told to every wait once per pause."""
         now = self.clock()
         if until <= max(now, self._paused_until):
             return
@@ -245,18 +215,18 @@ class SharedJobStatusPoller:
                 now = self.clock()
                 held_until = max(self._paused_until, self._retry_at)
                 if now < held_until:  # a 429's pause, or the backoff of an outage
-                    self._tell_deadlines(now)
-                    deadlines = (w.deadline for w in self._waits)
-                    await self._nap(min(held_until, *deadlines))
+                    for wait in list(self._waits):
+                        if wait.deadline <= now:  # no answer can be read at it: the wait hears it now
+                            wait.deadline = math.inf
+                            wait.deliver(DeadlineReached(now))
+                    await self._nap(min(held_until, *(w.deadline for w in self._waits)))
                     continue
                 due = [w for w in self._waits if w.next_poll <= now or w.deadline <= now]
                 if not due:
                     await self._nap(min(min(w.next_poll, w.deadline) for w in self._waits))
                     continue
-                due.sort(key=_next_poll)  # the longest waiting first: after an outage, those not asked yet
+                due.sort(key=attrgetter("next_poll"))  # the longest waiting first: after an outage, those not asked yet
                 await self._run_cycle(due)
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a fault of the poller itself must not leave waits hanging
             _log.exception("The Zendesk job-status poller for %s stopped on an unexpected error", self.zendesk_conn_id)
         finally:
@@ -286,26 +256,18 @@ class SharedJobStatusPoller:
             sleeper.cancel()
             waker.cancel()
 
-    def _tell_deadlines(self, now: float) -> None:
-        for wait in list(self._waits):
-            if wait.deadline <= now:
-                wait.deadline = math.inf
-                wait.deliver(DeadlineReached(now))
-
     async def _run_cycle(self, due: list[Subscription]) -> None:
         """Ask for the ids of every due wait; each wait hears as soon as the requests with its ids are answered."""
-        ids: dict[str, None] = {}
         missing: dict[Subscription, int] = {}
         by_id: dict[str, list[Subscription]] = {}
         for wait in due:
-            ids.update(dict.fromkeys(wait.job_ids))
             missing[wait] = len(wait.job_ids)
             for job_id in wait.job_ids:
                 by_id.setdefault(job_id, []).append(wait)
         found: dict[str, JobStatus] = {}
         first_sent: dict[Subscription, float] = {}
         conn_id = self.zendesk_conn_id
-        for chunk in chunked(list(ids), SHOW_MANY_LIMIT):
+        for chunk in chunked(list(by_id), SHOW_MANY_LIMIT):
             if not self._waits or self.clock() < self._paused_until:
                 return  # everyone left, or a pause began: the waits not asked stay due
             asked = [job_id for job_id in chunk if any(not w.closed for w in by_id[job_id])]  # still wanted
@@ -326,10 +288,7 @@ class SharedJobStatusPoller:
                     self._unanswered(list(hit), sent, exc)
                     return  # the rest of the cycle waits for the backoff; the next try asks for them first
                 for wait in hit:
-                    wait.next_poll = sent + wait.interval
-                    if sent >= wait.deadline:
-                        wait.deadline = math.inf
-                    wait.deliver(PollFailure(sent, exc))
+                    wait.read(sent, PollFailure(sent, exc))
                 continue
             if self._outage_since is not None:
                 took, tries = sent - self._outage_since, self._unanswered_tries
@@ -344,15 +303,9 @@ class SharedJobStatusPoller:
                     missing[wait] -= 1
                     if missing[wait] == 0 and not wait.closed:
                         del missing[wait]
-                        self._answer(wait, first_sent[wait], found)
-
-    @staticmethod
-    def _answer(wait: Subscription, sent: float, found: dict[str, JobStatus]) -> None:
-        wait.next_poll = sent + wait.interval
-        if sent >= wait.deadline:
-            wait.deadline = math.inf  # read at or after it: the wait decides, nothing more is owed
-        since, wait.unanswered_since = wait.unanswered_since, None
-        wait.deliver(PollAnswer(sent, {job_id: found[job_id] for job_id in wait.job_ids if job_id in found}, since))
+                        since, wait.unanswered_since = wait.unanswered_since, None
+                        statuses = {job_id: found[job_id] for job_id in wait.job_ids if job_id in found}
+                        wait.read(first_sent[wait], PollAnswer(first_sent[wait], statuses, since))
 
     def _unanswered(self, waits: list[Subscription], sent: float, error: Exception) -> None:
         """No answer for these waits this time: back off, keep every wait, and tell these ones."""
@@ -373,15 +326,11 @@ class SharedJobStatusPoller:
             )
         for wait in waits:
             wait.next_poll = retry_at
-            if wait.unanswered_since is None:
-                wait.unanswered_since = sent
+            wait.unanswered_since = sent if wait.unanswered_since is None else wait.unanswered_since
             wait.deliver(PollUnanswered(now, wait.unanswered_since, error, retry_at))
             if wait.deadline <= now:
                 wait.deadline = math.inf  # this was the read at the deadline: it is over, answered or not
                 wait.deliver(DeadlineReached(now))
-
-
-_next_poll = attrgetter("next_poll")
 
 
 def _is_number(value: object) -> bool:

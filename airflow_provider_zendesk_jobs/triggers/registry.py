@@ -1,14 +1,8 @@
 """Which poller a trigger joins: one per (running event loop, connection id), made on first use.
 
-Nothing is shared across loops (an ``httpx`` client, a future or a task belongs to its loop). Once
-a poller's last wait has left, the next wait on its connection gets a fresh one. This module is
-light: a test can install a factory before the poller's module is loaded. Tests and benchmarks
-give the triggers they run a clock with :func:`use_poller_factory`, for every loop, because
-Airflow's ``dag.test()`` rebuilds a trigger from its row and runs it on a loop of its own::
-
-    factory = functools.partial(SharedJobStatusPoller, clock=emu.clock.now, sleep=advancing_sleep(emu.advance))
-    with use_poller_factory(factory):
-        dag.test()
+Nothing is shared across loops (an ``httpx`` client or a task belongs to its loop). Tests give
+triggers a clock with :func:`use_poller_factory`, for every loop (``dag.test()`` runs a trigger on
+a loop of its own).
 """
 
 from __future__ import annotations
@@ -33,8 +27,7 @@ _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedJ
 
 
 def _production_poller(zendesk_conn_id: str) -> SharedJobStatusPoller:
-    # Imported here, not above: this module is light, the poller's (the hooks, httpx) is not,
-    # and the trigger imports it in a thread before asking for a poller.
+    # Imported here: the poller's imports (the hooks, httpx) are heavy; the trigger loads them in a thread.
     from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
     return SharedJobStatusPoller(zendesk_conn_id)

@@ -1,8 +1,4 @@
-"""The Airflow exception for each bad end of a wait, the same from every waiting task.
-
-Fail for good (``AirflowFailException``: wrong credentials, bad input), time out (the
-``timeout_exception`` a task chooses), or :class:`ZendeskWaitError`, a plain failure.
-"""
+"""The Airflow exception for each bad end of a wait, the same from every waiting task."""
 
 from __future__ import annotations
 
@@ -23,10 +19,7 @@ __all__ = ["TRANSIENT_ERRORS", "ZendeskWaitError", "exception_for_error", "resul
 
 
 class ZendeskWaitError(AirflowException):
-    """The wait stopped on an answer from Zendesk it could not get past (not a dead job, not refused credentials).
-
-    A plain task failure: the task's ``retries``, if it has any, apply to it.
-    """
+    """The wait stopped on an answer it could not get past: a plain failure, the task's ``retries`` apply."""
 
 
 #: Errors that only say "not now": a long wait checks again later instead of failing on them.
@@ -36,34 +29,18 @@ _KIND_OF_OLD_EVENT_NAMES = {"ZendeskAuthError": ErrorKind.PERMANENT, "ZendeskInv
 
 
 def exception_for_error(error: BaseException | ErrorKind, message: str | None = None) -> AirflowException:
-    """The Airflow exception for a provider error, or for the error kind a trigger event names.
-
-    Permanent errors (refused credentials, bad input) fail the task for good
-    (``AirflowFailException``); anything else becomes :class:`ZendeskWaitError`, a plain failure
-    (the task's retries, if any, apply). ``message`` overrides the text (never a traceback).
-    """
+    """``AirflowFailException`` for a permanent error or kind, else :class:`ZendeskWaitError`."""
     kind = error if isinstance(error, ErrorKind) else getattr(error, "kind", ErrorKind.FAILED)
     text = (message if message is not None else str(error)) or f"The Zendesk wait stopped on {type(error).__name__}."
-    if kind is ErrorKind.PERMANENT:
-        return AirflowFailException(text)
-    return ZendeskWaitError(text)
-
-
-def _event_error_kind(event: Mapping[str, Any]) -> ErrorKind:
-    try:
-        return ErrorKind(event.get("error_kind"))
-    except ValueError:
-        return _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
+    return (AirflowFailException if kind is ErrorKind.PERMANENT else ZendeskWaitError)(text)
 
 
 def result_from_event(
     event: Any, *, timeout_exception: Callable[[str], BaseException] = AirflowSensorTimeout
 ) -> dict[str, Any]:
-    """The trigger's event, back in the task: return the success payload, or raise what it means.
+    """The trigger's event, back in the task: the success payload, or the exception it means.
 
-    ``failed`` raises ``AirflowFailException(message)``; ``timeout`` raises
-    ``timeout_exception(message)`` (``AirflowSensorTimeout`` by default, so ``soft_fail``
-    skips a sensor); ``error`` raises :func:`exception_for_error` for its ``error_kind``.
+    ``timeout`` raises ``timeout_exception`` (``AirflowSensorTimeout`` by default, so ``soft_fail`` skips a sensor).
     """
     if not isinstance(event, Mapping):
         raise ZendeskWaitError(f"The Zendesk trigger sent no usable event ({type(event).__name__}); cannot go on.")
@@ -76,5 +53,9 @@ def result_from_event(
     if status == EVENT_TIMEOUT:
         raise timeout_exception(message or "The Zendesk jobs did not finish before the timeout.")
     if status == EVENT_ERROR:
-        raise exception_for_error(_event_error_kind(event), message or "The Zendesk wait stopped on an error.")
+        try:
+            kind = ErrorKind(event.get("error_kind"))
+        except ValueError:
+            kind = _KIND_OF_OLD_EVENT_NAMES.get(str(event.get("error_type")), ErrorKind.FAILED)
+        raise exception_for_error(kind, message or "The Zendesk wait stopped on an error.")
     raise ZendeskWaitError(f"The Zendesk trigger sent an event with an unknown status {status!r}.")

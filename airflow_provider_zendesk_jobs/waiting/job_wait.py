@@ -1,9 +1,6 @@
-"""One wait on Zendesk jobs as a task runs it in a worker, shared by every task that waits.
+"""One wait on Zendesk jobs as a task runs it in a worker: ids, hook, clock, one check, the hand-over to the triggerer.
 
-A task builds a :class:`JobWait` when it runs; the wait owns the ids, the hook, the clock, one
-check and the hand-over to the triggerer. The task keeps what is its own: how it loops, what it
-returns, which timeout it raises. The hook is built on the wait's ``clock`` and ``sleep``, so a
-test that gives the emulator's clock runs the whole wait without real waiting.
+The task keeps how it loops, what it returns and which timeout it raises.
 """
 
 from __future__ import annotations
@@ -41,10 +38,7 @@ DEFERRAL_BACKSTOP_SECONDS = 60.0
 
 
 def seconds(value: Any, name: str, *, positive: bool = False) -> float:
-    """A task argument in seconds (a number or a ``timedelta``), checked when the DAG is parsed.
-
-    A typo then fails the DAG import, not a run hours later.
-    """
+    """A task argument in seconds (a number or a ``timedelta``), checked at DAG parse time, not hours later."""
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -109,11 +103,7 @@ class JobWait:
         return self.hook.get_job_statuses_by_id(self.job_ids)
 
     def decide(self, statuses: Mapping[str, JobStatus]) -> WaitOutcome:
-        """The rule's answer for ``statuses``, with a line per job.
-
-        A failed outcome (a dead job, failed items when asked, an unknown id past the grace)
-        raises ``AirflowFailException``: no retry revives it.
-        """
+        """The rule's answer for ``statuses``, with a line per job; a failed one raises ``AirflowFailException``."""
         outcome = evaluate_wait(
             self.job_ids, statuses, options=self.options, started_at=self.started_at, now=self.clock()
         )
@@ -123,11 +113,9 @@ class JobWait:
         return outcome
 
     def check(self) -> WaitOutcome | None:
-        """One read of every job, decided: waiting or succeeded; None when Zendesk did not answer normally.
+        """One read of every job, decided; None when a rate limit or an outage only cost this check.
 
-        A rate limit or an outage past the hook's retry budget only costs a check (a
-        ``Retry-After`` is kept in :attr:`not_before`); wrong credentials, an answer no retry
-        can fix and dead jobs end the wait with the Airflow exception for them.
+        A ``Retry-After`` is kept in :attr:`not_before`; other errors raise their Airflow exception.
         """
         try:
             # Inside the try: a finished job's items are read (and checked) only when the rule needs them.
@@ -148,18 +136,21 @@ class JobWait:
     def summaries(
         self, jobs: Mapping[str, JobStatus] | Sequence[Mapping[str, Any]]
     ) -> dict[str, Any] | list[dict[str, Any]] | None:
-        """``{"id", "status", "total", "progress", "message"}`` per job: a list when ``job_id`` was a list.
-
-        ``jobs`` is either parsed statuses keyed by id or the ``jobs`` list of a trigger event.
-        """
+        """A summary per job (a list when ``job_id`` was one), from parsed statuses by id or an event's ``jobs``."""
         return summaries(jobs, self.job_ids, many=self.many)
 
-    def defer(self, task: BaseOperator, *, deadline: float | None, method_name: str = "execute_complete") -> NoReturn:
-        """Hand the wait to the triggerer until ``deadline`` (epoch seconds; None waits without one).
+    def defer(
+        self,
+        task: BaseOperator,
+        *,
+        deadline: float | None,
+        method_name: str = "execute_complete",
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> NoReturn:
+        """Hand the wait, its start, ``deadline`` (epoch seconds or None) and any pause ahead to the triggerer.
 
-        The trigger gets the wait's start (the grace goes on counting), its deadline and any
-        ``Retry-After`` still ahead. Airflow's own deferral timeout is set
-        :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline, for a trigger that never answers.
+        ``kwargs`` come back to ``method_name``. Airflow's deferral timeout is set
+        :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline.
         """
         from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
 
@@ -179,5 +170,6 @@ class JobWait:
                 not_before=self.not_before if self.pause_left() > 0 else None,
             ),
             method_name=method_name,
+            kwargs=None if kwargs is None else dict(kwargs),
             timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
         )

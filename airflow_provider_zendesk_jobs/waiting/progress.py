@@ -1,21 +1,15 @@
-"""The log lines of a wait, the same from a task's check and from the trigger.
+"""The log lines of a wait, the same from a task's check and from the trigger; nothing here decides anything.
 
-A line per job with its progress (``V3-abc: working 31/100``), a warning once per job whose
-status this provider does not know, one when Zendesk asks to slow down, and one per outage
-(with one line when Zendesk answers again). Nothing here decides anything.
-
-A task writes every poll's line at INFO (``remind_every=None``): its polls are its own steps.
-The trigger, below a 40 s interval (:func:`reminder_for`), writes a line at INFO when it
-changed and recalls an unchanged job by the clock (the poller's polls are not evenly spaced):
-first 30 to 90 s after the change, at a moment derived from the job id so a thousand queued
-waits do not all write theirs in the same cycle, then every ``remind_every`` (60 s). The polls
-in between are written at DEBUG.
+A task writes every poll's line at INFO. The trigger, below a 40 s interval, writes a line at INFO when it
+changed and recalls an unchanged job first 30 to 90 s after the change (a moment derived from the job id, so
+a thousand waits do not all write theirs in one cycle), then every ``remind_every``; other polls go to DEBUG.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airflow_provider_zendesk_jobs.job_ids import show_ids
@@ -50,44 +44,30 @@ def describe_no_answer(error: BaseException) -> str:
     code = getattr(error, "status_code", None)
     if isinstance(code, int):
         return f"{code} with a body that is not JSON" if 200 <= code < 300 else str(code)
-    from airflow_provider_zendesk_jobs.api.responses import TransportFailure  # only once an outage is met
-
-    text = str(error)
-    for failure in TransportFailure:
-        if failure.value in text:
-            return failure.value
-    return type(error).__name__
+    return getattr(error, "no_answer", None) or type(error).__name__
 
 
 class Logger(Protocol):
     """What a wait logs through: a task's or a trigger's ``self.log``."""
 
     def debug(self, msg: str, /, *args: Any) -> Any: ...
-
     def info(self, msg: str, /, *args: Any) -> Any: ...
-
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
+@dataclass(slots=True)
 class _Line:
     """What one job's line read last, since when, and when it was last written at INFO."""
 
-    __slots__ = ("changed_at", "first_reminder", "informed_at", "text")
-
-    def __init__(self, text: str, now: float, first_reminder: float) -> None:
-        self.text = text
-        self.changed_at = now
-        self.informed_at = now
-        #: Seconds after a change before the first reminder: the job's own moment, 30 to 90 s at 60 s.
-        self.first_reminder = first_reminder
+    text: str
+    changed_at: float
+    informed_at: float
+    #: Seconds after a change before the first reminder: the job's own moment, 30 to 90 s at 60 s.
+    first_reminder: float
 
 
 class ProgressLog:
-    """Logs each poll of one wait; remembers what each job's line read, and which unknown statuses it warned about.
-
-    :param remind_every: None writes every poll's line at INFO. Seconds: a line is written at
-        INFO when it changed, and an unchanged job about this often; see the module's docstring.
-    """
+    """Logs each poll of one wait; ``remind_every`` (None: every line at INFO) as in the module's docstring."""
 
     def __init__(self, log: Logger, *, not_found_grace: float, remind_every: float | None = None) -> None:
         if remind_every is not None and (
@@ -98,7 +78,10 @@ class ProgressLog:
         # logs for thousands of jobs per cycle).
         bind = getattr(log, "bind", None)
         self._log: Logger = bind() if callable(bind) else log
-        self._grace = not_found_grace
+        self._not_visible = (
+            ": not visible yet (Zendesk answers 404 for a moment after a bulk call; "
+            f"waiting up to {not_found_grace:g} s from the first check)"
+        )
         self._remind_every = None if remind_every is None else float(remind_every)
         self._lines: dict[str, _Line] = {}
         self._warned_unknown: set[str] = set()
@@ -107,7 +90,6 @@ class ProgressLog:
 
     def poll(self, job_ids: Sequence[str], outcome: WaitOutcome, *, now: float = 0.0) -> None:
         """A line per job: its progress, or that Zendesk does not show it yet. ``now`` dates the reminders."""
-        log = self._log
         hidden = outcome.not_visible_yet
         not_visible: Collection[str] = hidden if len(hidden) <= 8 else frozenset(hidden)
         statuses = outcome.statuses
@@ -115,16 +97,11 @@ class ProgressLog:
             job = statuses.get(job_id)
             if job is None:
                 if job_id in not_visible:
-                    self._write(
-                        job_id,
-                        f"{job_id}: not visible yet (Zendesk answers 404 for a moment after a bulk call; "
-                        f"waiting up to {self._grace:g} s from the first check)",
-                        now,
-                    )
+                    self._write(job_id, job_id + self._not_visible, now)
                 continue
             if job.state is JobState.UNKNOWN and job_id not in self._warned_unknown:
                 self._warned_unknown.add(job_id)
-                log.warning(
+                self._log.warning(
                     "%s: Zendesk reports status %r, which this provider does not know; the job counts as not "
                     "finished until it is completed, failed or killed",
                     job_id,
@@ -141,7 +118,7 @@ class ProgressLog:
         line = self._lines.get(job_id)
         if line is None:
             phase = (zlib.crc32(job_id.encode()) % 1000) / 1000
-            self._lines[job_id] = _Line(text, now, every * (0.5 + phase))
+            self._lines[job_id] = _Line(text, now, now, every * (0.5 + phase))
             self._log.info(text)
         elif line.text != text:
             line.text = text
@@ -166,17 +143,11 @@ class ProgressLog:
             f"Zendesk unavailable for {describe_duration(now - since)}: {describe_no_answer(error)}; "
             f"still waiting, next check in {describe_duration(next_check - now)}"
         )
-        if not self._outage_told and now - since >= warn_after:
-            self._outage_told = True
-            self._log.warning(text)
-        else:
-            self._log.debug(text)
+        warn = not self._outage_told and now - since >= warn_after
+        self._outage_told = self._outage_told or warn
+        (self._log.warning if warn else self._log.debug)(text)
 
     def answered_again(self, seconds: float) -> None:
         """Zendesk answers again: a line at INFO when the outage was warned about."""
-        text = f"Zendesk answered again after {describe_duration(seconds)}"
-        if self._outage_told:
-            self._outage_told = False
-            self._log.info(text)
-        else:
-            self._log.debug(text)
+        told, self._outage_told = self._outage_told, False
+        (self._log.info if told else self._log.debug)(f"Zendesk answered again after {describe_duration(seconds)}")

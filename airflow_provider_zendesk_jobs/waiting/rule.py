@@ -1,8 +1,4 @@
-"""The one rule for "is the wait over?", shared by every task that waits and by the trigger.
-
-It is a pure function of what Zendesk last said and the clock, so the three ways of
-waiting cannot drift apart and every branch is tested without Airflow or HTTP.
-"""
+"""The one rule for "is the wait over?": a pure function of Zendesk's last answer and the clock."""
 
 from __future__ import annotations
 
@@ -10,11 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airflow_provider_zendesk_jobs.exceptions import (
-    ZendeskJobFailedError,
-    ZendeskJobsError,
-    ZendeskNotFoundError,
-)
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
@@ -54,18 +45,11 @@ class WaitOutcome:
     def done(self) -> bool:
         return self.decision is not WaitDecision.WAITING
 
-    def error(self) -> ZendeskJobsError:
-        """The provider error that stands for a failed outcome."""
-        if self.failed_jobs:
-            return ZendeskJobFailedError(self.message, job_ids=[job.id for job in self.failed_jobs])
-        return ZendeskNotFoundError(self.message, job_ids=self.missing)
-
 
 def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
     """Name the job, its status and Zendesk's message, plus the first failed items when they matter."""
     if job.state in FAILED_STATES:
-        message = job.message or "Zendesk gave no message"
-        return f"Zendesk job {job.id} ended {job.status}: {message}"
+        return f"Zendesk job {job.id} ended {job.status}: {job.message or 'Zendesk gave no message'}"
     failed_items = job.failed_items
     shown = "; ".join(
         f"item {item.index if item.index is not None else item.id}: {item.error_text}"
@@ -79,31 +63,18 @@ def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
     )
 
 
-def _completed_with_failures(job: JobStatus, options: WaitOptions) -> bool:
-    if job.state is not JobState.COMPLETED or not options.fail_on_item_errors:
-        return False
-    return bool(job.failed_items) or job.success is False
-
-
 def evaluate_wait(
-    job_ids: Sequence[str],
-    statuses: Mapping[str, JobStatus],
-    *,
-    options: WaitOptions,
-    started_at: float,
-    now: float,
+    job_ids: Sequence[str], statuses: Mapping[str, JobStatus], *, options: WaitOptions, started_at: float, now: float
 ) -> WaitOutcome:
     """Decide the wait for ``job_ids`` from the latest ``statuses`` (keyed by id; absent = not found).
 
     A dead job is not revived by waiting longer, so any failed job ends the wait at once
     even while others still run; the message names every failed job seen so far.
     """
-    if len(job_ids) == 1:
-        # The common poll of a one-job wait still running: decided without the general bookkeeping.
-        job_id = job_ids[0]
-        job = statuses.get(job_id)
+    if len(job_ids) == 1:  # the common poll of a one-job wait still running, without the general bookkeeping
+        job = statuses.get(job_ids[0])
         if job is not None and job.state in NON_TERMINAL_STATES:
-            return WaitOutcome(WaitDecision.WAITING, {job_id: job})
+            return WaitOutcome(WaitDecision.WAITING, {job_ids[0]: job})
     failed: list[JobStatus] = []
     missing: list[str] = []
     not_visible: list[str] = []
@@ -114,7 +85,8 @@ def evaluate_wait(
         if job is None:
             (not_visible if in_grace else missing).append(job_id)
             continue
-        if job.state in FAILED_STATES or _completed_with_failures(job, options):
+        item_errors = options.fail_on_item_errors and job.state is JobState.COMPLETED
+        if job.state in FAILED_STATES or (item_errors and (bool(job.failed_items) or job.success is False)):
             failed.append(job)
         elif not job.is_terminal:
             pending = True
@@ -127,13 +99,7 @@ def evaluate_wait(
                 f"after {options.not_found_grace:g} s of waiting: the id is wrong, or the job is older than "
                 "Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
             )
-        return WaitOutcome(
-            WaitDecision.FAILED,
-            statuses=known,
-            failed_jobs=tuple(failed),
-            missing=tuple(missing),
-            message="; ".join(parts),
-        )
+        return WaitOutcome(WaitDecision.FAILED, known, tuple(failed), tuple(missing), message="; ".join(parts))
     if pending or not_visible:
         return WaitOutcome(WaitDecision.WAITING, statuses=known, not_visible_yet=tuple(not_visible))
     done = ", ".join(job_ids) if len(job_ids) <= _MAX_ITEMS_SHOWN else f"{len(job_ids)} jobs"

@@ -61,3 +61,13 @@ def test_requests_are_counted_per_poll_interval():
     start = 1000.0
     records = [{"wall_time": start + offset} for offset in (0.0, 4.9, 5.0, 12.0, 14.99, 15.0, -0.1)]
     assert script.per_interval(records, start, 3) == [2, 1, 2]
+
+
+def test_the_killed_bulk_import_waits_in_its_worker_with_a_next_try_on_its_own_connection() -> None:
+    from tests.airflow_compat import DagBag
+
+    bag = DagBag(dag_folder=str(E2E_DAGS))
+    task = bag.dags["e2e_bulk_killed"].get_task("import_tickets")
+    assert task.deferrable is False and task.retries == 1
+    assert task.zendesk_conn_id == "zendesk_bulk_kill" and task.max_active_jobs == 5
+    assert len(task.records) == 1000 and len({r["external_id"] for r in task.records}) == 1000

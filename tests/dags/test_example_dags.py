@@ -12,24 +12,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE = "example_zendesk_bulk_import_gate"
 AUDIT = "example_zendesk_job_audit"
 STATUS_READS = "/api/v2/job_statuses"
-
-
-@pytest.fixture
-def emulator() -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
-        yield emu
 
 
 def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -62,6 +55,7 @@ def latest_run(dag_id: str) -> dict[str, Any]:
         tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
         rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
         return {
+            "run_id": run.run_id,
             "state": str(run.state),
             "tasks": tasks,
             "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
@@ -177,3 +171,18 @@ def test_audit_dag_runs_and_flags_failed_jobs(airflow_db: Path, emulator: Zendes
     imports = run["xcom"]["audit_failed_imports"]
     assert imports["checked"] == 0  # no import failed, so the fail flag did not fire
     assert "Zendesk job audit: 6 jobs checked" in output
+
+
+def test_the_failed_job_dag_is_scheduled_on_the_watched_asset() -> None:
+    from tests.airflow_compat import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "example_dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["example_zendesk_on_failed_job"]
+    assets = list(dag.timetable.asset_condition.objects)
+    assert [asset.name for asset in assets] == ["zendesk_failed_jobs"]
+    (watcher,) = assets[0].watchers
+    classpath, kwargs = watcher.trigger.serialize()
+    assert classpath == "airflow_provider_zendesk_jobs.triggers.job_events.ZendeskJobEventTrigger"
+    assert kwargs["statuses"] == ["failed", "killed"] and kwargs["zendesk_conn_id"] == "zendesk_default"
+    assert set(dag.task_ids) == {"report_failed_jobs"}

@@ -38,6 +38,21 @@ def test_factory_makes_independent_emulators(zendesk_emulator_factory):
     assert call(second, "GET", "/api/v2/job_statuses").status == 401
 
 
+def test_factory_points_a_named_connection_at_the_emulator_in_the_auth_form_asked(zendesk_emulator_factory):
+    default_before = os.environ.get("AIRFLOW_CONN_ZENDESK_DEFAULT")
+    eu = zendesk_emulator_factory(conn_id="zendesk_eu", auth="client_credentials")
+    conn = json.loads(os.environ["AIRFLOW_CONN_ZENDESK_EU"])
+    assert conn == json.loads(eu.connection_extra_json(auth="client_credentials"))
+    assert conn["host"] == eu.url and conn["extra"]["client_id"] == eu.credentials.client_id
+    assert os.environ.get("AIRFLOW_CONN_ZENDESK_DEFAULT") == default_before  # only the named one
+    with pytest.raises(ValueError, match="auth must be one of"):
+        zendesk_emulator_factory(conn_id="zendesk_other", auth="basic")
+
+
+def test_a_named_connection_is_gone_after_the_test():
+    assert "AIRFLOW_CONN_ZENDESK_EU" not in os.environ
+
+
 @pytest.mark.timeout(60)
 def test_a_project_that_opts_in_gets_the_fixtures_and_they_clean_up(tmp_path):
     project = tmp_path / "project"

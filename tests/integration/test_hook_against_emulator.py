@@ -6,7 +6,7 @@ clock seconds and no test waits in real time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -19,13 +19,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.jobs import JobState
-from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
-
-
-@pytest.fixture
-def emulator() -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
-        yield emu
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 
 
 def hook_for(
@@ -75,13 +69,15 @@ def test_unknown_and_expired_ids_answer_not_found(emulator: ZendeskEmulator, mon
         hook.get_job_status(job_id)
 
 
-def test_not_yet_visible_job(monkeypatch: pytest.MonkeyPatch) -> None:
-    with ZendeskEmulator(clock=ManualClock(), not_visible_seconds=5) as emu:
-        job_id = emu.create_job(count=1)
-        hook = hook_for(emu, monkeypatch)
-        assert hook.get_job_statuses_by_id([job_id]) == {}
-        emu.advance(5)
-        assert list(hook.get_job_statuses_by_id([job_id])) == [job_id]
+def test_not_yet_visible_job(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = zendesk_emulator_factory(not_visible_seconds=5)
+    job_id = emu.create_job(count=1)
+    hook = hook_for(emu, monkeypatch)
+    assert hook.get_job_statuses_by_id([job_id]) == {}
+    emu.advance(5)
+    assert list(hook.get_job_statuses_by_id([job_id])) == [job_id]
 
 
 @pytest.mark.parametrize("style", ["cursor", "offset"])
@@ -139,15 +135,17 @@ def test_client_credential_token_is_renewed_after_expiry(
     assert statuses == [200, 401, 200]
 
 
-def test_client_credential_token_renewed_before_its_lifetime_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    with ZendeskEmulator(clock=ManualClock(), oauth_token_ttl=600) as emu:
-        job_id = emu.create_job(count=1)
-        hook = hook_for(emu, monkeypatch, auth="client_credentials")
-        hook.get_job_status(job_id)
-        emu.advance(570)
-        hook.get_job_status(job_id)
-        assert emu.tokens_issued == 2
-        assert all(r.status == 200 for r in emu.requests)
+def test_client_credential_token_renewed_before_its_lifetime_ends(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = zendesk_emulator_factory(oauth_token_ttl=600)
+    job_id = emu.create_job(count=1)
+    hook = hook_for(emu, monkeypatch, auth="client_credentials")
+    hook.get_job_status(job_id)
+    emu.advance(570)
+    hook.get_job_status(job_id)
+    assert emu.tokens_issued == 2
+    assert all(r.status == 200 for r in emu.requests)
 
 
 def test_wrong_credentials_are_refused(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,6 @@ from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_1_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from tests.airflow_compat import RunTrigger, stored_trigger_kwargs_text
 from tests.unit.test_poller_support import (
-    emulator_fixture,  # noqa: F401
     on_emulator_time,
 )
 

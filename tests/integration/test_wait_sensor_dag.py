@@ -9,7 +9,7 @@ a wait of minutes takes well under a second. Task states and XCom values are rea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def emulator(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    """An emulator whose manual clock starts at the real time (reschedule dates come from the database)."""
-    with ZendeskEmulator(clock=ManualClock(start=time.time()), max_active_jobs=1000) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
+def emulator(airflow_db: Path, zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    """The plugin's emulator, its manual clock at the real time (reschedule dates come from the database)."""
+    emulator: ZendeskEmulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", clock=ManualClock(start=time.time()), max_active_jobs=10_000
+    )
+    return emulator
 
 
 def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:

@@ -17,9 +17,8 @@ import pytest
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
-from tests.unit.test_poller_support import (  # noqa: F401
+from tests.unit.test_poller_support import (
     SHOW_MANY,
-    emulator_fixture,
     on_emulator_time,
     requests_per_time,
     show_many_requests,

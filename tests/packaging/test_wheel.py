@@ -193,8 +193,8 @@ def test_airflow_lists_the_provider_with_its_hooks_sensors_operators_triggers_an
     assert modules == {
         "hooks": [f"{PACKAGE}.hooks.zendesk_jobs"],
         "sensors": [f"{PACKAGE}.sensors.zendesk_jobs"],
-        "operators": [f"{PACKAGE}.operators.zendesk_jobs"],
-        "triggers": [f"{PACKAGE}.triggers.zendesk_jobs"],
+        "operators": [f"{PACKAGE}.operators.zendesk_jobs", f"{PACKAGE}.operators.bulk_jobs"],
+        "triggers": [f"{PACKAGE}.triggers.zendesk_jobs", f"{PACKAGE}.triggers.job_events"],
     }
     (conn,) = info["connection-types"]
     assert conn["connection-type"] == "zendesk_jobs"

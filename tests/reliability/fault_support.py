@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -43,8 +43,6 @@ SHOW_MANY = "/api/v2/job_statuses/show_many"
 TOKENS = "/oauth/tokens"
 #: The read timeout of the connection in the hang tests: each hang costs this much real time.
 HANG_TIMEOUT = 0.3
-SENSOR_MODES = ("poke", "reschedule", "deferrable")
-OPERATOR_MODES = ("polling", "deferrable")
 
 
 # -- the faults ----------------------------------------------------------------------------------------
@@ -106,15 +104,13 @@ def faults(*names: str) -> list[Any]:
 
 
 # -- the emulator, its clock and its connection ----------------------------------------------------------
-def start_emulator(**kwargs: Any) -> ZendeskEmulator:
-    """An emulator on a manual clock at a whole second of the real time.
+def clock_at_real_time() -> ManualClock:
+    """A manual clock at a whole second of the real time.
 
     Whole seconds keep HTTP dates exact; the real time keeps Airflow's own reschedule-mode
     bookkeeping (which reads the wall clock) from seeing a wait that began years ago.
     """
-    kwargs.setdefault("clock", ManualClock(start=float(int(time.time()))))
-    kwargs.setdefault("max_active_jobs", 10_000)
-    return ZendeskEmulator(**kwargs).start()
+    return ManualClock(start=float(int(time.time())))
 
 
 def connect(
@@ -129,17 +125,6 @@ def connect(
     if read_timeout is not None:
         conn.setdefault("extra", {})["timeout"] = {"connect": 5, "read": read_timeout}
     monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", json.dumps(conn))
-
-
-@pytest.fixture(name="emulator")
-def emulator_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    """An emulator on a manual clock; ``zendesk_default`` points at it (API token)."""
-    emu = start_emulator()
-    connect(emu, monkeypatch)
-    try:
-        yield emu
-    finally:
-        emu.stop()
 
 
 def connect_for(case: FaultCase, emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, auth: str = "token") -> None:

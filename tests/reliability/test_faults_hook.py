@@ -25,7 +25,6 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook, ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from tests.airflow_compat import AirflowTaskTerminated
 from tests.reliability.fault_support import (
     FAULTS_BY_NAME,
     RATE_LIMITS,
@@ -37,12 +36,10 @@ from tests.reliability.fault_support import (
     assert_per_minute_limit_honoured,
     assert_retry_after_honoured,
     async_hook,
+    clock_at_real_time,
     connect,
     connect_for,
-    emulator_fixture,  # noqa: F401
     faults,
-    kill_at_next_sleep,
-    start_emulator,
     sync_hook,
 )
 
@@ -264,28 +261,27 @@ def test_a_renewed_token_refused_too_is_not_renewed_again(
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_token_is_renewed_before_its_lifetime_ends(monkeypatch: pytest.MonkeyPatch, shell: str) -> None:
-    emu = start_emulator(oauth_token_ttl=600)
-    try:
-        connect(emu, monkeypatch, "client_credentials")
-        ids = finished_jobs(emu)
-        schedule = Schedule(emu)
+def test_a_token_is_renewed_before_its_lifetime_ends(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], monkeypatch: pytest.MonkeyPatch, shell: str
+) -> None:
+    emu = zendesk_emulator_factory(clock=clock_at_real_time(), oauth_token_ttl=600)
+    connect(emu, monkeypatch, "client_credentials")
+    ids = finished_jobs(emu)
+    schedule = Schedule(emu)
 
-        def sync_reads(hook: ZendeskJobStatusHook) -> None:
-            for _ in range(4):
-                hook.get_job_statuses(ids)
-                emu.advance(190)
+    def sync_reads(hook: ZendeskJobStatusHook) -> None:
+        for _ in range(4):
+            hook.get_job_statuses(ids)
+            emu.advance(190)
 
-        async def async_reads(hook: ZendeskJobStatusAsyncHook) -> None:
-            for _ in range(4):
-                await hook.get_job_statuses(ids)
-                emu.advance(190)
+    async def async_reads(hook: ZendeskJobStatusAsyncHook) -> None:
+        for _ in range(4):
+            await hook.get_job_statuses(ids)
+            emu.advance(190)
 
-        with_hook(schedule, shell, sync_reads if shell == "sync" else async_reads)
-        assert emu.tokens_issued == 2  # renewed at +570 s, a minute before the token's 600 s ran out
-        assert all(record.status == 200 for record in emu.requests)
-    finally:
-        emu.stop()
+    with_hook(schedule, shell, sync_reads if shell == "sync" else async_reads)
+    assert emu.tokens_issued == 2  # renewed at +570 s, a minute before the token's 600 s ran out
+    assert all(record.status == 200 for record in emu.requests)
 
 
 # -- bulk calls: sent again only when Zendesk surely did not start the job ----------------------------------
@@ -323,19 +319,7 @@ def test_a_bulk_call_is_sent_again_only_when_zendesk_did_not_start_the_job(
 
 
 # -- cancellation ---------------------------------------------------------------------------------------------
-def test_a_sync_call_killed_during_retry_after_sends_nothing_more(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ids = finished_jobs(emulator)
-    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
-    schedule = Schedule(emulator)
-    kill_at_next_sleep(schedule, monkeypatch)
-    hook = sync_hook(schedule)
-    with pytest.raises(AirflowTaskTerminated):
-        hook.get_job_statuses(ids)
-    assert [record.status for record in api_reads(emulator)] == [429]
-
-
+# (a sync call killed during a Retry-After pause: test_faults_waiting.py, with the tasks)
 @pytest.mark.parametrize("where", ["retry-after", "hang"])
 async def test_an_async_call_cancelled_mid_wait_sends_nothing_more(
     emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, where: str

@@ -28,7 +28,6 @@ from tests.reliability.fault_support import (
     assert_retry_after_honoured,
     connect,
     connect_for,
-    emulator_fixture,  # noqa: F401
     faults,
     job_summary_now,
     operator,

@@ -31,7 +31,6 @@ from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
 from tests.unit.support import set_connection
-from tests.unit.test_poller_support import emulator_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -26,7 +26,6 @@ from tests.reliability.fault_support import (
     SHOW_MANY,
     Schedule,
     api_reads,
-    emulator_fixture,  # noqa: F401
     rebuilt,
     sensor,
 )

@@ -47,7 +47,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
     ZendeskJobStatusAuditOperator,
 )
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
-from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests import task_clock
@@ -96,31 +96,29 @@ AUTH_SEEN = {
 NETWORK_LOGGERS = ("requests", "urllib3", "httpx", "httpcore")
 
 
-def new_emulator(**kwargs: Any) -> ZendeskEmulator:
-    return ZendeskEmulator(
-        clock=ManualClock(),
-        email=EMAIL,
-        api_token=API_TOKEN,
-        oauth_token=OAUTH_TOKEN,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        oauth_token_ttl=600,
-        max_active_jobs=10_000,
-        **kwargs,
-    )
+#: The plugin's emulator with the secrets above, so a leak of any of them shows.
+ACCOUNT: dict[str, Any] = {
+    "email": EMAIL,
+    "api_token": API_TOKEN,
+    "oauth_token": OAUTH_TOKEN,
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "oauth_token_ttl": 600,
+    "max_active_jobs": 10_000,
+}
 
 
 @pytest.fixture
-def emulator() -> Iterator[ZendeskEmulator]:
-    with new_emulator() as emu:
-        yield emu
+def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    emulator: ZendeskEmulator = zendesk_emulator_factory(**ACCOUNT)
+    return emulator
 
 
 @pytest.fixture
-def elsewhere() -> Iterator[ZendeskEmulator]:
+def elsewhere(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
     """Another origin: any request it logs is one that left the connection's host."""
-    with new_emulator() as emu:
-        yield emu
+    emulator: ZendeskEmulator = zendesk_emulator_factory(**ACCOUNT)
+    return emulator
 
 
 @pytest.fixture

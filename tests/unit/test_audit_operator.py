@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests_mock as rm
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobStatusAuditOperator
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from tests.unit.support import API_TOKEN, BASE, EMAIL, job, set_connection
 
 LIST = "/api/v2/job_statuses"
-
-
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
 
 
 def fill(emu: ZendeskEmulator) -> dict[str, list[str]]:

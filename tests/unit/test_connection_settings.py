@@ -109,7 +109,7 @@ def test_secrets_are_hidden_from_repr() -> None:
     assert "SECRET-TOKEN" not in repr(settings)
     assert "SECRET" not in repr(ClientCredentialsAuth("cid", "SECRET"))
     assert "SECRET" not in repr(OAuthTokenAuth("SECRET"))
-    assert "SECRET-TOKEN" in settings.secrets()
+    assert "SECRET-TOKEN" in settings.auth.secrets()
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,8 @@ BELOW = {
     "waiting": {"", "api", "hooks", "waiting", "triggers"},
     "triggers": {"", "api", "hooks", "waiting", "triggers"},
     "sensors": {"", "api", "hooks", "waiting", "sensors"},
-    "operators": {"", "api", "hooks", "waiting", "operators"},
+    "operators": {"", "api", "hooks", "waiting", "bulk", "operators"},
+    "bulk": {"", "api", "bulk"},
     "api": {"", "api"},
     "": {"", "api"},
 }

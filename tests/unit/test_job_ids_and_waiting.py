@@ -6,8 +6,6 @@ import pytest
 
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
-    ZendeskJobFailedError,
-    ZendeskNotFoundError,
 )
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, validate_job_id
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -107,8 +105,7 @@ def test_failed_or_killed_fails_at_once_naming_job_status_and_message(state: str
     )
     assert outcome.decision is WaitDecision.FAILED
     assert outcome.message == f"Zendesk job a ended {state}: Worker lost"
-    error = outcome.error()
-    assert isinstance(error, ZendeskJobFailedError) and error.job_ids == ("a",)
+    assert [job.id for job in outcome.failed_jobs] == ["a"] and outcome.missing == ()
 
 
 def test_item_errors_fail_only_when_asked() -> None:
@@ -134,8 +131,7 @@ def test_not_found_waits_inside_grace_and_fails_after() -> None:
     assert inside.decision is WaitDecision.WAITING and inside.not_visible_yet == ("a",)
     assert after.decision is WaitDecision.FAILED
     assert "about a day" in after.message and "after 60 s" in after.message
-    error = after.error()
-    assert isinstance(error, ZendeskNotFoundError) and error.job_ids == ("a",)
+    assert after.missing == ("a",) and after.failed_jobs == ()
 
 
 def test_unknown_status_keeps_waiting() -> None:

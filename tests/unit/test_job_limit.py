@@ -10,6 +10,7 @@ exact answer, then against the emulator, whose default limit is 30.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ import requests_mock as rm
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobLimitError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError, exception_for_error
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, make_hook, set_connection
 
@@ -160,17 +161,17 @@ def emulator_hook(emu: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> Zend
 
 
 def test_the_31st_job_is_refused_naming_the_limit(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    zendesk_emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with ZendeskEmulator(clock=ManualClock()) as emu:  # the default limit: 30
-        hook = emulator_hook(emu, monkeypatch)
-        started = [hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]}).id for _ in range(30)]
-        for job_id in started:
-            emu.set_job_status(job_id, "working")  # stuck: no place frees up
-        with caplog.at_level(logging.WARNING), pytest.raises(ZendeskJobLimitError) as info:
-            hook.submit_job("POST", "/api/v2/imports/tickets/create_many", {"tickets": [{}]})
-        refused = emu.request_count("/api/v2/imports/tickets/create_many")
-        served = len(emu.requests)
+    emu = zendesk_emulator  # the default limit: 30
+    hook = emulator_hook(emu, monkeypatch)
+    started = [hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]}).id for _ in range(30)]
+    for job_id in started:
+        emu.set_job_status(job_id, "working")  # stuck: no place frees up
+    with caplog.at_level(logging.WARNING), pytest.raises(ZendeskJobLimitError) as info:
+        hook.submit_job("POST", "/api/v2/imports/tickets/create_many", {"tickets": [{}]})
+    refused = emu.request_count("/api/v2/imports/tickets/create_many")
+    served = len(emu.requests)
     assert "30 jobs are queued or working; the limit is 30" in str(info.value)  # Zendesk's answer, quoted
     assert str(info.value).endswith(WHAT_TO_DO)
     assert refused == 5
@@ -178,12 +179,14 @@ def test_the_31st_job_is_refused_naming_the_limit(
     assert served == 35  # 30 started, 5 refused: nothing else
 
 
-def test_a_bulk_call_at_the_limit_goes_through_once_a_job_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=2) as emu:
-        hook = emulator_hook(emu, monkeypatch)
-        for _ in range(2):
-            hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}] * 50})  # about 6 s of work each
-        third = hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]})
-        statuses = [r.status for r in emu.requests]
+def test_a_bulk_call_at_the_limit_goes_through_once_a_job_finishes(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = zendesk_emulator_factory(max_active_jobs=2)
+    hook = emulator_hook(emu, monkeypatch)
+    for _ in range(2):
+        hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}] * 50})  # about 6 s of work each
+    third = hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]})
+    statuses = [r.status for r in emu.requests]
     assert third.status == "queued"
     assert statuses == [200, 200, 429, 200]

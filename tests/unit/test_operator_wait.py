@@ -6,7 +6,6 @@ exactly ``poll_interval`` and nothing here waits in real time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,17 +19,10 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from tests.task_clock import on_clock
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
-
-
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=1000) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
 
 
 def operator(

@@ -32,12 +32,11 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
 )
 from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, shared_poller, use_poller_factory
-from tests.unit.test_poller_support import (  # noqa: F401
+from tests.unit.test_poller_support import (
     SHOW_MANY,
     Driven,
     Watched,
     asked_ids,
-    emulator_fixture,
     requests_per_time,
     show_many_requests,
 )

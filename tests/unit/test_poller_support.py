@@ -13,23 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
-from airflow_provider_zendesk_jobs.testing import ManualClock, RequestRecord, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import RequestRecord, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.poller import Clock, SharedJobStatusPoller, Sleep
 from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
 
 SHOW_MANY = "/api/v2/job_statuses/show_many"
-
-
-@pytest.fixture(name="emulator")
-def emulator_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZendeskEmulator]:
-    """An emulator on a manual clock; ``zendesk_default`` points at it."""
-    with ZendeskEmulator(clock=ManualClock(), max_active_jobs=10_000) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        yield emu
 
 
 def show_many_requests(emu: ZendeskEmulator) -> list[RequestRecord]:

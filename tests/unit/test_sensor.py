@@ -28,7 +28,7 @@ from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
 from tests.task_clock import on_clock
-from tests.unit.test_poller_support import SHOW_MANY, emulator_fixture, show_many_requests  # noqa: F401
+from tests.unit.test_poller_support import SHOW_MANY, show_many_requests
 
 pytestmark = pytest.mark.timeout(60)
 CONTEXT: Any = {}

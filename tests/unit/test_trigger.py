@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
-from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import capture_airflow_logs
-from tests.unit.test_poller_support import (  # noqa: F401
+from tests.unit.test_poller_support import (
     SHOW_MANY,
     RecordingHook,
-    emulator_fixture,
     on_emulator_time,
     pollers_on_clock,
     show_many_requests,
@@ -207,14 +206,13 @@ async def test_item_errors_fail_the_wait_only_when_asked(emulator: ZendeskEmulat
 
 
 async def test_a_job_not_visible_yet_is_waited_for_within_the_grace(
-    monkeypatch: pytest.MonkeyPatch, trigger_logs: list[dict[str, Any]]
+    emulator: ZendeskEmulator, trigger_logs: list[dict[str, Any]]
 ) -> None:
-    with ZendeskEmulator(clock=ManualClock(), not_visible_seconds=12) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_ZENDESK_DEFAULT", emu.connection_extra_json())
-        job_id = emu.create_job(count=2, work_seconds=20)
-        with on_emulator_time(emu):
-            event = await event_of(trigger_for(emu, [job_id], not_found_grace=60))
-        statuses = [r.status for r in show_many_requests(emu)]
+    emulator.store_settings.not_visible_seconds = 12
+    job_id = emulator.create_job(count=2, work_seconds=20)
+    with on_emulator_time(emulator):
+        event = await event_of(trigger_for(emulator, [job_id], not_found_grace=60))
+    statuses = [r.status for r in show_many_requests(emulator)]
     assert event["status"] == "success"
     assert (
         f"{job_id}: not visible yet (Zendesk answers 404 for a moment after a bulk call; waiting up to 60 s "

@@ -1,0 +1,39 @@
+"""What a failed bulk call means for its chunk: nothing started, perhaps started, or refused for good.
+
+* **not started**: the job limit (429 ``TooManyJobs``), the request rate (429) or 503: Zendesk
+  says it did nothing, so the chunk goes back to the queue and is sent later.
+* **unknown**: the answer was lost after the request left (another 5xx, a timeout or a cut
+  connection, a 2xx whose body is not a job status): a job may have started. The chunk is
+  never simply sent again; Zendesk's job list settles it (:mod:`.reconcile`).
+* **refused**: Zendesk refused the chunk itself or the credentials (400, 401, 403, 404, 422, a
+  redirect): sending it again changes nothing, so the task fails, naming the reason.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from airflow_provider_zendesk_jobs.exceptions import (
+    ZendeskJobsError,
+    ZendeskRateLimitError,
+    ZendeskResponseError,
+    ZendeskUnavailableError,
+)
+
+__all__ = ["Submission", "classify_failure"]
+
+
+class Submission(Enum):
+    NOT_STARTED = "not started"
+    UNKNOWN = "unknown"
+    REFUSED = "refused"
+
+
+def classify_failure(error: ZendeskJobsError) -> Submission:
+    if isinstance(error, ZendeskRateLimitError):
+        return Submission.NOT_STARTED
+    if isinstance(error, ZendeskUnavailableError):
+        return Submission.NOT_STARTED if error.status_code == 503 else Submission.UNKNOWN
+    if isinstance(error, ZendeskResponseError) and (error.status_code is None or 200 <= error.status_code < 300):
+        return Submission.UNKNOWN
+    return Submission.REFUSED

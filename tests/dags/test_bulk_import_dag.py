@@ -1,0 +1,153 @@
+"""The bulk-import example DAG as users run it (``airflow dags test``, the trigger run in line), and a killed worker.
+
+The emulator runs in this process; ``airflow dags test`` runs in a subprocess, reading the
+emulator's clock over HTTP. A driver thread moves that clock forward while a run goes on; when
+the worker is to be killed, the clock stands still, so the jobs it started stay active and the
+kill finds it waiting on them, with its ledger on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from tests.dags.test_example_dags import ROOT, latest_run
+
+DAG_ID = "example_zendesk_bulk_import"
+LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
+
+
+@pytest.fixture
+def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    emulator: ZendeskEmulator = zendesk_emulator_factory(queued_seconds=2, seconds_per_item=0.1)
+    return emulator
+
+
+class ClockDriver(threading.Thread):
+    """Moves the emulator's clock 5 s forward every 20 ms until stopped: jobs finish within real seconds."""
+
+    def __init__(self, emu: ZendeskEmulator) -> None:
+        super().__init__(daemon=True)
+        self.emu = emu
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.02):
+            self.emu.advance(5)
+
+
+def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+        AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH=str(tmp_path / "ledgers"),
+        ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
+        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+    )
+    return env
+
+
+def command() -> list[str]:
+    return [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, LOGICAL_DATE]
+
+
+def check_result(emu: ZendeskEmulator) -> dict[str, object]:
+    run = latest_run(DAG_ID)
+    assert run["state"] == "success", run
+    result = run["xcom"]["import_tickets"]
+    assert (result["records"], result["succeeded"], result["failed"]) == (1000, 990, 10)
+    assert len(result["jobs"]) == 10 and result["unmapped"] == [] and result["uncertain"] == []
+    rejected = run["xcom"]["report_failures"]
+    assert [r["record_index"] for r in rejected] == [96 + 97 * k for k in range(10)]
+    assert all(r["external_id"] == f"example-source-{r['record_index']}" for r in rejected)
+    assert emu.records_received() == 1000
+    assert emu.duplicate_records("external_id") == {}
+    return result
+
+
+@pytest.mark.timeout(240)
+def test_bulk_import_dag_runs_deferred_through_the_trigger(
+    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    driver = ClockDriver(emulator)
+    driver.start()
+    try:
+        result = subprocess.run(
+            command(), env=environment(emulator, tmp_path), capture_output=True, text=True, timeout=200, check=False
+        )
+    finally:
+        driver.stop.set()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "ZendeskJobStatusTrigger" in output  # it deferred, and the trigger ran
+    check_result(emulator)
+    assert "1,000 of 1,000 records: 990 done, 10 failed" in output
+    assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 10
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_once(
+    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    env = environment(emulator, tmp_path)
+    ledger_dir = tmp_path / "ledgers"
+    worker = subprocess.Popen(
+        command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 150
+        while True:  # the clock stands still: the first 5 jobs stay active, the worker waits on them
+            ledgers = list(ledger_dir.rglob("*.json"))
+            if ledgers and emulator.records_received() == 500:
+                ledger = json.loads(ledgers[0].read_text())
+                if sum(entry["state"] == "active" for entry in ledger["chunks"].values()) == 5:
+                    break
+            assert worker.poll() is None, "the worker ended before it could be killed"
+            assert time.monotonic() < deadline, "the worker never had 5 jobs active"
+            time.sleep(0.1)
+        os.killpg(worker.pid, signal.SIGKILL)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert emulator.records_received() == 500
+    run_id = latest_run(DAG_ID)["run_id"]
+    assert ledger["key"] == f"{DAG_ID}/{run_id.replace(':', '_')}/import_tickets"
+    # The same task instance runs again, as its next try would: same DAG run, same task, same ledger.
+    # (Airflow 3.0's `tasks test` stops after running a deferred task's trigger in line; each run then
+    # goes one round further, so it is run until the import is done.)
+    driver = ClockDriver(emulator)
+    driver.start()
+    outputs: list[str] = []
+    try:
+        while not outputs or "1,000 of 1,000 records" not in outputs[-1]:
+            assert len(outputs) < 12, outputs[-1][-4000:]
+            again = subprocess.run(
+                [sys.executable, "-m", "airflow", "tasks", "test", DAG_ID, "import_tickets", run_id],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=200,
+                check=False,
+            )
+            outputs.append(again.stdout + again.stderr)
+            assert again.returncode == 0, outputs[-1][-4000:]
+    finally:
+        driver.stop.set()
+    output = "".join(outputs)
+    assert "records in 10 chunks of up to 100" not in output  # never a new import: the ledger was found
+    assert "1,000 of 1,000 records: 990 done, 10 failed" in output
+    assert emulator.records_received() == 1000
+    assert emulator.duplicate_records("external_id") == {}
+    assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 10

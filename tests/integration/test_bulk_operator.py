@@ -1,0 +1,236 @@
+"""ZendeskBulkJobOperator against the emulator on its manual clock: budgets, refusals, lost answers, next tries.
+
+The operator sleeps through ``emulator.advance`` and reads the emulator's clock, so every poll
+moves Zendesk's time by exactly ``poll_interval`` and nothing waits in real time. The emulator's
+record log proves what was received, and how often.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, TaskDeferred
+
+from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+
+BULK_IMPORT = "/api/v2/imports/tickets/create_many"
+
+
+@pytest.fixture
+def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
+    emulator: ZendeskEmulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", queued_seconds=2, seconds_per_item=0.1
+    )
+    return emulator
+
+
+def tickets(count: int, failing: set[int] = frozenset()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+    return [
+        {
+            "subject": f"Ticket {i}" + (" FAIL" if i in failing else ""),
+            "external_id": f"src-{i}",
+            "comment": {"body": "Imported."},
+        }
+        for i in range(count)
+    ]
+
+
+def operator(emu: ZendeskEmulator, tmp_path: Path, **kwargs: Any) -> ZendeskBulkJobOperator:
+    kwargs.setdefault("action", "tickets.import")
+    kwargs.setdefault("poll_interval", 5)
+    return ZendeskBulkJobOperator(
+        task_id="import_tickets",
+        ledger_path=str(tmp_path / "ledgers"),
+        clock=emu.clock.now,
+        sleep=emu.advance,
+        **kwargs,
+    )
+
+
+CONTEXT: Any = {"run_id": "manual__1"}
+
+
+def assert_each_sent_once(emu: ZendeskEmulator, count: int) -> None:
+    assert emu.duplicate_records("external_id") == {}
+    assert emu.records_received() == count
+    assert set(emu.record_log.counts("external_id")) == {f"src-{i}" for i in range(count)}
+
+
+@pytest.mark.timeout(120)
+def test_a_thousand_tickets_within_the_budget_with_every_result_mapped(
+    emulator: ZendeskEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.api_settings.max_active_jobs = 3  # the account's limit equals the task's budget: a 4th job is refused
+    value = operator(emulator, tmp_path, records=tickets(1000, {5, 250, 999}), max_active_jobs=3).execute(CONTEXT)
+    assert_each_sent_once(emulator, 1000)
+    assert emulator.record_log.summary()["refused_calls"] == 0  # never more than 3 of its jobs at once
+    assert (value["records"], value["succeeded"], value["failed"]) == (1000, 997, 3)
+    assert len(value["jobs"]) == 10 and value["unmapped"] == [] and value["unreported"] == []
+    assert [f["record_index"] for f in value["failures"]] == [5, 250, 999]
+    assert value["failures"][1]["item_index"] == 50 and value["failures"][1]["error"] == "TicketCreateFailed"
+    assert [c["record_index"] for c in value["created"]] == [i for i in range(1000) if i not in {5, 250, 999}]
+    assert emulator.request_count(BULK_IMPORT, "POST") == 10
+    text = capsys.readouterr().out
+    assert "chunk 2 (records 200 to 299): 99 done, 1 failed" in text
+    assert "1,000 of 1,000 records: 997 done, 3 failed; 0 jobs active, 0 chunks to go" in text
+    assert "TicketCreateFailed" in text.split("Failed records by error:")[1]
+
+
+@pytest.mark.timeout(120)
+def test_the_accounts_job_limit_refuses_chunks_that_are_sent_later_never_twice(
+    emulator: ZendeskEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.api_settings.max_active_jobs = 4
+    emulator.create_job("tickets_update", count=5, queued_seconds=0, work_seconds=30)  # another integration's jobs
+    emulator.create_job("tickets_update", count=5, queued_seconds=0, work_seconds=60)
+    value = operator(emulator, tmp_path, records=tickets(700), max_active_jobs=5).execute(CONTEXT)
+    assert emulator.record_log.summary()["refused_calls"] >= 1
+    assert_each_sent_once(emulator, 700)
+    assert value["succeeded"] == 700
+    assert capsys.readouterr().out.count("was refused and nothing started") >= 1
+
+
+@pytest.mark.timeout(120)
+def test_a_503_on_a_bulk_call_means_not_started_and_the_chunk_goes_later(
+    emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    emulator.add_fault(Fault("server_error", status=503, count=2, path_prefix=BULK_IMPORT))
+    value = operator(emulator, tmp_path, records=tickets(300)).execute(CONTEXT)
+    assert emulator.request_count(BULK_IMPORT, "POST") == 5
+    assert_each_sent_once(emulator, 300)
+    assert value["succeeded"] == 300
+
+
+@pytest.mark.timeout(120)
+def test_a_lost_answer_is_found_in_the_job_list_when_its_items_name_the_records(
+    emulator: ZendeskEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = [{"id": 500 + i, "notes": "moved", "external_id": f"src-{i}"} for i in range(150)]
+    emulator.add_fault(Fault("truncated", count=1, path_prefix="/api/v2/users/update_many"))
+    value = operator(emulator, tmp_path, action="users.update_many", records=users).execute(CONTEXT)
+    assert_each_sent_once(emulator, 150)  # the cut answer's job was found, not sent again
+    assert value["succeeded"] == 150 and len(value["updated"]) == 150 and value["uncertain"] == []
+    assert "found in the job list" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
+def test_a_lost_answer_that_no_item_can_prove_is_reported_never_resent(
+    emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    emulator.add_fault(Fault("truncated", count=1, path_prefix=BULK_IMPORT))
+    value = operator(emulator, tmp_path, records=tickets(250)).execute(CONTEXT)
+    assert_each_sent_once(emulator, 250)
+    assert value["uncertain"] and value["uncertain"][0]["first_record"] == 0
+    assert value["uncertain"][0]["last_record"] == 99
+    assert value["succeeded"] == 150
+
+
+@pytest.mark.timeout(120)
+def test_the_next_try_goes_on_from_the_ledger_and_sends_nothing_twice(
+    emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    records = tickets(1000, {10})
+    with pytest.raises(AirflowTaskTimeout, match="next try"):
+        operator(emulator, tmp_path, records=records, max_active_jobs=2, timeout=30).execute(CONTEXT)
+    first = emulator.records_received()
+    assert 0 < first < 1000
+    value = operator(emulator, tmp_path, records=records, max_active_jobs=2).execute(CONTEXT)
+    assert_each_sent_once(emulator, 1000)
+    assert (value["succeeded"], value["failed"], len(value["jobs"])) == (999, 1, 10)
+
+
+@pytest.mark.timeout(60)
+def test_changed_records_never_go_on_from_anothers_ledger(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    with pytest.raises(AirflowTaskTimeout):
+        operator(emulator, tmp_path, records=tickets(300), max_active_jobs=1, timeout=5).execute(CONTEXT)
+    with pytest.raises(AirflowFailException, match="belongs to other records"):
+        operator(emulator, tmp_path, records=tickets(301)).execute(CONTEXT)
+
+
+@pytest.mark.timeout(60)
+def test_bad_records_fail_before_any_request(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    with pytest.raises(AirflowFailException, match=r"records\[2\]"):
+        operator(emulator, tmp_path, action="tickets.destroy_many", records=[1, 2, "x"]).execute(CONTEXT)
+    assert emulator.request_count() == 0
+
+
+@pytest.mark.timeout(120)
+def test_deferrable_waits_on_the_oldest_job_and_each_resume_fills_the_freed_places(
+    emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    op = operator(emulator, tmp_path, records=tickets(500), max_active_jobs=2, deferrable=True)
+    resume: Any = None
+    deferrals = 0
+    while True:
+        try:
+            value = op.execute(CONTEXT) if resume is None else op.execute_complete(CONTEXT, **resume)
+            break
+        except TaskDeferred as deferred:
+            deferrals += 1
+            job_ids = deferred.trigger.job_ids
+            assert len(job_ids) == 1
+            ledger = deferred.kwargs["ledger"]
+            oldest = min(
+                (entry for entry in ledger["chunks"].values() if entry["state"] == "active"),
+                key=lambda entry: entry["sent_at"],
+            )
+            assert job_ids == [oldest["job_id"]]
+            emulator.advance(emulator.finish_time(job_ids[0]) - emulator.clock.now())
+            resume = {"event": {"status": "success", "job_ids": job_ids}, **deferred.kwargs}
+    assert deferrals >= 3
+    assert_each_sent_once(emulator, 500)
+    assert value["succeeded"] == 500
+
+
+@pytest.mark.timeout(60)
+def test_a_failed_job_after_deferral_is_reported_with_its_records(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    op = operator(emulator, tmp_path, records=tickets(150), deferrable=True, max_failed_records=200)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(CONTEXT)
+    first = deferred.value.trigger.job_ids[0]
+    emulator.set_job_status(first, "killed")
+    emulator.advance(3600)
+    value = op.execute_complete(CONTEXT, event={"status": "failed", "job_ids": [first]}, **deferred.value.kwargs)
+    assert value["failed"] == 100 and value["failures"][0]["error"] == "JobKilled"
+    assert value["succeeded"] == 50
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute_complete(CONTEXT, event={"status": "timeout", "message": "late"}, **deferred.value.kwargs)
+
+
+@pytest.mark.timeout(60)
+def test_a_file_in_a_results_file_out_and_a_small_xcom(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    source = tmp_path / "tickets.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in tickets(120, {3, 4, 5})))
+    results = tmp_path / "out" / "results.jsonl"
+    value = operator(
+        emulator,
+        tmp_path,
+        records_path=f"file://{source}",
+        results_path=str(results),
+        max_failures_in_xcom=2,
+    ).execute(CONTEXT)
+    assert value["results_path"] == str(results) and "created" not in value
+    assert value["failures_total"] == 3 and len(value["failures"]) == 2
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(lines) == 120 and sum(line["outcome"] == "failed" for line in lines) == 3
+
+
+@pytest.mark.timeout(60)
+def test_more_failures_than_allowed_fail_the_task_after_the_import(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    with pytest.raises(AirflowFailException, match="3 records failed, more than max_failed_records=2"):
+        operator(emulator, tmp_path, records=tickets(50, {1, 2, 3}), max_failed_records=2).execute(CONTEXT)
+    assert emulator.records_received() == 50
+
+
+def test_arguments_are_checked_when_the_dag_is_parsed() -> None:
+    with pytest.raises(ValueError, match="chunk_size"):
+        ZendeskBulkJobOperator(task_id="t", action="tickets.import", records=[], chunk_size=101)
+    with pytest.raises(ValueError, match="max_active_jobs"):
+        ZendeskBulkJobOperator(task_id="t", action="tickets.import", records=[], max_active_jobs=31)
+    with pytest.raises(ValueError, match="exactly one"):
+        ZendeskBulkJobOperator(task_id="t", action="tickets.import")
