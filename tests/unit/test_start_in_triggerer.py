@@ -24,7 +24,7 @@ from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
 from tests.task_clock import on_clock
-from tests.unit.test_poller_support import emulator_fixture, on_emulator_time, show_many_requests  # noqa: F401
+from tests.unit.test_poller_support import on_emulator_time, show_many_requests
 
 pytestmark = pytest.mark.timeout(60)
 CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
