@@ -29,7 +29,9 @@ triggerer(s), so killing one triggerer or poisoning another does not touch the o
 8. ``bulk``: the example DAG ``example_zendesk_bulk_import`` (1,000 tickets, deferred, in a pool
    with ``include_deferred``) succeeds with every record received once; then a bulk import's
    worker is killed (``kill -9``) while five of its jobs are active, and the task's next try,
-   run by the scheduler, finishes it: every record received exactly once.
+   run by the scheduler, finishes it: every record received exactly once;
+9. ``start_in_triggerer``: 30 sensor waits with ``start_from_trigger`` and 30 without, on Airflow
+   3.3: the tasks a worker ran and the requests to Zendesk for each.
 
 Every process it started is stopped by process group at the end, on failure and on Ctrl-C too.
 The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``. Exit status: 0
@@ -423,7 +425,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     os.environ.update(dep.env)  # this script reads the metadata database with Airflow's own models
 
     began = step("starting one emulator per scenario")
-    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill"):
+    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill", "start"):
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         gate = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
         dep.emulators[name] = Emulator(name, procs, dep.env, [*gate, "--seed", str(len(dep.emulators) + 1)])
@@ -467,6 +469,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         "e2e_outage",
         "e2e_poison_row",
     ]
+    dag_ids += START_DAGS
     for dag_id in dag_ids:
         path = f"/dags/{dag_id}"
         wait_for(f"DAG {dag_id} to be parsed", functools.partial(dep.api_or_none, "GET", path), 180)
@@ -1073,6 +1076,66 @@ def scenario_bulk(dep: Deployment, result: Result) -> None:
     result.check(value.get("succeeded") == 1000, f"the next try's result: {value}")
 
 
+# -- starting in the triggerer (Airflow 3.3's start_from_trigger) ---------------------------------------
+#: The two DAGs of the scenario (tests/e2e/dags/e2e_start_in_triggerer.py), unpaused with the others.
+START_DAGS = ["e2e_start_from_trigger_off", "e2e_start_from_trigger_on"]
+
+
+def scenario_start_in_triggerer(dep: Deployment, result: Result, waits: int = 30) -> None:
+    """30 waits with and without ``start_from_trigger``: the tasks a worker ran, and the requests to Zendesk."""
+    emu = dep.emulators["start"]
+    # Airflow 3.3 creates a started-in-triggerer trigger with no queue: only a triggerer without --queues takes it.
+    dep.procs.airflow("triggerer_no_queue", ["triggerer", "--skip-serve-logs"], dep.env)
+    for mode in ("off", "on"):
+        dag_id = f"e2e_start_from_trigger_{mode}"
+        before = len(emu.requests(""))
+        job_ids = emu.create_jobs(waits, work_seconds=lambda i: 5.0 + i)
+        run_id = dep.trigger(dag_id, {"job_ids": job_ids})
+        wait_for(
+            f"{waits} waits of {dag_id} deferred",
+            lambda: sum(ti.state == "deferred" for ti in task_instances(dag_id, run_id)) == waits,  # noqa: B023
+            300,
+        )
+        driver = ClockDriver(emu)
+        driver.start()
+        try:
+            tis = final_states(dag_id, run_id, 300, expected=waits)
+        finally:
+            driver.stopping.set()
+        succeeded = sum(ti.state == "success" for ti in tis)
+        requests = emu.requests("")[before:]
+        single_id = sum(
+            1
+            for r in requests
+            if r["path"].startswith(SHOW_MANY)
+            and len(urllib.parse.parse_qs(r["query"]).get("ids", [""])[0].split(",")) == 1
+        )
+        runs = dep.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        # "attempt=*.log" also matches the triggerer's "attempt=1.log.trigger.N.log": a worker's log has no ".trigger."
+        worker_logs = [
+            "\n".join(
+                p.read_text(errors="replace")
+                for p in runs.glob(f"task_id={ti.task_id}/attempt=*.log")
+                if ".trigger." not in p.name
+            )
+            for ti in tis
+        ]
+        on_worker = sum(1 for text in worker_logs if text.strip())
+        deferrals = sum(text.count("Deferring: the triggerer checks") for text in worker_logs)
+        result.figures[mode] = {
+            "succeeded": f"{succeeded}/{waits}",
+            "tasks_run_on_a_worker": on_worker,
+            "worker_deferrals": deferrals,
+            "requests": len(requests),
+            "single_id_checks": single_id,
+        }
+        result.check(succeeded == waits, f"{mode}: {waits - succeeded} of {waits} waits did not succeed")
+    on, off = result.figures["on"], result.figures["off"]
+    result.check(on["tasks_run_on_a_worker"] == 0, f"started in the triggerer, yet a worker ran tasks: {on}")
+    result.check(on["single_id_checks"] == 0, f"started in the triggerer, yet single-id checks were sent: {on}")
+    result.check(off["worker_deferrals"] == waits, f"without start_from_trigger every wait defers from a worker: {off}")
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("gate", "1. example gate DAG", scenario_gate),
     ("many", "2. 30 deferred sensors", scenario_many),
@@ -1082,6 +1145,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("poison_row", "6. poison trigger row", scenario_poison),
     ("events", "7. a killed job starts a DAG", scenario_events),
     ("bulk", "8. bulk import, killed worker", scenario_bulk),
+    ("start_in_triggerer", "9. 30 waits started in the triggerer, and not", scenario_start_in_triggerer),
 ]
 
 

@@ -3,7 +3,9 @@
 Each poke is one check of a :class:`~airflow_provider_zendesk_jobs.waiting.job_wait.JobWait`:
 a rate limit or an outage past the hook's retry budget only says "not yet", so a long wait
 does not fail on one bad minute. Deferred, the wait moves to the triggerer after one check,
-where thousands of waits share one poller per connection.
+where thousands of waits share one poller per connection. With ``start_from_trigger=True``
+on Airflow 3.3+, the wait starts in the triggerer and a worker never runs it (see
+:meth:`ZendeskJobStatusSensor.start_in_triggerer_refusal` for where it cannot).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, Context, Pok
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.links import ZendeskJobLink
+from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
+from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import start_trigger_args
 
 __all__ = ["ZendeskJobStatusSensor", "ZendeskJobsDeprecationWarning"]
 
@@ -45,6 +49,12 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
     :param not_found_grace: seconds (or a ``timedelta``) from the first check during which an
         unknown id counts as "not visible yet".
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param start_from_trigger: on Airflow 3.3+, with ``deferrable=True``, start the wait in the
+        triggerer: no worker runs the task, and a success (its XCom included) or a failed job ends
+        the task there too; other outcomes (timeout, errors) resume on a worker as in deferred
+        mode. ``job_id`` is rendered in the triggerer, as text. Where it cannot apply (an older
+        Airflow, ``deferrable=False``, an ``XComArg`` job id, a mapped task) the task runs as
+        without it, and its log says why.
     :param poll_interval: deprecated: the old name of ``poke_interval`` in deferred mode (it
         still sets the triggerer's interval, with a warning).
 
@@ -67,6 +77,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | timedelta | None = None,
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,6 +99,42 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         if deferrable and not (self._deferred_interval or self.poke_interval):
             raise ZendeskInvalidInputError("A deferrable ZendeskJobStatusSensor needs poke_interval above 0.")
         self._job_wait: JobWait | None = None
+        #: Why ``start_from_trigger=True`` could not apply (None when it does, or was not asked).
+        self.start_in_triggerer_refusal: str | None = None
+        if start_from_trigger:
+            self.start_in_triggerer_refusal = self._refusal()
+            if self.start_in_triggerer_refusal is None:
+                self._start_in_triggerer()
+
+    def _refusal(self) -> str | None:
+        if not AIRFLOW_V_3_3_PLUS:
+            from airflow import __version__
+
+            return (
+                f"Airflow {__version__} starts every task on a worker (starting in the triggerer, with "
+                "templates rendered there, needs Airflow 3.3 or later)"
+            )
+        if not self.deferrable:
+            return "the sensor is not deferrable (start_from_trigger needs deferrable=True)"
+        if isinstance(self.job_id, XComArg):
+            return "job_id is an XComArg, which only a worker resolves (a template string is rendered in the triggerer)"
+        return None
+
+    def _start_in_triggerer(self) -> None:
+        """Airflow 3.3's scheduler creates the trigger from these arguments; the triggerer renders ``job_id``.
+
+        ``start_trigger_args`` is replaced on this instance, never mutated: the class attribute
+        is shared by every sensor.
+        """
+        self.start_from_trigger = True
+        self.start_trigger_args = start_trigger_args(
+            job_id=self.job_id,
+            zendesk_conn_id=self.zendesk_conn_id,
+            poll_interval=self._deferred_interval or float(self.poke_interval),
+            not_found_grace=self.not_found_grace,
+            fail_on_item_errors=self.fail_on_item_errors,
+            timeout=float(self.timeout),
+        )
 
     def build_wait(
         self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
@@ -109,6 +156,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         return self._job_wait
 
     def execute(self, context: Context) -> Any:
+        self._say_why_on_a_worker(context)
         self._job_wait = wait = self.build_wait()  # bad input fails here, before any request
         if not self.deferrable:
             first_try = getattr(context.get("ti"), "get_first_reschedule_date", None) if self.reschedule else None
@@ -121,6 +169,14 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
             self.log.info("Zendesk had already finished; no need to defer.")
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
         wait.defer(self, deadline=wait.started_at + self.timeout)
+
+    def _say_why_on_a_worker(self, context: Context) -> None:
+        """One INFO line when ``start_from_trigger=True`` was asked but the task runs on a worker."""
+        reason = self.start_in_triggerer_refusal
+        if reason is None and self.start_from_trigger and getattr(context.get("ti"), "map_index", -1) >= 0:
+            reason = "a mapped task is started on a worker (Airflow starts only unmapped tasks in the triggerer)"
+        if reason is not None:
+            self.log.info("start_from_trigger does not apply, the wait runs as usual: %s.", reason)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         wait = self._wait()

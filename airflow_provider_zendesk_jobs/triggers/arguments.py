@@ -6,6 +6,11 @@ may come from an older or newer release, or a hand edit, so :func:`check_trigger
 in ``run()``, where a bad value ends that one wait with an error event naming it. It accepts all
 that release 0.1.0 wrote and, for ``job_ids``, the text a template renders for a list (as the
 sensor's ``job_id``: ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
+
+A wait started in the triggerer (:mod:`..waiting.start_in_triggerer`, Airflow 3.3's ``start_from_trigger``)
+is stored with the sensor's ``job_id`` instead of ``job_ids`` (Airflow renders a task's template
+only into a trigger argument of the same name), a ``timeout`` counted from its first run instead
+of an absolute ``deadline`` (no worker computed one), and ``end_in_triggerer``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import TRIGGER_CLASSPATH
 
-__all__ = ["TriggerArguments", "check_trigger_arguments"]
+__all__ = ["TRIGGER_CLASSPATH", "TriggerArguments", "check_trigger_arguments"]
 
 #: The latest epoch second a ``datetime`` can show (9999-12-31T23:59:59Z): deadlines end up in messages.
 _LAST_EPOCH = 253_402_300_799.0
@@ -37,6 +43,19 @@ class TriggerArguments:
     started_at: float | None
     deadline: float | None
     not_before: float | None
+    #: Seconds from the first check to the deadline, for a wait with no absolute ``deadline``.
+    timeout: float | None = None
+    #: Started in the triggerer: a success or a failed job ends the task there, with no worker.
+    end_in_triggerer: bool = False
+    #: The ids were given as a list (or a list's text), so the task's XCom is a list.
+    many: bool = True
+
+    @property
+    def effective_deadline(self) -> float | None:
+        """The absolute deadline, once ``started_at`` is known (``timeout`` counts from it)."""
+        if self.deadline is not None or self.timeout is None or self.started_at is None:
+            return self.deadline
+        return min(self.started_at + self.timeout, _LAST_EPOCH)
 
 
 def _show(value: object) -> str:
@@ -78,13 +97,17 @@ def _epoch(value: object) -> float | None:
     return number
 
 
-def _job_ids(value: object) -> list[str]:
+def _job_ids(value: object) -> tuple[list[str], bool]:
     if not isinstance(value, str | list | tuple):
         raise ZendeskInvalidInputError(
             f"{type(value).__name__} {_show(value)} is not a Zendesk job id or a list of them"
         )
-    ids, _ = normalize_job_ids(value)
-    return list(dict.fromkeys(ids))  # one read of each id, in the order given
+    ids, many = normalize_job_ids(value)
+    return list(dict.fromkeys(ids)), many  # one read of each id, in the order given
+
+
+def _optional_seconds(value: object) -> float | None:
+    return None if value is None else _seconds(value, positive=False)
 
 
 def _connection_id(value: object) -> str:
@@ -108,6 +131,11 @@ def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]
     """
     problems: list[str] = []
     checked: dict[str, Any] = {}
+    ids_name = "job_ids" if given.get("job_ids") is not None or given.get("job_id") is None else "job_id"
+    try:
+        checked["job_ids"], checked["many"] = _job_ids(given.get(ids_name))
+    except ZendeskInvalidInputError as exc:
+        problems.append(f"{ids_name}: {str(exc).rstrip('.')}")
     for name, check in _CHECKS.items():
         try:
             checked[name] = check(given.get(name))
@@ -130,7 +158,6 @@ def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
-    "job_ids": _job_ids,
     "zendesk_conn_id": _connection_id,
     "poll_interval": lambda value: _seconds(value, positive=True),
     "not_found_grace": lambda value: _seconds(value, positive=False),
@@ -138,4 +165,6 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "started_at": _epoch,
     "deadline": _epoch,
     "not_before": _epoch,
+    "timeout": _optional_seconds,
+    "end_in_triggerer": lambda value: False if value is None else _flag(value),
 }

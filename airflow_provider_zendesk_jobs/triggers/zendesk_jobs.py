@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import importlib
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timezone
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -29,7 +30,11 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, Z
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
-from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
+from airflow_provider_zendesk_jobs.triggers.arguments import (
+    TRIGGER_CLASSPATH,
+    TriggerArguments,
+    check_trigger_arguments,
+)
 from airflow_provider_zendesk_jobs.triggers.messages import (
     PollAnswer,
     PollFailure,
@@ -45,6 +50,7 @@ from airflow_provider_zendesk_jobs.waiting.events import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
     event_payload,
+    summaries,
 )
 from airflow_provider_zendesk_jobs.waiting.progress import (
     REMINDER_SECONDS,
@@ -55,11 +61,12 @@ from airflow_provider_zendesk_jobs.waiting.progress import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import JsonValue
+
     from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 
 __all__ = ["ZendeskJobStatusTrigger"]
 
-_CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
 _poller_module: concurrent.futures.Future[ModuleType] | None = None
 
 
@@ -101,6 +108,12 @@ class ZendeskJobStatusTrigger(BaseTrigger):
     :param deadline: epoch seconds after which the wait ends with a ``timeout`` event; ``None`` waits on.
     :param not_before: epoch seconds before which no request may be sent: the ``Retry-After`` of a 429
         the task met just before it deferred (the triggerer's hook has not heard it).
+    :param job_id: the sensor's ``job_id`` as the triggerer renders it, for a wait started in the
+        triggerer (Airflow 3.3's ``start_from_trigger``); used when ``job_ids`` is None.
+    :param timeout: seconds from ``started_at`` to the deadline, when no ``deadline`` is given.
+    :param end_in_triggerer: a success (with the XCom the sensor returns) or a failed job ends the
+        task in the triggerer (``TaskSuccessEvent`` / ``TaskFailedEvent``); any other end resumes
+        the task on a worker, as a deferred wait does.
 
     Arguments this release does not know are kept (``serialize()`` returns them) and end the
     wait with an error event naming them: they come from a row written by a newer release, and
@@ -109,7 +122,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
 
     def __init__(
         self,
-        job_ids: str | Sequence[str],
+        job_ids: str | Sequence[str] | None,
         zendesk_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         not_found_grace: float = DEFAULT_NOT_FOUND_GRACE,
@@ -117,6 +130,10 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         started_at: float | None = None,
         deadline: float | None = None,
         not_before: float | None = None,
+        *,
+        job_id: str | Sequence[str] | None = None,
+        timeout: float | None = None,
+        end_in_triggerer: bool = False,
         **unknown: Any,
     ) -> None:
         # Stored as given, checked in run(): nothing here may raise but a TypeError (see .arguments).
@@ -129,14 +146,16 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         self.started_at = started_at
         self.deadline = deadline
         self.not_before = not_before
+        self.job_id = job_id
+        self.timeout = timeout
+        self.end_in_triggerer = end_in_triggerer
         #: Arguments this release does not know (a row written by a newer one): kept, and refused in run().
         self._unknown: dict[str, Any] = dict(unknown)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The arguments as given (whatever they hold), so a stored row rebuilds the same trigger."""
-        job_ids = self.job_ids
         kwargs: dict[str, Any] = {
-            "job_ids": list(job_ids) if isinstance(job_ids, list | tuple) else job_ids,
+            "job_ids": _as_stored(self.job_ids),
             "zendesk_conn_id": self.zendesk_conn_id,
             "poll_interval": self.poll_interval,
             "not_found_grace": self.not_found_grace,
@@ -146,8 +165,14 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         }
         if self.not_before is not None:
             kwargs["not_before"] = self.not_before
+        if self.job_id is not None:
+            kwargs["job_id"] = _as_stored(self.job_id)
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        if self.end_in_triggerer is not False:
+            kwargs["end_in_triggerer"] = self.end_in_triggerer
         kwargs.update(self._unknown)
-        return _CLASSPATH, kwargs
+        return TRIGGER_CLASSPATH, kwargs
 
     def check_arguments(self) -> TriggerArguments:
         """The stored arguments, checked; :class:`ZendeskInvalidInputError` names every bad one."""
@@ -162,27 +187,57 @@ class ZendeskJobStatusTrigger(BaseTrigger):
             return
         poller = await _shared_poller(arguments.zendesk_conn_id)
         wait = _Wait(arguments, self.log, poller.clock())
+        if arguments.end_in_triggerer:
+            count, left = len(arguments.job_ids), wait.arguments.timeout
+            self.log.info(
+                "Started in the triggerer: checking %d job%s every %g s%s",
+                count,
+                "" if count == 1 else "s",
+                arguments.poll_interval,
+                "" if left is None else f" for up to {left:.0f} s",
+            )
         # The poller hands each message to the wait in this task's context (its log lines land in
         # this task's log) without waking this task, which wakes once, at the end.
         with poller.register(
             arguments.job_ids,
             poll_interval=arguments.poll_interval,
-            deadline=arguments.deadline,
+            deadline=wait.arguments.deadline,
             on_message=wait.on_message,
         ):
             if arguments.not_before is not None:
                 poller.pause_until(arguments.not_before)
             payload = await wait.done
-        yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+        yield self._event(arguments, payload)
+
+    def _event(self, arguments: TriggerArguments, payload: dict[str, Any]) -> TriggerEvent:
+        """The event that ends the wait: in the triggerer where no worker is needed, else back to the task."""
+        status = payload["status"]
+        if not arguments.end_in_triggerer or status not in (EVENT_SUCCESS, EVENT_FAILED):
+            return TriggerEvent(payload)  # type: ignore[no-untyped-call]
+        from airflow.triggers.base import TaskFailedEvent, TaskSuccessEvent  # only Airflow 3.3+ starts such a wait
+
+        if status == EVENT_FAILED:  # the sensor's AirflowFailException: no retry revives a dead job
+            self.log.error("%s", payload["message"])
+            return TaskFailedEvent()
+        self.log.info("%s", payload["message"] or "Zendesk finished the jobs")
+        xcom = summaries(payload["jobs"], arguments.job_ids, many=arguments.many)
+        return TaskSuccessEvent(xcoms={"return_value": cast("JsonValue", xcom)})
+
+
+def _as_stored(value: Any) -> Any:
+    return list(value) if isinstance(value, list | tuple) else value
 
 
 class _Wait:
     """One running wait: what it remembers between the poller's messages, and what each one means."""
 
     def __init__(self, arguments: TriggerArguments, log: Any, now: float) -> None:
-        self.arguments = arguments
+        # A wait started in the triggerer starts its clock (and its ``timeout``) at its first run.
+        started_at = arguments.started_at if arguments.started_at is not None else now
+        with_start = dataclasses.replace(arguments, started_at=started_at)
+        self.arguments = dataclasses.replace(with_start, deadline=with_start.effective_deadline)
         self.log = log
-        self.started_at = arguments.started_at if arguments.started_at is not None else now
+        self.started_at = started_at
         self.options = WaitOptions(
             fail_on_item_errors=arguments.fail_on_item_errors, not_found_grace=arguments.not_found_grace
         )

@@ -13,7 +13,7 @@ from typing import Any
 from airflow_provider_zendesk_jobs.exceptions import ErrorKind
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 
-__all__ = ["EVENT_ERROR", "EVENT_FAILED", "EVENT_SUCCESS", "EVENT_TIMEOUT", "event_payload", "job_summary"]
+__all__ = ["EVENT_ERROR", "EVENT_FAILED", "EVENT_SUCCESS", "EVENT_TIMEOUT", "event_payload", "job_summary", "summaries"]
 
 EVENT_SUCCESS = "success"
 EVENT_FAILED = "failed"
@@ -44,3 +44,20 @@ def event_payload(
         payload["error_type"] = type(error).__name__ if error is not None else "Exception"
         payload["error_kind"] = getattr(error, "kind", ErrorKind.FAILED).value
     return payload
+
+
+def summaries(
+    jobs: Mapping[str, JobStatus] | Sequence[Mapping[str, Any]], job_ids: Sequence[str], *, many: bool
+) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """A waiting task's XCom: ``{"id", "status", "total", "progress", "message"}`` per job, in the order of ``job_ids``.
+
+    A list when the task was given a list (``many``), else the one job's summary. ``jobs`` is
+    either parsed statuses keyed by id or the ``jobs`` list of a trigger event.
+    """
+    by_id = (
+        {job_id: job_summary(job) for job_id, job in jobs.items()}
+        if isinstance(jobs, Mapping)
+        else {str(item.get("id")): dict(item) for item in jobs}
+    )
+    found = [by_id[job_id] for job_id in job_ids if job_id in by_id]
+    return found if many else (found[0] if found else None)

@@ -21,7 +21,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
-from airflow_provider_zendesk_jobs.waiting.events import job_summary
+from airflow_provider_zendesk_jobs.waiting.events import summaries
 from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
 from airflow_provider_zendesk_jobs.waiting.progress import Logger, ProgressLog
 from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOptions, WaitOutcome, evaluate_wait
@@ -137,13 +137,7 @@ class JobWait:
         self, jobs: Mapping[str, JobStatus] | Sequence[Mapping[str, Any]]
     ) -> dict[str, Any] | list[dict[str, Any]] | None:
         """A summary per job (a list when ``job_id`` was one), from parsed statuses by id or an event's ``jobs``."""
-        by_id = (
-            {job_id: job_summary(job) for job_id, job in jobs.items()}
-            if isinstance(jobs, Mapping)
-            else {str(item.get("id")): dict(item) for item in jobs}
-        )
-        found = [by_id[job_id] for job_id in self.job_ids if job_id in by_id]
-        return found if self.many else (found[0] if found else None)
+        return summaries(jobs, self.job_ids, many=self.many)
 
     def defer(
         self,
