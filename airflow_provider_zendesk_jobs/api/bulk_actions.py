@@ -5,7 +5,7 @@ the record list in the body (or that the records are ids sent as ``?ids=``), the
 XCom list its successes go to, and the fields by which a result item is matched to a record.
 
 How items point back, from Zendesk's reference pages (Tickets, Ticket Import, Users,
-Organizations, Job Statuses) and the shapes real accounts send (``ZENDESK_API.md``):
+Organizations, Job Statuses) and the shapes real accounts send:
 
 * ticket creates and imports: every item has ``index``, its place in the call;
 * updates and deletions: every item has the ``id`` of the record it acted on;

@@ -1,7 +1,7 @@
 """What each bulk call does to its records: job type, progress wording, and the result items.
 
-Result items have exactly the shapes real Zendesk accounts send for each call (see
-``ZENDESK_API.md``), so a client parsed against the emulator parses real answers too.
+Result items have exactly the shapes real Zendesk accounts send for each call, so a client
+parsed against the emulator parses real answers too.
 
 Making records fail on purpose (the only way to get failures through the HTTP bulk calls):
 
