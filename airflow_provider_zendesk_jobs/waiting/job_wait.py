@@ -24,7 +24,13 @@ from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.waiting.events import summaries
 from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
 from airflow_provider_zendesk_jobs.waiting.progress import Logger, ProgressLog
-from airflow_provider_zendesk_jobs.waiting.rule import WaitDecision, WaitOptions, WaitOutcome, evaluate_wait
+from airflow_provider_zendesk_jobs.waiting.rule import (
+    DEFERRAL_BACKSTOP_SECONDS,
+    WaitDecision,
+    WaitOptions,
+    WaitOutcome,
+    evaluate_wait,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator
@@ -32,9 +38,6 @@ if TYPE_CHECKING:
     from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
 __all__ = ["DEFERRAL_BACKSTOP_SECONDS", "JobWait", "seconds"]
-
-#: How long after a deferred wait's own deadline Airflow's deferral timeout steps in, should the trigger not answer.
-DEFERRAL_BACKSTOP_SECONDS = 60.0
 
 
 def seconds(value: Any, name: str, *, positive: bool = False) -> float:

@@ -9,6 +9,8 @@ from enum import Enum
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
+#: How long after a deferred wait's own deadline Airflow's deferral timeout steps in, should the trigger not answer.
+DEFERRAL_BACKSTOP_SECONDS = 60.0
 _MAX_ITEMS_SHOWN = 5
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
+from airflow_provider_zendesk_jobs.waiting.rule import DEFERRAL_BACKSTOP_SECONDS
 
 if TYPE_CHECKING:
     from airflow.triggers.base import StartTriggerArgs
