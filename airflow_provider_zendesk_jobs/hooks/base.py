@@ -33,7 +33,10 @@ else:
 
 def mask_secrets(values: list[str]) -> None:
     """Register values with Airflow's secrets masker, on every Airflow 3 version."""
-    from airflow.providers.common.compat.sdk import mask_secret
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - older task SDKs
+        from airflow.providers.common.compat.sdk import mask_secret
 
     for value in filter(None, values):
         mask_secret(value)
