@@ -7,7 +7,7 @@ this DAG; ``report_failed_jobs`` reads the jobs from ``triggering_asset_events``
 (several jobs that end within one poll may arrive in one run). Hook an alert on it (email, Slack
 callbacks) to tell someone.
 
-``ZENDESK_EXAMPLE_CONN_ID`` (default ``zendesk_default``) names the connection.
+``ZENDESK_EXAMPLE_WATCH_CONN_ID`` (default ``zendesk_default``) names the connection.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from airflow.sdk import Asset, AssetWatcher, dag, task
 
 from airflow_provider_zendesk_jobs.triggers.job_events import ZendeskJobEventTrigger
 
-CONN_ID = os.environ.get("ZENDESK_EXAMPLE_CONN_ID", "zendesk_default")
+CONN_ID = os.environ.get("ZENDESK_EXAMPLE_WATCH_CONN_ID", "zendesk_default")
 WATCH_SECONDS = float(os.environ.get("ZENDESK_EXAMPLE_WATCH_SECONDS", "60"))
 
 log = logging.getLogger(__name__)
