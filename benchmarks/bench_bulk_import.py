@@ -22,7 +22,6 @@ at this limit, or any record was received other than once.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
@@ -30,7 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from bench_support import write_summary
+from bench_support import task_logs_dropped, write_summary
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 
@@ -136,11 +135,7 @@ def main(argv: list[str] | None = None) -> tuple[int, list[str]]:
 
 
 if __name__ == "__main__":
-    from airflow.sdk.log import configure_logging
-
-    with open(os.devnull, "wb") as devnull:
-        configure_logging(json_output=True, output=devnull, sending_to_supervisor=True, log_level="INFO")
-        with contextlib.redirect_stdout(sys.stderr):
-            code, report = main()
+    with task_logs_dropped():
+        code, report = main()
     print("\n".join(report))
     sys.exit(code)

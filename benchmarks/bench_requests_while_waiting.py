@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -42,7 +41,7 @@ from typing import Any
 from unittest import mock
 
 from bench_deferred_waits import INTERVAL, SPREAD, measure, percentile
-from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, write_summary
+from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, task_logs_dropped, write_summary
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline
@@ -234,13 +233,8 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--summary", help="write the headline figures to this JSON file")
     args = parser.parse_args()
-    from airflow.sdk.log import configure_logging
-
-    with open(os.devnull, "wb") as devnull:
-        # As in a triggerer's runner process, every wait logs; the lines go nowhere.
-        configure_logging(json_output=True, output=devnull, sending_to_supervisor=True, log_level="INFO")
-        with contextlib.redirect_stdout(sys.stderr):
-            met, report, summary = asyncio.run(main(sorted(args.sizes)))
+    with task_logs_dropped():  # as in a triggerer's runner process, every wait logs
+        met, report, summary = asyncio.run(main(sorted(args.sizes)))
     print("\n".join(report))
     write_summary(args.summary, **summary)
     sys.exit(0 if met else 1)

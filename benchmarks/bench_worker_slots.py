@@ -51,7 +51,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 from airflow.sdk._shared.module_loading import import_string
 from airflow.sdk.bases import sensor as sensor_base
 from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
-from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, write_summary
+from bench_support import HTTP_CONN_ENV, HTTP_CONN_ID, http_connection, task_logs_dropped, write_summary
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
@@ -249,11 +249,7 @@ def main(argv: list[str] | None = None) -> tuple[int, list[str]]:
 
 
 if __name__ == "__main__":
-    from airflow.sdk.log import configure_logging
-
-    with open(os.devnull, "wb") as devnull:
-        configure_logging(json_output=True, output=devnull, sending_to_supervisor=True, log_level="INFO")
-        with contextlib.redirect_stdout(sys.stderr):
-            code, report = main()
+    with task_logs_dropped():
+        code, report = main()
     print("\n".join(report))
     sys.exit(code)
