@@ -327,8 +327,9 @@ class ZendeskBulkJobOperator(BaseOperator):
     def _defer(self, run: _Import, oldest: int) -> None:
         entry = run.ledger.chunks[oldest]
         assert entry.job_id is not None
+        # One line before JobWait's own "Deferring: ..." line: why this job, and what comes after it.
         self.log.info(
-            "Deferring: the triggerer waits for %s, the oldest of %d active jobs; then the next chunks go out",
+            "The next chunks go out when %s, the oldest of %d active jobs, is done",
             entry.job_id,
             len(run.ledger.active()),
         )
