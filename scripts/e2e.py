@@ -61,7 +61,7 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -296,6 +296,17 @@ class ClockDriver(threading.Thread):
             except OSError:
                 return
             last = now
+
+
+@contextlib.contextmanager
+def clock_running(emulator: Emulator) -> Iterator[None]:
+    """The emulator's clock runs at real speed inside the block, and stands still again after it."""
+    driver = ClockDriver(emulator)
+    driver.start()
+    try:
+        yield
+    finally:
+        driver.stopping.set()
 
 
 # -- the deployment ---------------------------------------------------------------------------------
@@ -688,12 +699,8 @@ def scenario_many(dep: Deployment, result: Result, waits: int = 30) -> None:
     result.figures.update(waits=waits, show_many_per_interval=counts, ids_covered=len(ids_asked & set(job_ids)))
     result.check(max(counts) <= 2, f"show_many per {POLL_SECONDS:g} s interval while all pending: {counts} (max 2)")
     result.check(min(counts) >= 1, f"an interval without a show_many while waits were pending: {counts}")
-    driver = ClockDriver(emu)
-    driver.start()
-    try:
+    with clock_running(emu):
         tis = final_states(dag_id, run_id, 240)
-    finally:
-        driver.stopping.set()
     waits_tis = [ti for ti in tis if ti.task_id == "wait"]
     succeeded = sum(ti.state == "success" for ti in waits_tis)
     result.figures["succeeded"] = f"{succeeded}/{waits}"
@@ -1030,13 +1037,9 @@ def scenario_bulk(dep: Deployment, result: Result) -> None:
     with dep.write_lock:
         dep.api("POST", "/pools", {"name": "zendesk_jobs", "slots": 4, "include_deferred": True})
     emu = dep.emulators["bulk"]
-    driver = ClockDriver(emu)
-    driver.start()
-    try:
+    with clock_running(emu):
         run_id = dep.trigger(BULK_DAG, {})
         tis = final_states(BULK_DAG, run_id, 300)
-    finally:
-        driver.stopping.set()
     result.figures["example_tasks"] = {ti.task_id: ti.state for ti in tis}
     value = xcom(BULK_DAG, run_id, "import_tickets") or {}
     records = emu.control("/records")
@@ -1065,12 +1068,8 @@ def scenario_bulk(dep: Deployment, result: Result) -> None:
 
     pid = int(wait_for("the bulk import to have 5 jobs active", five_active, 240))
     os.kill(pid, signal.SIGKILL)
-    killed = ClockDriver(kill_emu)
-    killed.start()
-    try:
+    with clock_running(kill_emu):
         tis = final_states(BULK_KILLED_DAG, run_id, 300)
-    finally:
-        killed.stopping.set()
     _, tries, state = task_pid(BULK_KILLED_DAG, run_id, "import_tickets")
     records = kill_emu.control("/records")
     value = xcom(BULK_KILLED_DAG, run_id, "import_tickets") or {}
@@ -1111,12 +1110,8 @@ def waits_with_and_without(dep: Deployment, result: Result, waits: int) -> None:
             lambda: sum(ti.state == "deferred" for ti in task_instances(dag_id, run_id)) == waits,  # noqa: B023
             300,
         )
-        driver = ClockDriver(emu)
-        driver.start()
-        try:
+        with clock_running(emu):
             tis = final_states(dag_id, run_id, 300, expected=waits)
-        finally:
-            driver.stopping.set()
         succeeded = sum(ti.state == "success" for ti in tis)
         requests = emu.requests("")[before:]
         single_id = sum(
