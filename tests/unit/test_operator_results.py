@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests_mock as rm
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowTaskTimeout
 
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from tests.task_clock import on_clock
@@ -312,3 +312,23 @@ def test_durations_may_be_timedeltas_like_the_sensor_s() -> None:
     assert (op.not_found_grace, op.poll_interval, op.timeout) == (30.0, 60.0, 3600.0)
     with pytest.raises(ValueError, match="not_found_grace must be at least 0"):
         ZendeskJobResultsOperator(task_id="read_results", job_id="V3-abc", not_found_grace=timedelta(seconds=-1))
+
+
+MANY_IDS = [f"V3-{number:032x}" for number in range(5000)]
+FIVE_AND_MORE = f"{', '.join(MANY_IDS[:5])} and 4995 more"
+
+
+def test_wait_false_on_5000_unknown_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(SHOW_MANY, json={"job_statuses": []})
+    with pytest.raises(AirflowFailException) as info:
+        operator(MANY_IDS, wait_for_completion=False).execute({})  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"Zendesk does not know job ids {FIVE_AND_MORE}: ")
+    assert len(str(info.value)) < 600
+
+
+def test_a_timeout_on_5000_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(SHOW_MANY, json={"job_statuses": []})  # not visible yet: inside the not-found grace
+    with pytest.raises(AirflowTaskTimeout) as info:
+        operator(MANY_IDS, timeout=0).execute({})  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"Zendesk jobs {FIVE_AND_MORE} did not finish within timeout=0 s")
+    assert len(str(info.value)) < 600

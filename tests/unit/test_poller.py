@@ -30,7 +30,7 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
     PollPaused,
     PollUnanswered,
 )
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller, Subscription
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, shared_poller, use_poller_factory
 from tests.unit.test_poller_support import (
     SHOW_MANY,
@@ -463,3 +463,19 @@ async def test_the_registry_makes_pollers_with_the_factory_installed(emulator: Z
     assert seen == [start + 300] and pollers_on_running_loop() == {}
     default = shared_poller("zendesk_default")  # outside the block: the production poller, on real time
     assert made == ["zendesk_default"] and default is not poller and default.clock is time.time
+
+
+def test_a_faulty_wait_on_5000_ids_is_logged_naming_five_of_them(caplog: pytest.LogCaptureFixture) -> None:
+    ids = tuple(f"V3-{number:032x}" for number in range(5000))
+
+    class Poller:
+        def _forget(self, wait: Subscription) -> None:
+            pass
+
+    def faulty(message: object) -> bool:
+        raise ValueError("a bug in one wait")
+
+    wait = Subscription(Poller(), ids, 5.0, math.inf, 0.0, faulty)  # type: ignore[arg-type]
+    wait.deliver(DeadlineReached(0.0))
+    assert f"A wait on Zendesk jobs {', '.join(ids[:5])} and 4995 more failed to handle" in caplog.text
+    assert wait.closed
