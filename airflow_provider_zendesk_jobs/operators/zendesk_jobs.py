@@ -16,7 +16,8 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
+from airflow_provider_zendesk_jobs.api.operations import validate_limit
+from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -196,8 +197,7 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
         self.statuses = statuses
         self.job_types = job_types
         self.fail_on_failed_jobs = fail_on_failed_jobs
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
+        validate_limit(limit)  # the hook's own rule, at DAG parse time instead of at the first request
         self.limit = limit
 
     def execute(self, context: Context) -> dict[str, Any]:
