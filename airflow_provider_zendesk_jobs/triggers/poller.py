@@ -275,7 +275,7 @@ class SharedJobStatusPoller:
                 continue
             sent = self.clock()
             try:
-                answer = await self._hook.get_job_statuses_by_id(asked)
+                answer = await self._hook.get_job_statuses_by_id(asked, checked=True)  # checked by register()
             except Exception as exc:
                 where = getattr(exc, "path", None)
                 _log.debug("show_many for %d ids on %s got no usable answer: %s (%s)", len(asked), conn_id, exc, where)
