@@ -147,12 +147,11 @@ class JobWait:
         task: BaseOperator,
         *,
         deadline: float | None,
-        method_name: str = "execute_complete",
         kwargs: Mapping[str, Any] | None = None,
     ) -> NoReturn:
         """Hand the wait, its start, ``deadline`` (epoch seconds or None) and any pause ahead to the triggerer.
 
-        ``kwargs`` come back to ``method_name``. Airflow's deferral timeout is set
+        ``kwargs`` come back to the task's ``execute_complete``. Airflow's deferral timeout is set
         :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline.
         """
         from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
@@ -172,7 +171,7 @@ class JobWait:
                 deadline=deadline,
                 not_before=self.not_before if self.pause_left() > 0 else None,
             ),
-            method_name=method_name,
+            method_name="execute_complete",
             kwargs=None if kwargs is None else dict(kwargs),
             timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
         )
