@@ -35,10 +35,6 @@ class WaitOutcome:
 
     decision: WaitDecision
     statuses: Mapping[str, JobStatus] = field(default_factory=dict)
-    #: Jobs that ended the wait with a failure: failed/killed, or completed with item errors when asked.
-    failed_jobs: tuple[JobStatus, ...] = ()
-    #: Ids Zendesk did not know past the grace period.
-    missing: tuple[str, ...] = ()
     #: Ids not found yet but still inside the grace period.
     not_visible_yet: tuple[str, ...] = ()
     message: str = ""
@@ -101,7 +97,7 @@ def evaluate_wait(
                 f"after {options.not_found_grace:g} s of waiting: the id is wrong, or the job is older than "
                 "Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
             )
-        return WaitOutcome(WaitDecision.FAILED, known, tuple(failed), tuple(missing), message="; ".join(parts))
+        return WaitOutcome(WaitDecision.FAILED, known, message="; ".join(parts))
     if pending or not_visible:
         return WaitOutcome(WaitDecision.WAITING, statuses=known, not_visible_yet=tuple(not_visible))
     return WaitOutcome(WaitDecision.SUCCEEDED, statuses=known, message=f"Zendesk finished {show_ids(job_ids)}")
