@@ -15,12 +15,12 @@ of an absolute ``deadline`` (no worker computed one), and ``end_in_triggerer``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, show_value
 from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import TRIGGER_CLASSPATH
 
@@ -57,19 +57,8 @@ class TriggerArguments:
         return min(self.started_at + self.timeout, _LAST_EPOCH)
 
 
-def _number(value: object) -> float | None:
-    """``value`` as a finite float, or None when it is not a finite number (bools are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int too large for a float
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _seconds(value: object, *, positive: bool) -> float:
-    number = _number(value)
+    number = finite_float(value)
     if number is None:
         raise ZendeskInvalidInputError(f"{show_value(value)} is not a finite number of seconds")
     if number < 0 or (positive and number == 0):
@@ -80,7 +69,7 @@ def _seconds(value: object, *, positive: bool) -> float:
 def _epoch(value: object) -> float | None:
     if value is None:
         return None
-    number = _number(value)
+    number = finite_float(value)
     if number is None or not 0 <= number <= _LAST_EPOCH:
         raise ZendeskInvalidInputError(
             f"{show_value(value)} is not a time: it must be epoch seconds (UTC) between 1970 and 9999, or None"

@@ -28,7 +28,9 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.job_ids import show_value
 from airflow_provider_zendesk_jobs.jobs import JOB_STATUSES, JobState, JobStatus
 from airflow_provider_zendesk_jobs.triggers.job_list_stream import JobListStream
 from airflow_provider_zendesk_jobs.triggers.reported_jobs import ReportedJobs, cursor_key
@@ -56,9 +58,9 @@ def _is_names(value: Any) -> bool:
 
 
 def _interval(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
+    """A finite number as a float (equal intervals, equal kwargs); anything else as given, for run() to name."""
+    number = finite_float(value)
+    return value if number is None else number
 
 
 async def _async_hook(zendesk_conn_id: str) -> Any:
@@ -129,7 +131,9 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
             problems.append(f"job_types {self.job_types!r} is not a job type or a list of them")
         interval = self.poll_interval
         if not isinstance(interval, float) or not math.isfinite(interval) or interval < MIN_POLL_INTERVAL:
-            problems.append(f"poll_interval {interval!r} is not a number of seconds of at least {MIN_POLL_INTERVAL:g}")
+            problems.append(
+                f"poll_interval {show_value(interval)} is not a number of seconds of at least {MIN_POLL_INTERVAL:g}"
+            )
         if problems:
             raise ZendeskInvalidInputError(
                 "The Zendesk job-event watcher cannot start: "

@@ -165,6 +165,13 @@ async def test_bad_arguments_fail_before_any_request(emulator: ZendeskEmulator) 
     assert trigger.shared_stream_key() is None  # Airflow 3.3 then runs run(), which says the above
 
 
+async def test_an_interval_too_large_for_a_float_is_named_by_run_not_raised_by_the_constructor() -> None:
+    """The triggerer survives only a TypeError from a trigger's constructor."""
+    trigger = ZendeskJobEventTrigger(poll_interval=10**400)
+    with pytest.raises(ZendeskInvalidInputError, match=r"poll_interval 1000+\.\.\. \(401 characters\) is not a number"):
+        await anext(trigger.run())
+
+
 def test_equal_arguments_make_equal_kwargs() -> None:
     from airflow.triggers.base import BaseEventTrigger
 
