@@ -91,7 +91,12 @@ class ZendeskResponseError(ZendeskJobsError):
 
 
 class ZendeskJobFailedError(ZendeskJobsError):
-    """A job ended ``failed`` or ``killed``, or items failed when the caller asked to fail on them."""
+    """Kept so that code catching it still imports; nothing in this provider raises it.
+
+    A job that ended ``failed`` or ``killed`` (or rejected items, with ``fail_on_item_errors``) fails
+    the waiting task with ``AirflowFailException`` (see ``waiting/failures.py``), so no retry repeats
+    a wait whose answer cannot change; the hooks return the job's status as they read it.
+    """
 
     def __init__(self, message: str, *, job_ids: Sequence[str] = ()) -> None:
         super().__init__(message)

@@ -17,7 +17,7 @@ _BAD_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 #: What a template renders for None, a boolean or a number; Zendesk's ids (32 hex, maybe after ``V3-``) never are.
 _RENDERED_NON_ID = re.compile(r"None|True|False|null|true|false|-?[0-9]{1,31}")
 _SHOWN = 60
-#: A message names at most this many job ids, then "and N more".
+#: A message names at most this many job ids (or failed items of a job), then "and N more".
 IDS_SHOWN = 5
 
 
@@ -28,8 +28,13 @@ def show_ids(job_ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
     return f"{', '.join(job_ids[:shown])} and {len(job_ids) - shown} more"
 
 
-def _show(value: object) -> str:
-    text = repr(value)
+def show_value(value: object) -> str:
+    """A given value as a message quotes it: its repr, cut at 60 characters, and never an error of its own
+    (a value from a stored trigger row or a template may have a repr that fails)."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
@@ -37,12 +42,12 @@ def validate_job_id(job_id: object) -> str:
     """Return ``job_id`` unchanged when it is a safe Zendesk job id, else raise saying what is wrong."""
     if not isinstance(job_id, str):
         raise ZendeskInvalidInputError(
-            f"A Zendesk job id must be text, got {type(job_id).__name__} {_show(job_id)}. "
+            f"A Zendesk job id must be text, got {type(job_id).__name__} {show_value(job_id)}. "
             "Pass the 'id' of the job status a bulk call returned (e.g. 'V3-0b5a6293...')."
         )
     if not _JOB_ID.fullmatch(job_id):
         raise ZendeskInvalidInputError(
-            f"{_show(job_id)} is not a valid Zendesk job id ({_what_is_wrong(job_id)}): it must be {JOB_ID_RULE}. "
+            f"{show_value(job_id)} is not a valid Zendesk job id ({_what_is_wrong(job_id)}): it must be {JOB_ID_RULE}. "
             "Pass the 'id' of the job status a bulk call returned, not its URL or a list rendered as text "
             "with other separators."
         )
@@ -67,7 +72,7 @@ def validate_job_ids(job_ids: Sequence[object]) -> list[str]:
     """Validate every id of a list; an empty list is refused because there is nothing to wait on."""
     if isinstance(job_ids, str | bytes) or not isinstance(job_ids, Sequence):
         raise ZendeskInvalidInputError(
-            f"Expected a list of Zendesk job ids, got {type(job_ids).__name__} {_show(job_ids)}."
+            f"Expected a list of Zendesk job ids, got {type(job_ids).__name__} {show_value(job_ids)}."
         )
     if not job_ids:
         raise ZendeskInvalidInputError(
@@ -91,6 +96,6 @@ def normalize_job_ids(value: Any) -> tuple[list[str], bool]:
     if isinstance(value, list | tuple):
         return validate_job_ids(list(value)), True
     raise ZendeskInvalidInputError(
-        f"job_id must be a Zendesk job id or a list of them, got {type(value).__name__} {_show(value)}. "
+        f"job_id must be a Zendesk job id or a list of them, got {type(value).__name__} {show_value(value)}. "
         "When it comes from XCom, check that the upstream task returns the job id."
     )

@@ -49,6 +49,8 @@ TERMINAL_STATES: frozenset[JobState] = frozenset({JobState.COMPLETED, JobState.F
 NON_TERMINAL_STATES: frozenset[JobState] = frozenset(set(JobState) - TERMINAL_STATES)
 #: Terminal states that mean the job itself did not do its work.
 FAILED_STATES: frozenset[JobState] = frozenset({JobState.FAILED, JobState.KILLED})
+#: The statuses Zendesk documents, in lifecycle order: what an audit filter or a job-event watcher may name.
+JOB_STATUSES: tuple[str, ...] = tuple(state.value for state in JobState if state is not JobState.UNKNOWN)
 
 
 def _bad(job_id: str | None, what: str) -> ZendeskResponseError:

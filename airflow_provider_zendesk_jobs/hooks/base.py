@@ -142,9 +142,9 @@ class ZendeskJobsBaseHook(BaseHook):
     def _job_status_flow(self, settings: ConnectionSettings, job_id: str) -> Flow:
         return parse_job_status_body((yield from self._flow.run(show_job_request(settings.base_url, job_id), settings)))
 
-    def _statuses_by_id_flow(self, settings: ConnectionSettings, job_ids: Sequence[str]) -> Flow:
+    def _statuses_by_id_flow(self, settings: ConnectionSettings, job_ids: Sequence[str], checked: bool) -> Flow:
         found: dict[str, JobStatus] = {}
-        for request in show_many_requests(settings, job_ids):
+        for request in show_many_requests(settings, job_ids, checked=checked):
             try:
                 body = yield from self._flow.run(request, settings)
             except ZendeskNotFoundError as exc:

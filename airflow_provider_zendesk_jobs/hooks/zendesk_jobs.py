@@ -155,14 +155,18 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
         """One job's current status; an unknown or expired id raises ``ZendeskNotFoundError``."""
         return self._drive(self._job_status_flow(self.settings, job_id))  # type: ignore[no-any-return]
 
-    def get_job_statuses_by_id(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
-        """The jobs Zendesk knows among ``job_ids``, keyed by id; unknown ids are simply absent."""
-        return self._drive(self._statuses_by_id_flow(self.settings, job_ids))  # type: ignore[no-any-return]
+    def get_job_statuses_by_id(self, job_ids: Sequence[str], *, checked: bool = False) -> dict[str, JobStatus]:
+        """The jobs Zendesk knows among ``job_ids``, keyed by id; unknown ids are simply absent.
+
+        ``checked=True`` skips checking the ids again: only for ids that already went through
+        :func:`~airflow_provider_zendesk_jobs.job_ids.validate_job_ids` (they become part of the URL).
+        """
+        return self._drive(self._statuses_by_id_flow(self.settings, job_ids, checked))  # type: ignore[no-any-return]
 
     def get_job_statuses(self, job_ids: Sequence[str]) -> list[JobStatus]:
         """Many jobs, at most 100 per request, in the order asked; unknown ids raise naming them all."""
         ids = checked_job_ids(job_ids)
-        return in_requested_order(ids, self.get_job_statuses_by_id(ids))
+        return in_requested_order(ids, self.get_job_statuses_by_id(ids, checked=True))
 
     def list_job_statuses(self, limit: int | None = None) -> Iterator[JobStatus]:
         """Every recent job, newest first, page by page; stops at ``limit`` without fetching more."""
@@ -280,12 +284,14 @@ class ZendeskJobStatusAsyncHook(ZendeskJobsBaseHook):
     async def get_job_status(self, job_id: str) -> JobStatus:
         return await self._drive(self._job_status_flow(await self.aget_settings(), job_id))  # type: ignore[no-any-return]
 
-    async def get_job_statuses_by_id(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
-        return await self._drive(self._statuses_by_id_flow(await self.aget_settings(), job_ids))  # type: ignore[no-any-return]
+    async def get_job_statuses_by_id(self, job_ids: Sequence[str], *, checked: bool = False) -> dict[str, JobStatus]:
+        """``checked=True``: as the sync hook's; the triggerer's poller sends the ids its waits registered with."""
+        flow = self._statuses_by_id_flow(await self.aget_settings(), job_ids, checked)
+        return await self._drive(flow)  # type: ignore[no-any-return]
 
     async def get_job_statuses(self, job_ids: Sequence[str]) -> list[JobStatus]:
         ids = checked_job_ids(job_ids)
-        return in_requested_order(ids, await self.get_job_statuses_by_id(ids))
+        return in_requested_order(ids, await self.get_job_statuses_by_id(ids, checked=True))
 
     def list_job_statuses(self, limit: int | None = None) -> AsyncIterator[JobStatus]:
         """``async for job in hook.list_job_statuses(limit=...)``: newest first, stops at ``limit``."""

@@ -9,10 +9,10 @@ from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.job_ids import show_ids
-from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JobState, JobStatus
+from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, JOB_STATUSES, JobStatus
 
 #: The statuses a filter may name: Zendesk's documented ones, in lifecycle order.
-VALID_STATUSES: tuple[str, ...] = tuple(state.value for state in JobState if state is not JobState.UNKNOWN)
+VALID_STATUSES: tuple[str, ...] = JOB_STATUSES
 #: How a job without a ``job_type`` (Zendesk sometimes leaves it out) is counted and filtered.
 NO_JOB_TYPE = "(none)"
 _STATUS_ORDER = {status: position for position, status in enumerate(VALID_STATUSES)}

@@ -16,8 +16,10 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, ZendeskNotFoundError
+from airflow_provider_zendesk_jobs.api.operations import validate_limit
+from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError, ZendeskNotFoundError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.operators import audit_summary
@@ -115,7 +117,7 @@ class ZendeskJobResultsOperator(BaseOperator):
                 now = wait.clock()
                 if deadline is not None and now >= deadline:
                     raise AirflowTaskTimeout(
-                        f"Zendesk job{'s' if len(wait.job_ids) > 1 else ''} {', '.join(wait.job_ids)} did not finish "
+                        f"Zendesk job{'s' if len(wait.job_ids) > 1 else ''} {show_ids(wait.job_ids)} did not finish "
                         f"within timeout={self.timeout or 0:g} s. Raise the timeout or look at the job in Zendesk."
                     )
                 wait.sleep(self.poll_interval if deadline is None else min(self.poll_interval, deadline - now))
@@ -130,7 +132,7 @@ class ZendeskJobResultsOperator(BaseOperator):
         missing = [job_id for job_id in wait.job_ids if job_id not in found]
         if missing:
             raise AirflowFailException(
-                f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {', '.join(missing)}: the id is "
+                f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing)}: the id is "
                 "wrong, the job is older than Zendesk keeps job statuses (about a day), or it was started a moment "
                 "ago (wait_for_completion=True allows for that)."
             )
@@ -195,8 +197,7 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
         self.statuses = statuses
         self.job_types = job_types
         self.fail_on_failed_jobs = fail_on_failed_jobs
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ZendeskInvalidInputError(f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}.")
+        validate_limit(limit)  # the hook's own rule, at DAG parse time instead of at the first request
         self.limit = limit
 
     def execute(self, context: Context) -> dict[str, Any]:

@@ -15,20 +15,19 @@ of an absolute ``deadline`` (no worker computed one), and ``end_in_triggerer``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
-from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.finite_numbers import finite_float
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, show_value
 from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import TRIGGER_CLASSPATH
 
 __all__ = ["TRIGGER_CLASSPATH", "TriggerArguments", "check_trigger_arguments"]
 
 #: The latest epoch second a ``datetime`` can show (9999-12-31T23:59:59Z): deadlines end up in messages.
 _LAST_EPOCH = 253_402_300_799.0
-_SHOWN = 60
 
 
 @dataclass(frozen=True)
@@ -58,41 +57,22 @@ class TriggerArguments:
         return min(self.started_at + self.timeout, _LAST_EPOCH)
 
 
-def _show(value: object) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a value whose repr fails still gets a message
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
-
-
-def _number(value: object) -> float | None:
-    """``value`` as a finite float, or None when it is not a finite number (bools are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int too large for a float
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _seconds(value: object, *, positive: bool) -> float:
-    number = _number(value)
+    number = finite_float(value)
     if number is None:
-        raise ZendeskInvalidInputError(f"{_show(value)} is not a finite number of seconds")
+        raise ZendeskInvalidInputError(f"{show_value(value)} is not a finite number of seconds")
     if number < 0 or (positive and number == 0):
-        raise ZendeskInvalidInputError(f"{_show(value)} must be {'above' if positive else 'at least'} 0 seconds")
+        raise ZendeskInvalidInputError(f"{show_value(value)} must be {'above' if positive else 'at least'} 0 seconds")
     return number
 
 
 def _epoch(value: object) -> float | None:
     if value is None:
         return None
-    number = _number(value)
+    number = finite_float(value)
     if number is None or not 0 <= number <= _LAST_EPOCH:
         raise ZendeskInvalidInputError(
-            f"{_show(value)} is not a time: it must be epoch seconds (UTC) between 1970 and 9999, or None"
+            f"{show_value(value)} is not a time: it must be epoch seconds (UTC) between 1970 and 9999, or None"
         )
     return number
 
@@ -100,7 +80,7 @@ def _epoch(value: object) -> float | None:
 def _job_ids(value: object) -> tuple[list[str], bool]:
     if not isinstance(value, str | list | tuple):
         raise ZendeskInvalidInputError(
-            f"{type(value).__name__} {_show(value)} is not a Zendesk job id or a list of them"
+            f"{type(value).__name__} {show_value(value)} is not a Zendesk job id or a list of them"
         )
     ids, many = normalize_job_ids(value)
     return list(dict.fromkeys(ids)), many  # one read of each id, in the order given
@@ -112,13 +92,13 @@ def _optional_seconds(value: object) -> float | None:
 
 def _connection_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ZendeskInvalidInputError(f"{_show(value)} is not an Airflow connection id")
+        raise ZendeskInvalidInputError(f"{show_value(value)} is not an Airflow connection id")
     return value
 
 
 def _flag(value: object) -> bool:
     if not isinstance(value, bool):
-        raise ZendeskInvalidInputError(f"{_show(value)} is not true or false")
+        raise ZendeskInvalidInputError(f"{show_value(value)} is not true or false")
     return value
 
 
@@ -145,9 +125,9 @@ def check_trigger_arguments(given: Mapping[str, Any], unknown: Mapping[str, Any]
             problems.append(f"{name}: could not be read ({type(exc).__name__}: {exc})")
     for name in sorted(unknown, key=str):
         problems.append(
-            f"{_show(name)}: not an argument of this release of the trigger (value {_show(unknown[name])}); the row "
-            "was probably written by a newer release of airflow-provider-zendesk-jobs. Install the same release "
-            "on the workers and the triggerer"
+            f"{show_value(name)}: not an argument of this release of the trigger (value {show_value(unknown[name])}); "
+            "the row was probably written by a newer release of airflow-provider-zendesk-jobs. Install the same "
+            "release on the workers and the triggerer"
         )
     if problems:
         raise ZendeskInvalidInputError(

@@ -28,8 +28,10 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.jobs import JobState, JobStatus
+from airflow_provider_zendesk_jobs.job_ids import show_value
+from airflow_provider_zendesk_jobs.jobs import JOB_STATUSES, JobState, JobStatus
 from airflow_provider_zendesk_jobs.triggers.job_list_stream import JobListStream
 from airflow_provider_zendesk_jobs.triggers.reported_jobs import ReportedJobs, cursor_key
 
@@ -38,7 +40,6 @@ __all__ = ["DEFAULT_STATUSES", "ZendeskJobEventTrigger", "job_event_payload"]
 _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.job_events.ZendeskJobEventTrigger"
 #: The statuses of a job that did not do its work.
 DEFAULT_STATUSES: tuple[str, ...] = ("failed", "killed")
-_WATCHABLE = tuple(state.value for state in JobState if state is not JobState.UNKNOWN)
 #: The shortest poll interval: Zendesk's list is one of the account's rate-limited endpoints.
 MIN_POLL_INTERVAL = 1.0
 
@@ -57,9 +58,9 @@ def _is_names(value: Any) -> bool:
 
 
 def _interval(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
+    """A finite number as a float (equal intervals, equal kwargs); anything else as given, for run() to name."""
+    number = finite_float(value)
+    return value if number is None else number
 
 
 async def _async_hook(zendesk_conn_id: str) -> Any:
@@ -124,13 +125,15 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
             problems.append(f"zendesk_conn_id {self.zendesk_conn_id!r} is not an Airflow connection id")
         if not _is_names(self.statuses) or not self.statuses:
             problems.append(f"statuses {self.statuses!r} is not a status or a non-empty list of them")
-        elif unknown := [status for status in self.statuses if status not in _WATCHABLE]:
-            problems.append(f"statuses {unknown!r}: Zendesk's job statuses are {', '.join(_WATCHABLE)}")
+        elif unknown := [status for status in self.statuses if status not in JOB_STATUSES]:
+            problems.append(f"statuses {unknown!r}: Zendesk's job statuses are {', '.join(JOB_STATUSES)}")
         if not _is_names(self.job_types):
             problems.append(f"job_types {self.job_types!r} is not a job type or a list of them")
         interval = self.poll_interval
         if not isinstance(interval, float) or not math.isfinite(interval) or interval < MIN_POLL_INTERVAL:
-            problems.append(f"poll_interval {interval!r} is not a number of seconds of at least {MIN_POLL_INTERVAL:g}")
+            problems.append(
+                f"poll_interval {show_value(interval)} is not a number of seconds of at least {MIN_POLL_INTERVAL:g}"
+            )
         if problems:
             raise ZendeskInvalidInputError(
                 "The Zendesk job-event watcher cannot start: "
@@ -138,10 +141,14 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
                 + ". Fix the AssetWatcher's trigger."
             )
 
-    def _matches(self, job: JobStatus) -> bool:
-        if JobState.from_status(job.status).value not in self.statuses:
-            return False
-        return not self.job_types or (job.job_type or "").casefold() in {t.casefold() for t in self.job_types}
+    def _matcher(self) -> Callable[[JobStatus], bool]:
+        """Whether a listed job is one to report; built once per stream, after :meth:`check_arguments`
+        (the constructor may raise nothing but ``TypeError``), since it runs for every job of every read."""
+        states = frozenset(JobState(status) for status in self.statuses)
+        job_types = frozenset(job_type.casefold() for job_type in self.job_types)
+        if not job_types:
+            return lambda job: job.state in states
+        return lambda job: job.state in states and (job.job_type or "").casefold() in job_types
 
     # -- Airflow 3.3+: one read of the list for every watcher of the connection ------------------
     def shared_stream_key(self) -> Hashable | None:
@@ -162,10 +169,11 @@ class ZendeskJobEventTrigger(BaseEventTrigger):
         """One event per listed job newly in a watched status, oldest first; each job once."""
         self.check_arguments()
         key = cursor_key(self.zendesk_conn_id, self.statuses, self.job_types)
+        matches = self._matcher()
         reported = await ReportedJobs.load(getattr(self, "asset_state_store", None), key, self.log)
         async for jobs in shared_stream:
             reported.keep_only(job.id for job in jobs)
-            fresh = [job for job in reversed(jobs) if self._matches(job) and job.id not in reported]
+            fresh = [job for job in reversed(jobs) if matches(job) and job.id not in reported]
             if reported.baseline:
                 reported.take_as_reported(job.id for job in fresh)
                 self.log.info(

@@ -5,15 +5,11 @@ so a reader compares reads rather than asks per job. An outage is "no answer yet
 skipped with one warning, and the next one is tried an interval later, for as long as it lasts.
 A refusal that no later read changes (credentials, a connection that is not Zendesk's) ends the
 stream with its error.
-
-The hook's ``list_job_statuses`` is awaited for a list or iterated as an async iterator,
-whichever the installed hook offers (:func:`list_jobs`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -31,15 +27,12 @@ _NO_ANSWER_YET = (ZendeskRateLimitError, ZendeskUnavailableError)
 class JobLister(Protocol):
     """What the stream needs of a hook (``ZendeskJobStatusAsyncHook``): the job list."""
 
-    def list_job_statuses(self, limit: int | None = None) -> Any: ...
+    def list_job_statuses(self, limit: int | None = None) -> AsyncIterator[JobStatus]: ...
 
 
 async def list_jobs(hook: JobLister) -> list[JobStatus]:
-    """Every job of the hook's list, whether ``list_job_statuses`` returns a list or an async iterator."""
-    listed = hook.list_job_statuses()
-    if inspect.isawaitable(listed):
-        return list(await listed)
-    return [job async for job in listed]
+    """Every job of the hook's list (``list_job_statuses`` is an async iterator on the async hook)."""
+    return [job async for job in hook.list_job_statuses()]
 
 
 class JobListStream:

@@ -24,7 +24,7 @@ from types import TracebackType
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
 from airflow_provider_zendesk_jobs.exceptions import ErrorKind, ZendeskInvalidInputError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
-from airflow_provider_zendesk_jobs.job_ids import validate_job_ids
+from airflow_provider_zendesk_jobs.job_ids import show_ids, validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.messages import (
     DeadlineReached,
@@ -81,7 +81,7 @@ class Subscription:
         try:
             done = self.context.run(self.on_message, message)
         except Exception:  # a faulty wait must not stop the answers to every other wait
-            _log.exception("A wait on Zendesk jobs %s failed to handle %s", ", ".join(self.job_ids[:5]), message)
+            _log.exception("A wait on Zendesk jobs %s failed to handle %s", show_ids(self.job_ids), message)
             done = True
         if done:
             self.close()
@@ -275,7 +275,7 @@ class SharedJobStatusPoller:
                 continue
             sent = self.clock()
             try:
-                answer = await self._hook.get_job_statuses_by_id(asked)
+                answer = await self._hook.get_job_statuses_by_id(asked, checked=True)  # checked by register()
             except Exception as exc:
                 where = getattr(exc, "path", None)
                 _log.debug("show_many for %d ids on %s got no usable answer: %s (%s)", len(asked), conn_id, exc, where)

@@ -28,7 +28,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.job_ids import show_ids
+from airflow_provider_zendesk_jobs.job_ids import IDS_SHOWN, show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.arguments import (
     TRIGGER_CLASSPATH,
@@ -310,7 +310,7 @@ class _Wait:
     def timed_out(self, now: float) -> dict[str, Any]:
         last_seen, unanswered, deadline = self.last_seen, self.unanswered, self.arguments.deadline
         unfinished = [i for i in self.arguments.job_ids if i not in last_seen or not last_seen[i].is_terminal]
-        seen = "; ".join(last_seen[i].describe_progress() for i in unfinished[:5] if i in last_seen)
+        seen = "; ".join(last_seen[i].describe_progress() for i in unfinished[:IDS_SHOWN] if i in last_seen)
         when = datetime.fromtimestamp(deadline if deadline is not None else now, tz=timezone.utc)
         message = (
             f"Zendesk job{'s' if len(unfinished) > 1 else ''} {show_ids(unfinished)} did not finish by the "

@@ -5,7 +5,6 @@ The task keeps how it loops, what it returns and which timeout it raises.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -18,8 +17,9 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskJobsError,
     ZendeskRateLimitError,
 )
+from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
+from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, show_value
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.waiting.events import summaries
 from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
@@ -44,11 +44,15 @@ def seconds(value: Any, name: str, *, positive: bool = False) -> float:
     """A task argument in seconds (a number or a ``timedelta``), checked at DAG parse time, not hours later."""
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ZendeskInvalidInputError(f"{name} must be a finite number of seconds or a timedelta, got {value!r}.")
-    if value < 0 or (positive and value == 0):
-        raise ZendeskInvalidInputError(f"{name} must be {'above' if positive else 'at least'} 0, got {value!r}.")
-    return float(value)
+    number = finite_float(value)
+    if number is None:
+        raise ZendeskInvalidInputError(
+            f"{name} must be a finite number of seconds or a timedelta, got {show_value(value)}."
+        )
+    if number < 0 or (positive and number == 0):
+        bound = "above" if positive else "at least"
+        raise ZendeskInvalidInputError(f"{name} must be {bound} 0, got {show_value(value)}.")
+    return number
 
 
 class JobWait:
@@ -147,12 +151,11 @@ class JobWait:
         task: BaseOperator,
         *,
         deadline: float | None,
-        method_name: str = "execute_complete",
         kwargs: Mapping[str, Any] | None = None,
     ) -> NoReturn:
         """Hand the wait, its start, ``deadline`` (epoch seconds or None) and any pause ahead to the triggerer.
 
-        ``kwargs`` come back to ``method_name``. Airflow's deferral timeout is set
+        ``kwargs`` come back to the task's ``execute_complete``. Airflow's deferral timeout is set
         :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline.
         """
         from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
@@ -172,7 +175,7 @@ class JobWait:
                 deadline=deadline,
                 not_before=self.not_before if self.pause_left() > 0 else None,
             ),
-            method_name=method_name,
+            method_name="execute_complete",
             kwargs=None if kwargs is None else dict(kwargs),
             timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
         )

@@ -22,9 +22,9 @@ __all__ = ["REMINDER_SECONDS", "Logger", "ProgressLog", "describe_duration", "de
 REMINDER_SECONDS = 60.0
 
 
-def reminder_for(poll_interval: float, reminder_seconds: float = REMINDER_SECONDS) -> float | None:
+def reminder_for(poll_interval: float) -> float | None:
     """Seconds between reminders of an unchanged job; None (every poll at INFO) from a 40 s interval up."""
-    return None if poll_interval * 1.5 >= reminder_seconds else reminder_seconds
+    return None if poll_interval * 1.5 >= REMINDER_SECONDS else REMINDER_SECONDS
 
 
 def describe_duration(seconds: float) -> str:

@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from airflow_provider_zendesk_jobs.job_ids import IDS_SHOWN, show_ids
 from airflow_provider_zendesk_jobs.jobs import FAILED_STATES, NON_TERMINAL_STATES, JobState, JobStatus
 
 DEFAULT_NOT_FOUND_GRACE = 60.0
 #: How long after a deferred wait's own deadline Airflow's deferral timeout steps in, should the trigger not answer.
 DEFERRAL_BACKSTOP_SECONDS = 60.0
-_MAX_ITEMS_SHOWN = 5
 
 
 class WaitDecision(str, Enum):
@@ -35,10 +35,6 @@ class WaitOutcome:
 
     decision: WaitDecision
     statuses: Mapping[str, JobStatus] = field(default_factory=dict)
-    #: Jobs that ended the wait with a failure: failed/killed, or completed with item errors when asked.
-    failed_jobs: tuple[JobStatus, ...] = ()
-    #: Ids Zendesk did not know past the grace period.
-    missing: tuple[str, ...] = ()
     #: Ids not found yet but still inside the grace period.
     not_visible_yet: tuple[str, ...] = ()
     message: str = ""
@@ -56,9 +52,9 @@ def describe_failed_job(job: JobStatus, *, fail_on_item_errors: bool) -> str:
     shown = "; ".join(
         f"item {item.index if item.index is not None else item.id}: {item.error_text}"
         + (f" ({item.details})" if item.details else "")
-        for item in failed_items[:_MAX_ITEMS_SHOWN]
+        for item in failed_items[:IDS_SHOWN]
     )
-    more = f"; and {len(failed_items) - _MAX_ITEMS_SHOWN} more" if len(failed_items) > _MAX_ITEMS_SHOWN else ""
+    more = f"; and {len(failed_items) - IDS_SHOWN} more" if len(failed_items) > IDS_SHOWN else ""
     return (
         f"Zendesk job {job.id} completed but {len(failed_items)} of {len(job.items)} items failed "
         f"(fail_on_item_errors=True): {shown}{more}"
@@ -97,12 +93,11 @@ def evaluate_wait(
         parts = [describe_failed_job(job, fail_on_item_errors=options.fail_on_item_errors) for job in failed]
         if missing:
             parts.append(
-                f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {', '.join(missing)} "
+                f"Zendesk does not know job {'ids' if len(missing) > 1 else 'id'} {show_ids(missing)} "
                 f"after {options.not_found_grace:g} s of waiting: the id is wrong, or the job is older than "
                 "Zendesk keeps job statuses (about a day). Check the id the bulk call returned."
             )
-        return WaitOutcome(WaitDecision.FAILED, known, tuple(failed), tuple(missing), message="; ".join(parts))
+        return WaitOutcome(WaitDecision.FAILED, known, message="; ".join(parts))
     if pending or not_visible:
         return WaitOutcome(WaitDecision.WAITING, statuses=known, not_visible_yet=tuple(not_visible))
-    done = ", ".join(job_ids) if len(job_ids) <= _MAX_ITEMS_SHOWN else f"{len(job_ids)} jobs"
-    return WaitOutcome(WaitDecision.SUCCEEDED, statuses=known, message=f"Zendesk finished {done}")
+    return WaitOutcome(WaitDecision.SUCCEEDED, statuses=known, message=f"Zendesk finished {show_ids(job_ids)}")

@@ -165,6 +165,13 @@ async def test_bad_arguments_fail_before_any_request(emulator: ZendeskEmulator) 
     assert trigger.shared_stream_key() is None  # Airflow 3.3 then runs run(), which says the above
 
 
+async def test_an_interval_too_large_for_a_float_is_named_by_run_not_raised_by_the_constructor() -> None:
+    """The triggerer survives only a TypeError from a trigger's constructor."""
+    trigger = ZendeskJobEventTrigger(poll_interval=10**400)
+    with pytest.raises(ZendeskInvalidInputError, match=r"poll_interval 1000+\.\.\. \(401 characters\) is not a number"):
+        await anext(trigger.run())
+
+
 def test_equal_arguments_make_equal_kwargs() -> None:
     from airflow.triggers.base import BaseEventTrigger
 
@@ -190,34 +197,29 @@ def test_an_asset_watcher_takes_the_trigger() -> None:
 
 # -- the job list stream ---------------------------------------------------------------------------
 class Lister:
-    """A hook whose list answers as scripted: a list, an async iterator of jobs, or an outage."""
+    """A hook whose list (an async iterator, as the async hook's) answers as scripted: jobs, or an error."""
 
     def __init__(self, answers: list[Any]) -> None:
         self.answers = answers
 
-    def list_job_statuses(self, limit: int | None = None) -> Any:
-        answer = self.answers.pop(0)
+    def list_job_statuses(self, limit: int | None = None) -> AsyncIterator[JobStatus]:
+        return self._listed(self.answers.pop(0))
+
+    async def _listed(self, answer: list[JobStatus] | Exception) -> AsyncIterator[JobStatus]:
         if isinstance(answer, Exception):
             raise answer
-        if callable(answer):
-            return answer()
-
-        async def as_list() -> list[JobStatus]:
-            return list(answer)
-
-        return as_list()
+        for listed in answer:
+            yield listed
 
 
 def job(job_id: str, status: str) -> JobStatus:
     return JobStatus.from_api({"id": job_id, "status": status})
 
 
-async def test_the_stream_reads_both_hook_forms_and_warns_once_per_outage(caplog: pytest.LogCaptureFixture) -> None:
-    async def iterated() -> AsyncIterator[JobStatus]:
-        yield job("V3-b", "killed")
-
+async def test_the_stream_reads_the_list_again_and_warns_once_per_outage(caplog: pytest.LogCaptureFixture) -> None:
     down = ZendeskUnavailableError("503 from Zendesk")
-    lister = Lister([[job("V3-a", "working")], down, down, iterated, ZendeskInvalidInputError("no host")])
+    killed = [job("V3-b", "killed")]
+    lister = Lister([[job("V3-a", "working")], down, down, killed, ZendeskInvalidInputError("no host")])
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -235,7 +237,7 @@ async def test_the_stream_reads_both_hook_forms_and_warns_once_per_outage(caplog
     assert slept == [5.0] * 4
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "503 from Zendesk" in warnings[0]
-    assert await list_jobs(Lister([iterated])) == [job("V3-b", "killed")]
+    assert await list_jobs(Lister([killed])) == killed
 
 
 async def test_the_cursor_forgets_jobs_zendesk_no_longer_lists() -> None:

@@ -112,8 +112,10 @@ def test_exact_pages_and_jobs_without_a_type(monkeypatch: pytest.MonkeyPatch, re
 def test_bad_arguments_fail_at_construction(requests_mock: rm.Mocker) -> None:
     with pytest.raises(ZendeskInvalidInputError, match=r"'done'.*Valid statuses are: queued, working, completed"):
         ZendeskJobStatusAuditOperator(task_id="audit", statuses=["done"])
-    with pytest.raises(ZendeskInvalidInputError, match="limit"):
-        ZendeskJobStatusAuditOperator(task_id="audit", limit=0)
+    for limit in (0, -1, True, 2.5, "10"):
+        with pytest.raises(ZendeskInvalidInputError) as info:
+            ZendeskJobStatusAuditOperator(task_id="audit", limit=limit)  # type: ignore[arg-type]
+        assert str(info.value) == f"limit must be a whole number of jobs, 1 or more, or None; got {limit!r}."
     assert requests_mock.call_count == 0
 
 

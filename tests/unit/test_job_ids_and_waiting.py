@@ -105,7 +105,7 @@ def test_failed_or_killed_fails_at_once_naming_job_status_and_message(state: str
     )
     assert outcome.decision is WaitDecision.FAILED
     assert outcome.message == f"Zendesk job a ended {state}: Worker lost"
-    assert [job.id for job in outcome.failed_jobs] == ["a"] and outcome.missing == ()
+    assert outcome.statuses.keys() == {"a", "b"}  # what the task's log lines and XCom read
 
 
 def test_item_errors_fail_only_when_asked() -> None:
@@ -131,9 +131,39 @@ def test_not_found_waits_inside_grace_and_fails_after() -> None:
     assert inside.decision is WaitDecision.WAITING and inside.not_visible_yet == ("a",)
     assert after.decision is WaitDecision.FAILED
     assert "about a day" in after.message and "after 60 s" in after.message
-    assert after.missing == ("a",) and after.failed_jobs == ()
+    assert after.message.startswith("Zendesk does not know job id a after 60 s of waiting: ")
+    assert after.statuses == {} and after.not_visible_yet == ()
 
 
 def test_unknown_status_keeps_waiting() -> None:
     outcome = evaluate_wait(["a"], {"a": status("a", "paused")}, options=OPTIONS, started_at=0, now=1000)
     assert outcome.decision is WaitDecision.WAITING
+
+
+#: A wait on more ids than a message names: every message about it stays the same size.
+MANY_IDS = [f"V3-{number:032x}" for number in range(5000)]
+
+
+def test_a_wait_on_5000_unknown_ids_fails_naming_five_of_them() -> None:
+    """The message goes into the trigger's event (stored in the database) and the task's log."""
+    outcome = evaluate_wait(MANY_IDS, {}, options=WaitOptions(not_found_grace=60), started_at=0, now=60)
+    assert outcome.decision is WaitDecision.FAILED
+    assert f"Zendesk does not know job ids {', '.join(MANY_IDS[:5])} and 4995 more after 60 s" in outcome.message
+    assert MANY_IDS[5] not in outcome.message
+    assert len(outcome.message) < 500
+
+
+def test_a_wait_on_5000_finished_ids_names_five_of_them() -> None:
+    done = {job_id: status(job_id, "completed", results=[]) for job_id in MANY_IDS}
+    outcome = evaluate_wait(MANY_IDS, done, options=OPTIONS, started_at=0, now=1)
+    assert outcome.message == f"Zendesk finished {', '.join(MANY_IDS[:5])} and 4995 more"
+
+
+class _ReprFails:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_a_value_whose_repr_fails_still_gets_a_message() -> None:
+    with pytest.raises(ZendeskInvalidInputError, match="must be text, got _ReprFails <_ReprFails>"):
+        validate_job_id(_ReprFails())

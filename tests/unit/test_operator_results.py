@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import requests_mock as rm
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowTaskTimeout
 
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
+from airflow_provider_zendesk_jobs.waiting.job_wait import seconds
 from tests.task_clock import on_clock
 from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
 
@@ -312,3 +314,39 @@ def test_durations_may_be_timedeltas_like_the_sensor_s() -> None:
     assert (op.not_found_grace, op.poll_interval, op.timeout) == (30.0, 60.0, 3600.0)
     with pytest.raises(ValueError, match="not_found_grace must be at least 0"):
         ZendeskJobResultsOperator(task_id="read_results", job_id="V3-abc", not_found_grace=timedelta(seconds=-1))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(10**400, f"1{'0' * 59}... (401 characters)"), (10**5000, "<int>")],  # 10**5000 has no repr on Python 3.11+
+    ids=["401 digits", "5001 digits"],
+)
+def test_a_duration_too_large_for_a_float_is_refused_naming_it(value: int, shown: str) -> None:
+    """Not an OverflowError from float(): the message says which argument and what it must be."""
+    expected = f"timeout must be a finite number of seconds or a timedelta, got {shown}."
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        seconds(value, "timeout")
+    assert str(info.value) == expected
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        ZendeskJobResultsOperator(task_id="read_results", job_id="V3-abc", timeout=value)
+    assert str(info.value) == expected
+
+
+MANY_IDS = [f"V3-{number:032x}" for number in range(5000)]
+FIVE_AND_MORE = f"{', '.join(MANY_IDS[:5])} and 4995 more"
+
+
+def test_wait_false_on_5000_unknown_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(SHOW_MANY, json={"job_statuses": []})
+    with pytest.raises(AirflowFailException) as info:
+        operator(MANY_IDS, wait_for_completion=False).execute({})  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"Zendesk does not know job ids {FIVE_AND_MORE}: ")
+    assert len(str(info.value)) < 600
+
+
+def test_a_timeout_on_5000_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(SHOW_MANY, json={"job_statuses": []})  # not visible yet: inside the not-found grace
+    with pytest.raises(AirflowTaskTimeout) as info:
+        operator(MANY_IDS, timeout=0).execute({})  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"Zendesk jobs {FIVE_AND_MORE} did not finish within timeout=0 s")
+    assert len(str(info.value)) < 600

@@ -15,6 +15,9 @@ import time
 
 import pytest
 
+from airflow_provider_zendesk_jobs import job_ids as job_ids_module
+from airflow_provider_zendesk_jobs.api import operations as operations_module
+from airflow_provider_zendesk_jobs.api import request_builders as request_builders_module
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
@@ -23,6 +26,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+from airflow_provider_zendesk_jobs.triggers import poller as poller_module
 from airflow_provider_zendesk_jobs.triggers.messages import (
     DeadlineReached,
     PollAnswer,
@@ -30,7 +34,7 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
     PollPaused,
     PollUnanswered,
 )
-from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller, Subscription
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, shared_poller, use_poller_factory
 from tests.unit.test_poller_support import (
     SHOW_MANY,
@@ -70,6 +74,29 @@ async def test_waits_share_show_many_requests_of_at_most_100_ids(emulator: Zende
         assert messages[-1].statuses[sub.job_ids[0]].status == "working"
     for sub in subs:
         sub.close()
+
+
+async def test_ids_are_checked_once_when_a_wait_registers_not_every_cycle(
+    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of deferred waits send the same ids every cycle, on the triggerer's event loop."""
+    ids = running_jobs(emulator, 150)
+    checked: list[int] = []
+
+    def counting(job_ids: list[str]) -> list[str]:
+        checked.append(len(job_ids))
+        return job_ids_module.validate_job_ids(job_ids)
+
+    for module in (poller_module, operations_module, request_builders_module):
+        monkeypatch.setattr(module, "validate_job_ids", counting)
+    driven = Driven(emulator)
+    sub = driven.watch(ids, poll_interval=5)
+    assert checked == [150]
+    await driven.run_for(20)
+    assert len(show_many_requests(emulator)) == 4 * 2
+    assert answer_times(sub.take())[-1] == emulator.clock.now()
+    assert checked == [150]  # no cycle checked them again
+    sub.close()
 
 
 async def test_ids_shared_by_several_waits_are_asked_once(emulator: ZendeskEmulator) -> None:
@@ -463,3 +490,19 @@ async def test_the_registry_makes_pollers_with_the_factory_installed(emulator: Z
     assert seen == [start + 300] and pollers_on_running_loop() == {}
     default = shared_poller("zendesk_default")  # outside the block: the production poller, on real time
     assert made == ["zendesk_default"] and default is not poller and default.clock is time.time
+
+
+def test_a_faulty_wait_on_5000_ids_is_logged_naming_five_of_them(caplog: pytest.LogCaptureFixture) -> None:
+    ids = tuple(f"V3-{number:032x}" for number in range(5000))
+
+    class Poller:
+        def _forget(self, wait: Subscription) -> None:
+            pass
+
+    def faulty(message: object) -> bool:
+        raise ValueError("a bug in one wait")
+
+    wait = Subscription(Poller(), ids, 5.0, math.inf, 0.0, faulty)  # type: ignore[arg-type]
+    wait.deliver(DeadlineReached(0.0))
+    assert f"A wait on Zendesk jobs {', '.join(ids[:5])} and 4995 more failed to handle" in caplog.text
+    assert wait.closed

@@ -101,9 +101,9 @@ class RecordingHook(ZendeskJobStatusAsyncHook):
         self.read_in: list[str] = []
         self.closings = 0
 
-    async def get_job_statuses_by_id(self, job_ids: Any) -> Any:
+    async def get_job_statuses_by_id(self, job_ids: Any, *, checked: bool = False) -> Any:
         self.read_in.append(self.marker.get())
-        return await super().get_job_statuses_by_id(job_ids)
+        return await super().get_job_statuses_by_id(job_ids, checked=checked)
 
     async def aclose(self) -> None:
         self.closings += 1
