@@ -34,7 +34,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import MAX_CHUNK_SIZE, BulkAction, resolve_action
-from airflow_provider_zendesk_jobs.bulk.ledger import UNCERTAIN, Ledger, LedgerStore, ledger_key
+from airflow_provider_zendesk_jobs.bulk.ledger import DONE, NOT_FOUND, UNCERTAIN, Ledger, LedgerStore, ledger_key
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
 from airflow_provider_zendesk_jobs.bulk.records import RecordSource
@@ -378,7 +378,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             first = number * ledger.chunk_size
             if job is None:
                 if now - (entry.sent_at or now) >= NOT_VISIBLE_GRACE:
-                    ledger.done(number, "not found", 0, 0, note="Zendesk no longer knows the job")
+                    ledger.done(number, NOT_FOUND, 0, 0, note="Zendesk no longer knows the job")
                     self.log.warning(
                         "%s (chunk %d) is unknown to Zendesk %g s after it started; its records are reported as "
                         "unreported.",
@@ -509,6 +509,12 @@ class ZendeskBulkJobOperator(BaseOperator):
                 results.add(ChunkResults(unreported=list(range(start, start + len(records)))))
             else:
                 results.add(map_chunk(self.bulk_action, start, records, job))
+        # A job Zendesk forgot before it was seen finished: no item can be read, so its records are
+        # unreported (look them up in Zendesk), never left out of the result.
+        for number, entry in sorted(ledger.chunks.items()):
+            if entry.state == DONE and entry.status == NOT_FOUND:
+                start = number * ledger.chunk_size
+                results.add(ChunkResults(unreported=list(range(start, start + ledger.chunk_length(number)))))
         uncertain = [
             {
                 "chunk": number,

@@ -234,3 +234,18 @@ def test_arguments_are_checked_when_the_dag_is_parsed() -> None:
         ZendeskBulkJobOperator(task_id="t", action="tickets.import", records=[], max_active_jobs=31)
     with pytest.raises(ValueError, match="exactly one"):
         ZendeskBulkJobOperator(task_id="t", action="tickets.import")
+
+
+@pytest.mark.timeout(60)
+def test_a_job_zendesk_forgets_reports_its_records_as_unreported(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    op = operator(emulator, tmp_path, records=tickets(150), deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(CONTEXT)
+    first = deferred.value.trigger.job_ids[0]
+    emulator.expire_job(first)  # Zendesk no longer knows the first chunk's job
+    emulator.advance(3600)
+    value = op.execute_complete(CONTEXT, event=None, **deferred.value.kwargs)
+    assert_each_sent_once(emulator, 150)
+    assert value["succeeded"] == 50 and value["failed"] == 0
+    assert value["unreported"] == list(range(100))  # none of the 150 records is missing from the result
+    assert value["uncertain"] == []
