@@ -10,9 +10,10 @@ and, in deferrable mode, with :class:`~airflow_provider_zendesk_jobs.triggers.ze
 Never twice: the ledger (:mod:`~airflow_provider_zendesk_jobs.bulk.ledger`) writes a chunk down as
 ``sending`` before its call and with its job id right after Zendesk answers; it rides in the
 deferral's ``next_kwargs`` and is kept in a file for the task's next try. A refusal that proves
-nothing started (the job limit, 429, 503) puts the chunk back in the queue; an answer that
-proves nothing either way makes the chunk ``uncertain``, settled from Zendesk's job list
-(:mod:`~airflow_provider_zendesk_jobs.bulk.reconcile`) and never simply sent again.
+nothing started (the job limit, 429, 503, a connection that never opened) puts the chunk back
+in the queue; an answer that proves nothing either way makes the chunk ``uncertain``, settled
+from Zendesk's job list (:mod:`~airflow_provider_zendesk_jobs.bulk.reconcile`) and never simply
+sent again.
 """
 
 from __future__ import annotations

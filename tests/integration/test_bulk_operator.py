@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, TaskDeferred
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
@@ -249,3 +250,25 @@ def test_a_job_zendesk_forgets_reports_its_records_as_unreported(emulator: Zende
     assert value["succeeded"] == 50 and value["failed"] == 0
     assert value["unreported"] == list(range(100))  # none of the 150 records is missing from the result
     assert value["uncertain"] == []
+
+
+@pytest.mark.timeout(60)
+def test_a_bulk_call_that_could_not_connect_is_sent_again_never_left_uncertain(
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another integration's job of 100 tickets in the list: a lost answer of chunk 0 could not be told from it.
+    emulator.create_job("tickets_create", count=100, queued_seconds=0, work_seconds=1)
+    send = requests.Session.request
+    refused: list[str] = []
+
+    def connect_fails_once(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if method == "POST" and BULK_IMPORT in url and not refused:
+            refused.append(url)
+            raise requests.ConnectTimeout("timed out connecting")
+        return send(session, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", connect_fails_once)
+    value = operator(emulator, tmp_path, records=tickets(250)).execute(CONTEXT)
+    assert refused  # the first bulk call never reached Zendesk
+    assert_each_sent_once(emulator, 250)
+    assert value["uncertain"] == [] and value["succeeded"] == 250

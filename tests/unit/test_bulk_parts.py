@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, resolve_action
+from airflow_provider_zendesk_jobs.api.request_builders import submit_request
+from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interpret_transport_error
 from airflow_provider_zendesk_jobs.bulk.ledger import ACTIVE, DONE, SENDING, UNCERTAIN, Ledger, LedgerStore, ledger_key
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
@@ -19,6 +21,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
     ZendeskJobLimitError,
+    ZendeskJobsError,
     ZendeskResponseError,
     ZendeskUnavailableError,
 )
@@ -248,6 +251,30 @@ def test_what_a_failed_call_means_for_its_chunk() -> None:
     assert classify_failure(ZendeskResponseError("not json", status_code=200)) is Submission.UNKNOWN
     assert classify_failure(ZendeskResponseError("bad request", status_code=400)) is Submission.REFUSED
     assert classify_failure(ZendeskAuthError("no", status_code=401)) is Submission.REFUSED
+
+
+def _bulk_call_failed(failure: TransportFailure) -> ZendeskJobsError:
+    """The error a bulk call (one attempt, as the operator sends them) ends with after ``failure``."""
+    request = submit_request("https://acme.zendesk.com", *IMPORT.request([{"subject": "a"}]))
+    try:
+        outcome = interpret_transport_error(request, failure, detail="SomeError")
+    except ZendeskJobsError as raised:
+        return raised
+    return outcome.error
+
+
+@pytest.mark.parametrize("failure", [TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT])
+def test_a_bulk_call_that_never_reached_zendesk_started_nothing(failure: TransportFailure) -> None:
+    error = _bulk_call_failed(failure)
+    assert isinstance(error, ZendeskUnavailableError) and error.never_sent
+    assert classify_failure(error) is Submission.NOT_STARTED
+
+
+@pytest.mark.parametrize("failure", [TransportFailure.READ_TIMEOUT, TransportFailure.CLOSED, TransportFailure.OTHER])
+def test_a_bulk_call_whose_answer_was_lost_after_sending_may_have_started_a_job(failure: TransportFailure) -> None:
+    error = _bulk_call_failed(failure)
+    assert isinstance(error, ZendeskUnavailableError) and not error.never_sent
+    assert classify_failure(error) is Submission.UNKNOWN
 
 
 # -- lines for people ------------------------------------------------------------------------------
