@@ -35,10 +35,18 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import MAX_CHUNK_SIZE, BulkAction, resolve_action
-from airflow_provider_zendesk_jobs.bulk.ledger import DONE, NOT_FOUND, UNCERTAIN, Ledger, LedgerStore, ledger_key
+from airflow_provider_zendesk_jobs.bulk.ledger import (
+    DONE,
+    NOT_FOUND,
+    SENDING,
+    UNCERTAIN,
+    Ledger,
+    LedgerStore,
+    ledger_key,
+)
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import RecordSource
+from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource
 from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, ImportResults, job_counts, map_chunk
 from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
@@ -100,6 +108,8 @@ class _Import:
     store: LedgerStore
     started_at: float
     deadline: float | None
+    #: The records of the chunks this run sends or settles, read on from where the last round stopped.
+    reader: ChunkReader
     #: No bulk call before this time (a refusal asked for a pause).
     submit_not_before: float = 0.0
     warned: set[str] = field(default_factory=set)
@@ -237,12 +247,25 @@ class ZendeskBulkJobOperator(BaseOperator):
         event: Any = None,
         ledger: Mapping[str, Any] | None = None,
         started_at: float | None = None,
+        read_point: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Back from the triggerer: one read of every active job, then the next chunks, then wait again."""
-        _check_event(event)
-        return self._drive(self._begin(context, carried=ledger, started_at=started_at))
+        """Back from the triggerer: one read of every active job, then the next chunks, then wait again.
 
-    def _begin(self, context: Context, carried: Mapping[str, Any] | None, started_at: float | None) -> _Import:
+        ``read_point`` is where the records were read up to before the deferral, so the file is
+        read on from there, not again from its first record.
+        """
+        _check_event(event)
+        return self._drive(
+            self._begin(context, carried=ledger, started_at=started_at, read_point=ReadPoint.from_dict(read_point))
+        )
+
+    def _begin(
+        self,
+        context: Context,
+        carried: Mapping[str, Any] | None,
+        started_at: float | None,
+        read_point: ReadPoint | None = None,
+    ) -> _Import:
         source = RecordSource(
             self.bulk_action,
             records=None if self.records is None else self._rendered_records(),
@@ -261,7 +284,8 @@ class ZendeskBulkJobOperator(BaseOperator):
         now = self._now()
         started = now if started_at is None else float(started_at)
         deadline = started + self.timeout if self.timeout is not None else None
-        return _Import(source, ledger, store, started, deadline)
+        reader = ChunkReader(source, ledger.chunk_size, read_point if carried is not None else None)
+        return _Import(source, ledger, store, started, deadline, reader)
 
     def _ledger_for_try(self, source: RecordSource, key: str, store: LedgerStore) -> Ledger:
         """A try's start: every record checked (before anything is sent), then this import's ledger, or a new one."""
@@ -309,9 +333,16 @@ class ZendeskBulkJobOperator(BaseOperator):
 
     def _drive(self, run: _Import) -> dict[str, Any]:
         """Rounds of read, settle, submit, until every chunk is done; deferring between rounds when asked."""
+        try:
+            return self._rounds(run)
+        finally:
+            run.reader.close()
+
+    def _rounds(self, run: _Import) -> dict[str, Any]:
         while True:
             self._round(run)
             if run.ledger.finished:
+                run.reader.close()
                 return self._finish(run)
             now = self._now()
             if run.deadline is not None and now >= run.deadline:
@@ -343,7 +374,11 @@ class ZendeskBulkJobOperator(BaseOperator):
             clock=self._now,
         )
         wait.started_at = entry.sent_at if entry.sent_at is not None else self._now()
-        wait.defer(self, deadline=run.deadline, kwargs={"ledger": run.ledger.to_dict(), "started_at": run.started_at})
+        point = run.reader.point()
+        kwargs: dict[str, Any] = {"ledger": run.ledger.to_dict(), "started_at": run.started_at}
+        if point is not None:
+            kwargs["read_point"] = point.to_dict()
+        wait.defer(self, deadline=run.deadline, kwargs=kwargs)
 
     # -- one round ----------------------------------------------------------------------------------
     def _round(self, run: _Import) -> None:
@@ -416,7 +451,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             self._warn_once(run, "list", "Zendesk did not answer the job list; checking again. %s", exc)
             return
         now = self._now()
-        for number, records in run.source.chunks(ledger.chunk_size, wanted=set(uncertain)):
+        for number, records in run.reader.chunks(uncertain, keep=lambda number: _may_be_sent(ledger, number)):
             entry = ledger.chunks[number]
             settled = now - (entry.sent_at or 0.0) >= NOT_VISIBLE_GRACE
             verdict, job = find_started_job(self.bulk_action, records, listed, ledger.job_ids(), settled=settled)
@@ -453,7 +488,7 @@ class ZendeskBulkJobOperator(BaseOperator):
         pending = ledger.pending()[: max(0, free)]
         if not pending:
             return
-        for number, records in run.source.chunks(ledger.chunk_size, wanted=set(pending)):
+        for number, records in run.reader.chunks(pending, keep=lambda number: _may_be_sent(ledger, number)):
             ledger.begin(number, self._now())
             run.store.save(ledger)  # "sending" is on record before the call leaves
             method, endpoint, payload = self.bulk_action.request(records)
@@ -579,6 +614,12 @@ class ZendeskBulkJobOperator(BaseOperator):
             for line in results.lines():
                 out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
+
+
+def _may_be_sent(ledger: Ledger, number: int) -> bool:
+    """A chunk whose records a later round may send: not sent yet, refused, or not known to have started a job."""
+    entry = ledger.chunks.get(number)
+    return entry is None or entry.state in (SENDING, UNCERTAIN)
 
 
 def _ledger_key(context: Context, task: BaseOperator) -> str:

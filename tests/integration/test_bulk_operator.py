@@ -272,3 +272,55 @@ def test_a_bulk_call_that_could_not_connect_is_sent_again_never_left_uncertain(
     assert refused  # the first bulk call never reached Zendesk
     assert_each_sent_once(emulator, 250)
     assert value["uncertain"] == [] and value["succeeded"] == 250
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many records the task parses and checks (each read of a record from the source counts one)."""
+    from airflow_provider_zendesk_jobs.bulk import records as records_module
+
+    parses = [0]
+    check = records_module.normalise_record
+
+    def counted(record: Any, action: Any, where: str) -> Any:
+        parses[0] += 1
+        return check(record, action, where)
+
+    monkeypatch.setattr(records_module, "normalise_record", counted)
+    return parses
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferrable"])
+def test_ten_thousand_records_are_read_from_the_file_a_bounded_number_of_times(
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferrable: bool
+) -> None:
+    count = 10_000
+    source = tmp_path / "tickets.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in tickets(count)))
+    emulator.api_settings.max_active_jobs = 30
+    parses = count_parses(monkeypatch)
+    store = emulator._store
+    create = store.create
+    created = [0]
+
+    def staggered(*args: Any, **kwargs: Any) -> Any:  # jobs of many lengths finish a few at a time, as on an account
+        created[0] += 1
+        kwargs["queued_seconds"] = float(created[0] * 7 % 40)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(store, "create", staggered)
+    op = operator(emulator, tmp_path, records_path=str(source), max_active_jobs=30, deferrable=deferrable)
+    resume: Any = None
+    while True:
+        try:
+            value = op.execute(CONTEXT) if resume is None else op.execute_complete(CONTEXT, **resume)
+            break
+        except TaskDeferred as deferred:
+            job_ids = deferred.trigger.job_ids
+            emulator.advance(emulator.finish_time(job_ids[0]) - emulator.clock.now())
+            resume = {"event": {"status": "success", "job_ids": job_ids}, **deferred.kwargs}
+    assert value["succeeded"] == count
+    assert_each_sent_once(emulator, count)
+    print(f"records parsed: {parses[0]:,} for {count:,} records")
+    # once to check them all, once to send them, once to map the results: never again per round
+    assert parses[0] <= 3 * count

@@ -14,7 +14,7 @@ from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interp
 from airflow_provider_zendesk_jobs.bulk.ledger import ACTIVE, DONE, SENDING, UNCERTAIN, Ledger, LedgerStore, ledger_key
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import RecordSource
+from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource
 from airflow_provider_zendesk_jobs.bulk.results import ImportResults, job_counts, map_chunk
 from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
@@ -114,6 +114,63 @@ def test_a_missing_file_and_an_empty_list_are_clear_errors(tmp_path: Path) -> No
         RecordSource(IMPORT, path=str(tmp_path / "none.jsonl")).scan()
     with pytest.raises(ZendeskInvalidInputError, match="no records"):
         RecordSource(IMPORT, records=[]).scan()
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from airflow_provider_zendesk_jobs.bulk import records as records_module
+
+    parses = [0]
+    check = records_module.normalise_record
+
+    def counted(record: Any, action: Any, where: str) -> Any:
+        parses[0] += 1
+        return check(record, action, where)
+
+    monkeypatch.setattr(records_module, "normalise_record", counted)
+    return parses
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_the_chunk_reader_reads_the_file_once_and_keeps_what_may_still_be_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    path = tmp_path / f"tickets.{suffix}"
+    expected = [{"subject": f"T{i}", "comment": {"body": f"Body {i}"}} for i in range(10)]
+    if suffix == "csv":
+        path.write_text("subject,comment.body\n" + "".join(f"T{i},Body {i}\n" for i in range(10)))
+    else:
+        path.write_text("".join(json.dumps(record) + "\n" for record in expected))
+    source = RecordSource(IMPORT, path=str(path))
+    parses = _counting(monkeypatch)
+    reader = ChunkReader(source, 3)
+    refused = {1}  # chunk 1 went back to the queue: its records are kept, not read again
+    keep = refused.__contains__
+    assert list(reader.chunks([0, 1], keep)) == [(0, expected[0:3]), (1, expected[3:6])]
+    assert list(reader.chunks([1, 2], keep)) == [(1, expected[3:6]), (2, expected[6:9])]
+    assert parses[0] == 9  # each record once, though chunk 1 was asked for twice
+    point = reader.point()
+    assert point is not None and point.record == 9
+    reader.close()
+    # after a deferral: on from the point, and a chunk behind it read again from the first record
+    resumed = ChunkReader(source, 3, ReadPoint.from_dict(point.to_dict()))
+    parses[0] = 0
+    assert list(resumed.chunks([3], keep)) == [(3, expected[9:])]
+    assert parses[0] == 1
+    assert list(resumed.chunks([0], keep)) == [(0, expected[0:3])]
+    resumed.close()
+    if suffix == "jsonl":  # a bad record after the point is still named by its line
+        with path.open("a") as out:
+            out.write("[1]\n")
+        with pytest.raises(ZendeskInvalidInputError, match=r"line 11 of "):
+            list(ChunkReader(source, 3, point).chunks([3, 4], keep))
+
+
+def test_a_read_point_that_cannot_be_used_reads_from_the_first_record() -> None:
+    source = RecordSource(DESTROY, records=[1, 2, 3, 4, 5])
+    assert ReadPoint.from_dict({"record": "x"}) is None and ReadPoint.from_dict(None) is None
+    reader = ChunkReader(source, 2, ReadPoint(3))  # not a chunk's first record
+    assert list(reader.chunks([2], lambda number: False)) == [(2, [5])]
+    assert list(ChunkReader(source, 2, ReadPoint(4)).chunks([2], lambda number: False)) == [(2, [5])]
 
 
 # -- the ledger ------------------------------------------------------------------------------------
