@@ -57,21 +57,35 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _nested(row: dict[str, str]) -> dict[str, Any]:
-    """A CSV row as an object: empty cells left out, ``comment.body`` columns nested."""
+def _nested(row: dict[str, str], where: str) -> dict[str, Any]:
+    """A CSV row as an object: empty cells left out, ``comment.body`` columns nested.
+
+    A column that is a value (``comment``) and another that nests a field inside it
+    (``comment.body``), both filled in one row, cannot both be kept: that row is refused,
+    naming the two columns, rather than one of them silently dropped.
+    """
     record: dict[str, Any] = {}
+    values: dict[tuple[str, ...], str] = {}  # the path of each value set, and its column
+    nests: dict[tuple[str, ...], str] = {}  # the path of each object made, and the first column inside it
     for column, cell in row.items():
         if column is None or cell is None or cell == "":
             continue
+        parts = tuple(column.split("."))
+        scalar = next((values[parts[:end]] for end in range(1, len(parts)) if parts[:end] in values), None)
+        if scalar is None and parts in nests:
+            scalar, column = column, nests[parts]
+        if scalar is not None:
+            raise ZendeskInvalidInputError(
+                f"{where} has a value in both column {scalar!r} and column {column!r}; {column!r} makes "
+                f"{scalar!r} an object, so it cannot also be a value. Leave one of the two cells empty, or "
+                "rename one of the columns. Nothing was sent to Zendesk."
+            )
         target = record
-        parts = column.split(".")
-        for part in parts[:-1]:
-            child = target.setdefault(part, {})
-            if not isinstance(child, dict):
-                break
-            target = child
-        else:
-            target[parts[-1]] = cell
+        for end in range(1, len(parts)):
+            nests.setdefault(parts[:end], column)
+            target = target.setdefault(parts[end - 1], {})
+        values[parts] = column
+        target[parts[-1]] = cell
     return record
 
 
@@ -259,7 +273,8 @@ class _Stream:
             self._seek_to_start()
         for row in reader:
             self.index += 1
-            yield f"line {self.line} of {self.source.path}", _nested(row)
+            where = f"line {self.line} of {self.source.path}"
+            yield where, _nested(row, where)
 
     def _json_lines(self) -> Iterator[tuple[str, Any]]:
         self._seek_to_start()

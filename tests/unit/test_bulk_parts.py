@@ -109,6 +109,19 @@ def test_a_csv_file_gives_objects_with_nested_columns_and_no_empty_cells(tmp_pat
     assert RecordSource(IMPORT, path=str(path)).scan()[1] != fingerprint
 
 
+@pytest.mark.parametrize("header", ["subject,comment,comment.body", "subject,comment.body,comment"])
+def test_a_csv_row_with_a_value_and_a_field_nested_in_it_is_refused_naming_both_columns(
+    tmp_path: Path, header: str
+) -> None:
+    path = tmp_path / "tickets.csv"
+    path.write_text(f"{header}\nHello,,body only\nBye,hello,world\n")
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        RecordSource(IMPORT, path=str(path)).scan()
+    message = str(info.value)
+    assert message.startswith(f"line 3 of {path} has a value in both column 'comment' and column 'comment.body'")
+    assert "Leave one of the two cells empty, or rename one of the columns" in message
+
+
 def test_a_missing_file_and_an_empty_list_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ZendeskInvalidInputError, match="does not exist"):
         RecordSource(IMPORT, path=str(tmp_path / "none.jsonl")).scan()
