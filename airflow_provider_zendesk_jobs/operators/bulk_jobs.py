@@ -148,8 +148,10 @@ class ZendeskBulkJobOperator(BaseOperator):
     :param ledger_path: a directory (local path or URI) for the ledgers (templated); default
         ``[zendesk_jobs] bulk_ledger_path`` or ``$AIRFLOW_HOME/zendesk_bulk_ledgers``. Use shared
         storage (``s3://...``) when a task's next try may run on another machine.
-    :param clock: the time source (epoch seconds); for tests on an emulator's clock.
-    :param sleep: how the task waits between polls in the worker; for tests on an emulator's clock.
+    :param clock: the time source (epoch seconds), the hook's too (Retry-After, token expiry); for tests
+        on an emulator's clock.
+    :param sleep: how the task waits between polls in the worker, and its hook between attempts; for
+        tests on an emulator's clock.
     """
 
     template_fields: Sequence[str] = ("records", "records_path", "results_path", "ledger_path", "zendesk_conn_id")
@@ -204,27 +206,31 @@ class ZendeskBulkJobOperator(BaseOperator):
         self.max_failures_in_xcom = _whole(max_failures_in_xcom, "max_failures_in_xcom", 0, None)
         self.clock = clock
         self.sleep = sleep
-        self._reads: ZendeskJobStatusHook | None = None
-        self._submits: ZendeskJobStatusHook | None = None
+        self._hook: ZendeskJobStatusHook | None = None
 
     # -- hooks and time ---------------------------------------------------------------------------
     @property
-    def reads(self) -> ZendeskJobStatusHook:
-        """Reads of jobs, with the hook's usual retries."""
-        if self._reads is None:
+    def hook(self) -> ZendeskJobStatusHook:
+        """The task's one hook: one read of the connection, one OAuth token, one Retry-After gate, on the task's clock.
+
+        Reads keep the hook's usual retries; bulk calls are sent once each (``attempts=1``), since a
+        refused chunk goes back to this task's own queue.
+        """
+        if self._hook is None:
             from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
-            self._reads = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
-        return self._reads
+            self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, clock=self._now, sleep=self._pause)
+        return self._hook
+
+    @property
+    def reads(self) -> ZendeskJobStatusHook:
+        """Reads of jobs, with the hook's usual retries."""
+        return self.hook
 
     @property
     def submits(self) -> ZendeskJobStatusHook:
-        """Bulk calls, one attempt each: a refused chunk goes back to this task's queue, on this task's clock."""
-        if self._submits is None:
-            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-
-            self._submits = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, retry_limit=1)
-        return self._submits
+        """Bulk calls, one attempt each (``submit_job(..., attempts=1)``), through the same hook as the reads."""
+        return self.hook
 
     def _now(self) -> float:
         return (self.clock or time.time)()
@@ -493,7 +499,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             run.store.save(ledger)  # "sending" is on record before the call leaves
             method, endpoint, payload = self.bulk_action.request(records)
             try:
-                job = self.submits.submit_job(method, endpoint, payload)
+                job = self.submits.submit_job(method, endpoint, payload, attempts=1)
             except ZendeskJobsError as exc:
                 outcome = classify_failure(exc)
                 if outcome is Submission.REFUSED:  # the chunk itself or the credentials: no retry helps

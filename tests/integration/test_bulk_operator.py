@@ -324,3 +324,26 @@ def test_ten_thousand_records_are_read_from_the_file_a_bounded_number_of_times(
     print(f"records parsed: {parses[0]:,} for {count:,} records")
     # once to check them all, once to send them, once to map the results: never again per round
     assert parses[0] <= 3 * count
+
+
+@pytest.mark.timeout(60)
+def test_reads_and_bulk_calls_share_one_hook_one_token_and_the_tasks_clock(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], tmp_path: Path
+) -> None:
+    emulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", auth="client_credentials", queued_seconds=2, seconds_per_item=0.1
+    )
+    emulator.add_fault(Fault("server_error", status=500, count=1, path_prefix="/api/v2/job_statuses/show_many"))
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> float:
+        pauses.append(seconds)
+        return emulator.advance(seconds)
+
+    op = operator(emulator, tmp_path, records=tickets(250))
+    op.sleep = pause
+    value = op.execute(CONTEXT)
+    assert value["succeeded"] == 250
+    assert_each_sent_once(emulator, 250)
+    assert emulator.tokens_issued == 1  # one OAuth token for the reads and the bulk calls
+    assert any(0 < seconds < op.poll_interval for seconds in pauses)  # the read's retry waited on the task's clock
