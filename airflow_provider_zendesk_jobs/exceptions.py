@@ -79,11 +79,19 @@ class ZendeskUnavailableError(ZendeskJobsError):
     kind = ErrorKind.TRANSIENT
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, path: str | None = None, no_answer: str | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        path: str | None = None,
+        no_answer: str | None = None,
+        never_sent: bool = False,
     ) -> None:
         super().__init__(message, status_code=status_code, path=path)
         #: How the request failed without an HTTP answer (``could not connect``...); None when Zendesk answered.
         self.no_answer = no_answer
+        #: True when no connection opened, so the request never left: a call that starts a job started none.
+        self.never_sent = never_sent
 
 
 class ZendeskResponseError(ZendeskJobsError):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_zendesk_jobs.api.request_builders import bulk_call
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
 __all__ = ["BULK_ACTIONS", "MAX_CHUNK_SIZE", "BulkAction", "custom_action", "resolve_action"]
@@ -112,22 +113,17 @@ BULK_ACTIONS: dict[str, BulkAction] = {
 
 def custom_action(method: str, endpoint: str, payload_key: str | None) -> BulkAction:
     """A bulk call outside the catalogue; items are matched by ``index``, then ``id``, ``external_id``, ``email``."""
-    if not isinstance(method, str) or method.upper() not in ("POST", "PUT", "PATCH", "DELETE"):
-        raise ZendeskInvalidInputError(f"method must be POST, PUT, PATCH or DELETE, got {method!r}.")
-    if not isinstance(endpoint, str) or not endpoint.startswith("/api/v2/"):
-        raise ZendeskInvalidInputError(
-            f"endpoint must be a path under /api/v2/ that answers a job status, got {endpoint!r}."
-        )
+    verb, path = bulk_call(method, endpoint, named="")  # refused here, when the DAG is parsed, as submit_job would
     if payload_key is not None and (not isinstance(payload_key, str) or not payload_key):
         raise ZendeskInvalidInputError(
             f"payload_key must be the body's list key or None for ?ids=, got {payload_key!r}."
         )
     return BulkAction(
-        name=f"{method.upper()} {endpoint}",
-        method=method.upper(),
-        path=endpoint,
+        name=f"{verb} {path}",
+        method=verb,
+        path=path,
         payload_key=payload_key,
-        result_key="deleted" if method.upper() == "DELETE" else "succeeded",
+        result_key="deleted" if verb == "DELETE" else "succeeded",
         match_by=("index", "id", "external_id", "email", "name"),
     )
 

@@ -92,15 +92,21 @@ def follow_request(url: str) -> ApiRequest:
     return ApiRequest("GET", url, path)
 
 
-def submit_request(base_url: str, method: str, endpoint: str, payload: Any = None) -> ApiRequest:
-    """A bulk call that answers a job status; only paths under ``/api/v2/`` on the connection's host."""
+def bulk_call(method: Any, endpoint: Any, *, named: str = "submit_job") -> tuple[str, str]:
+    """``(method, path)`` of a bulk call, checked: only paths under ``/api/v2/`` on the connection's host.
+
+    One check for the operator's ``method=``/``endpoint=`` (when the DAG is parsed) and for
+    ``submit_job`` (before a socket opens), so both refuse the same calls in the same words;
+    ``named`` is how the caller's arguments are called in the message.
+    """
+    prefix = f"{named} " if named else ""
     if (verb := method.upper() if isinstance(method, str) else "") not in BULK_METHODS:
         raise ZendeskInvalidInputError(
-            f"submit_job method must be one of {', '.join(sorted(BULK_METHODS))}, got {method!r}."
+            f"{prefix}method must be one of {', '.join(sorted(BULK_METHODS))}, got {method!r}."
         )
     if not isinstance(endpoint, str) or not endpoint:
         raise ZendeskInvalidInputError(
-            f"submit_job endpoint must be a path such as '/api/v2/tickets/create_many', got {endpoint!r}."
+            f"{prefix}endpoint must be a path such as '/api/v2/tickets/create_many', got {endpoint!r}."
         )
     path = endpoint.strip()
     path = path if path.startswith("/") else "/" + path
@@ -110,9 +116,15 @@ def submit_request(base_url: str, method: str, endpoint: str, payload: Any = Non
     # the last test refuses whitespace, control and non-ASCII characters
     if elsewhere or unsafe or not parts.path.startswith("/api/v2/") or any(not "!" <= ch <= "~" for ch in path):
         raise ZendeskInvalidInputError(
-            f"submit_job endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
+            f"{prefix}endpoint {endpoint!r} is refused: give a path under /api/v2/ on the connection's "
             "own host, such as '/api/v2/tickets/create_many' (no full URL, no '..', no encoded characters)."
         )
+    return verb, path
+
+
+def submit_request(base_url: str, method: str, endpoint: str, payload: Any = None) -> ApiRequest:
+    """A bulk call that answers a job status; only paths under ``/api/v2/`` on the connection's host."""
+    verb, path = bulk_call(method, endpoint)
     return ApiRequest(verb, base_url + path, path, json=payload)
 
 

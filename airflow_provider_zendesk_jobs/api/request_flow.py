@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_zendesk_jobs.api.auth import ClientCredentialsAuth, OAuthTokenCache
@@ -133,25 +133,30 @@ class RequestFlow:
     def wait_needed(self) -> float:
         return max(0.0, self.not_before - self._clock())
 
-    def run(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
-        """Send with retries; with client credentials, a 401 renews the token once and tries again."""
+    def run(self, request: ApiRequest, settings: ConnectionSettings, *, attempts: int | None = None) -> Flow:
+        """Send with retries; with client credentials, a 401 renews the token once and tries again.
+
+        ``attempts`` replaces the policy's count for this request alone (a bulk operator sends each
+        call once and keeps the retry in its own queue), while the gate and the token stay shared.
+        """
+        policy = self.policy if attempts is None else replace(self.policy, max_attempts=attempts)
         try:
-            return (yield from self._attempts(request, settings))
+            return (yield from self._attempts(request, settings, policy))
         except ZendeskAuthError as exc:
             renewable = request.authenticated and isinstance(settings.auth, ClientCredentialsAuth)
             if exc.status_code != 401 or not renewable:
                 raise
             _log.info("Zendesk refused the cached OAuth token; fetching a new one and trying once more")
             self.token = OAuthTokenCache()
-            return (yield from self._attempts(request, settings))
+            return (yield from self._attempts(request, settings, policy))
 
     def _token(self, settings: ConnectionSettings, auth: ClientCredentialsAuth) -> Flow:
         if not self.token.valid(self._clock()):
-            body = yield from self._attempts(token_request(settings.base_url, auth), settings)
+            body = yield from self._attempts(token_request(settings.base_url, auth), settings, self.policy)
             yield Mask(self.token.store(body, self._clock()))
         return self.token.header()
 
-    def _attempts(self, request: ApiRequest, settings: ConnectionSettings) -> Flow:
+    def _attempts(self, request: ApiRequest, settings: ConnectionSettings, policy: RetryPolicy) -> Flow:
         attempt = 1
         while True:
             if (wait := self.wait_needed()) > 0:
@@ -170,22 +175,22 @@ class RequestFlow:
             except RetryableError as exc:
                 if exc.delay is not None:
                     self.not_before = max(self.not_before, self._clock() + exc.delay)
-                if self.policy.gives_up(attempt, exc):
-                    raise self._final(request, exc) from None
-                delay = self.policy.delay(attempt, exc.delay if exc.delay is not None else exc.retry_in, self._rand())
-                _log.warning("%s", _retry_warning(request, exc.error, attempt, delay, self.policy.max_attempts))
+                if policy.gives_up(attempt, exc):
+                    raise self._final(request, exc, policy) from None
+                delay = policy.delay(attempt, exc.delay if exc.delay is not None else exc.retry_in, self._rand())
+                _log.warning("%s", _retry_warning(request, exc.error, attempt, delay, policy.max_attempts))
                 _log.debug("The request retried: %s %s", request.method, request.path)
             yield Sleep(delay)
             attempt += 1
 
-    def _final(self, request: ApiRequest, exc: RetryableError) -> ZendeskJobsError:
+    def _final(self, request: ApiRequest, exc: RetryableError, policy: RetryPolicy) -> ZendeskJobsError:
         final = exc.error
-        too_long = exc.delay is not None and exc.delay > self.policy.max_retry_after
+        too_long = exc.delay is not None and exc.delay > policy.max_retry_after
         if isinstance(final, ZendeskRateLimitError) and too_long:
             said = f": {exc.said}" if exc.said else ""
             return ZendeskRateLimitError(
                 f"Zendesk rate-limited {describe_request(request)} (429{said}) and asked to wait {exc.delay:g} s, "
-                f"longer than the {self.policy.max_retry_after:g} s this call may block. Nothing is sent to the "
+                f"longer than the {policy.max_retry_after:g} s this call may block. Nothing is sent to the "
                 "account before then; try again after it (waiting sensors and operators do so by themselves).",
                 retry_after=exc.delay,
                 path=final.path,

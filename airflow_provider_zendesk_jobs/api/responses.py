@@ -232,5 +232,6 @@ def interpret_transport_error(request: ApiRequest, failure: TransportFailure, *,
             "Check the network path to the host and the connection's timeout extra.",
             path=request.path,
             no_answer=failure.value,
+            never_sent=never_received,
         )
     )

@@ -28,6 +28,8 @@ DONE = "done"
 UNCERTAIN = "uncertain"
 _STATES = frozenset({SENDING, ACTIVE, DONE, UNCERTAIN})
 LEDGER_VERSION = 1
+#: The final status of a done chunk whose job Zendesk stopped knowing before it was seen finished.
+NOT_FOUND = "not found"
 
 
 @dataclass
@@ -38,7 +40,8 @@ class ChunkEntry:
     job_id: str | None = None
     #: Epoch seconds when the bulk call was begun (the not-yet-listed grace of an uncertain chunk counts from it).
     sent_at: float | None = None
-    #: The job's final status, once done ("completed", "failed", "killed", or "not sent" for a chunk given up).
+    #: The job's final status, once done: "completed", "failed", "killed"; "not found" for a job Zendesk
+    #: forgot before it was seen finished, "uncertain" for a chunk whose job could not be proven.
     status: str | None = None
     succeeded: int = 0
     failed: int = 0

@@ -1,7 +1,8 @@
 """What a failed bulk call means for its chunk: nothing started, perhaps started, or refused for good.
 
 * **not started**: the job limit (429 ``TooManyJobs``), the request rate (429) or 503: Zendesk
-  says it did nothing, so the chunk goes back to the queue and is sent later.
+  says it did nothing; or no connection opened (refused, a connect timeout, a name that does not
+  resolve), so the request never left. The chunk goes back to the queue and is sent later.
 * **unknown**: the answer was lost after the request left (another 5xx, a timeout or a cut
   connection, a 2xx whose body is not a job status): a job may have started. The chunk is
   never simply sent again; Zendesk's job list settles it (:mod:`.reconcile`).
@@ -33,7 +34,7 @@ def classify_failure(error: ZendeskJobsError) -> Submission:
     if isinstance(error, ZendeskRateLimitError):
         return Submission.NOT_STARTED
     if isinstance(error, ZendeskUnavailableError):
-        return Submission.NOT_STARTED if error.status_code == 503 else Submission.UNKNOWN
+        return Submission.NOT_STARTED if error.status_code == 503 or error.never_sent else Submission.UNKNOWN
     if isinstance(error, ZendeskResponseError) and (error.status_code is None or 200 <= error.status_code < 300):
         return Submission.UNKNOWN
     return Submission.REFUSED

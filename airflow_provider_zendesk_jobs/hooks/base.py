@@ -154,8 +154,10 @@ class ZendeskJobsBaseHook(BaseHook):
             found.update(statuses_by_id(body, request.job_ids))
         return found
 
-    def _submit_flow(self, settings: ConnectionSettings, method: str, endpoint: str, payload: Any) -> Flow:
+    def _submit_flow(
+        self, settings: ConnectionSettings, method: str, endpoint: str, payload: Any, attempts: int | None = None
+    ) -> Flow:
         request = submit_request(settings.base_url, method, endpoint, payload)
-        job = parse_job_status_body((yield from self._flow.run(request, settings)))
+        job = parse_job_status_body((yield from self._flow.run(request, settings, attempts=attempts)))
         _log.info("Zendesk accepted %s %s as job %s (%s)", request.method, request.path, job.id, job.status)
         return job

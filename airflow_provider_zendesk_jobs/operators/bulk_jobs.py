@@ -10,9 +10,10 @@ and, in deferrable mode, with :class:`~airflow_provider_zendesk_jobs.triggers.ze
 Never twice: the ledger (:mod:`~airflow_provider_zendesk_jobs.bulk.ledger`) writes a chunk down as
 ``sending`` before its call and with its job id right after Zendesk answers; it rides in the
 deferral's ``next_kwargs`` and is kept in a file for the task's next try. A refusal that proves
-nothing started (the job limit, 429, 503) puts the chunk back in the queue; an answer that
-proves nothing either way makes the chunk ``uncertain``, settled from Zendesk's job list
-(:mod:`~airflow_provider_zendesk_jobs.bulk.reconcile`) and never simply sent again.
+nothing started (the job limit, 429, 503, a connection that never opened) puts the chunk back
+in the queue; an answer that proves nothing either way makes the chunk ``uncertain``, settled
+from Zendesk's job list (:mod:`~airflow_provider_zendesk_jobs.bulk.reconcile`) and never simply
+sent again.
 """
 
 from __future__ import annotations
@@ -34,10 +35,18 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import MAX_CHUNK_SIZE, BulkAction, resolve_action
-from airflow_provider_zendesk_jobs.bulk.ledger import UNCERTAIN, Ledger, LedgerStore, ledger_key
+from airflow_provider_zendesk_jobs.bulk.ledger import (
+    DONE,
+    NOT_FOUND,
+    SENDING,
+    UNCERTAIN,
+    Ledger,
+    LedgerStore,
+    ledger_key,
+)
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import RecordSource
+from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource
 from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, ImportResults, job_counts, map_chunk
 from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
@@ -99,6 +108,8 @@ class _Import:
     store: LedgerStore
     started_at: float
     deadline: float | None
+    #: The records of the chunks this run sends or settles, read on from where the last round stopped.
+    reader: ChunkReader
     #: No bulk call before this time (a refusal asked for a pause).
     submit_not_before: float = 0.0
     warned: set[str] = field(default_factory=set)
@@ -137,8 +148,10 @@ class ZendeskBulkJobOperator(BaseOperator):
     :param ledger_path: a directory (local path or URI) for the ledgers (templated); default
         ``[zendesk_jobs] bulk_ledger_path`` or ``$AIRFLOW_HOME/zendesk_bulk_ledgers``. Use shared
         storage (``s3://...``) when a task's next try may run on another machine.
-    :param clock: the time source (epoch seconds); for tests on an emulator's clock.
-    :param sleep: how the task waits between polls in the worker; for tests on an emulator's clock.
+    :param clock: the time source (epoch seconds), the hook's too (Retry-After, token expiry); for tests
+        on an emulator's clock.
+    :param sleep: how the task waits between polls in the worker, and its hook between attempts; for
+        tests on an emulator's clock.
     """
 
     template_fields: Sequence[str] = ("records", "records_path", "results_path", "ledger_path", "zendesk_conn_id")
@@ -193,27 +206,31 @@ class ZendeskBulkJobOperator(BaseOperator):
         self.max_failures_in_xcom = _whole(max_failures_in_xcom, "max_failures_in_xcom", 0, None)
         self.clock = clock
         self.sleep = sleep
-        self._reads: ZendeskJobStatusHook | None = None
-        self._submits: ZendeskJobStatusHook | None = None
+        self._hook: ZendeskJobStatusHook | None = None
 
     # -- hooks and time ---------------------------------------------------------------------------
     @property
-    def reads(self) -> ZendeskJobStatusHook:
-        """Reads of jobs, with the hook's usual retries."""
-        if self._reads is None:
+    def hook(self) -> ZendeskJobStatusHook:
+        """The task's one hook: one read of the connection, one OAuth token, one Retry-After gate, on the task's clock.
+
+        Reads keep the hook's usual retries; bulk calls are sent once each (``attempts=1``), since a
+        refused chunk goes back to this task's own queue.
+        """
+        if self._hook is None:
             from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
-            self._reads = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id)
-        return self._reads
+            self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, clock=self._now, sleep=self._pause)
+        return self._hook
+
+    @property
+    def reads(self) -> ZendeskJobStatusHook:
+        """Reads of jobs, with the hook's usual retries."""
+        return self.hook
 
     @property
     def submits(self) -> ZendeskJobStatusHook:
-        """Bulk calls, one attempt each: a refused chunk goes back to this task's queue, on this task's clock."""
-        if self._submits is None:
-            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-
-            self._submits = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, retry_limit=1)
-        return self._submits
+        """Bulk calls, one attempt each (``submit_job(..., attempts=1)``), through the same hook as the reads."""
+        return self.hook
 
     def _now(self) -> float:
         return (self.clock or time.time)()
@@ -236,12 +253,25 @@ class ZendeskBulkJobOperator(BaseOperator):
         event: Any = None,
         ledger: Mapping[str, Any] | None = None,
         started_at: float | None = None,
+        read_point: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Back from the triggerer: one read of every active job, then the next chunks, then wait again."""
-        _check_event(event)
-        return self._drive(self._begin(context, carried=ledger, started_at=started_at))
+        """Back from the triggerer: one read of every active job, then the next chunks, then wait again.
 
-    def _begin(self, context: Context, carried: Mapping[str, Any] | None, started_at: float | None) -> _Import:
+        ``read_point`` is where the records were read up to before the deferral, so the file is
+        read on from there, not again from its first record.
+        """
+        _check_event(event)
+        return self._drive(
+            self._begin(context, carried=ledger, started_at=started_at, read_point=ReadPoint.from_dict(read_point))
+        )
+
+    def _begin(
+        self,
+        context: Context,
+        carried: Mapping[str, Any] | None,
+        started_at: float | None,
+        read_point: ReadPoint | None = None,
+    ) -> _Import:
         source = RecordSource(
             self.bulk_action,
             records=None if self.records is None else self._rendered_records(),
@@ -260,7 +290,8 @@ class ZendeskBulkJobOperator(BaseOperator):
         now = self._now()
         started = now if started_at is None else float(started_at)
         deadline = started + self.timeout if self.timeout is not None else None
-        return _Import(source, ledger, store, started, deadline)
+        reader = ChunkReader(source, ledger.chunk_size, read_point if carried is not None else None)
+        return _Import(source, ledger, store, started, deadline, reader)
 
     def _ledger_for_try(self, source: RecordSource, key: str, store: LedgerStore) -> Ledger:
         """A try's start: every record checked (before anything is sent), then this import's ledger, or a new one."""
@@ -308,9 +339,16 @@ class ZendeskBulkJobOperator(BaseOperator):
 
     def _drive(self, run: _Import) -> dict[str, Any]:
         """Rounds of read, settle, submit, until every chunk is done; deferring between rounds when asked."""
+        try:
+            return self._rounds(run)
+        finally:
+            run.reader.close()
+
+    def _rounds(self, run: _Import) -> dict[str, Any]:
         while True:
             self._round(run)
             if run.ledger.finished:
+                run.reader.close()
                 return self._finish(run)
             now = self._now()
             if run.deadline is not None and now >= run.deadline:
@@ -342,7 +380,11 @@ class ZendeskBulkJobOperator(BaseOperator):
             clock=self._now,
         )
         wait.started_at = entry.sent_at if entry.sent_at is not None else self._now()
-        wait.defer(self, deadline=run.deadline, kwargs={"ledger": run.ledger.to_dict(), "started_at": run.started_at})
+        point = run.reader.point()
+        kwargs: dict[str, Any] = {"ledger": run.ledger.to_dict(), "started_at": run.started_at}
+        if point is not None:
+            kwargs["read_point"] = point.to_dict()
+        wait.defer(self, deadline=run.deadline, kwargs=kwargs)
 
     # -- one round ----------------------------------------------------------------------------------
     def _round(self, run: _Import) -> None:
@@ -378,7 +420,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             first = number * ledger.chunk_size
             if job is None:
                 if now - (entry.sent_at or now) >= NOT_VISIBLE_GRACE:
-                    ledger.done(number, "not found", 0, 0, note="Zendesk no longer knows the job")
+                    ledger.done(number, NOT_FOUND, 0, 0, note="Zendesk no longer knows the job")
                     self.log.warning(
                         "%s (chunk %d) is unknown to Zendesk %g s after it started; its records are reported as "
                         "unreported.",
@@ -415,7 +457,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             self._warn_once(run, "list", "Zendesk did not answer the job list; checking again. %s", exc)
             return
         now = self._now()
-        for number, records in run.source.chunks(ledger.chunk_size, wanted=set(uncertain)):
+        for number, records in run.reader.chunks(uncertain, keep=lambda number: _may_be_sent(ledger, number)):
             entry = ledger.chunks[number]
             settled = now - (entry.sent_at or 0.0) >= NOT_VISIBLE_GRACE
             verdict, job = find_started_job(self.bulk_action, records, listed, ledger.job_ids(), settled=settled)
@@ -452,12 +494,12 @@ class ZendeskBulkJobOperator(BaseOperator):
         pending = ledger.pending()[: max(0, free)]
         if not pending:
             return
-        for number, records in run.source.chunks(ledger.chunk_size, wanted=set(pending)):
+        for number, records in run.reader.chunks(pending, keep=lambda number: _may_be_sent(ledger, number)):
             ledger.begin(number, self._now())
             run.store.save(ledger)  # "sending" is on record before the call leaves
             method, endpoint, payload = self.bulk_action.request(records)
             try:
-                job = self.submits.submit_job(method, endpoint, payload)
+                job = self.submits.submit_job(method, endpoint, payload, attempts=1)
             except ZendeskJobsError as exc:
                 outcome = classify_failure(exc)
                 if outcome is Submission.REFUSED:  # the chunk itself or the credentials: no retry helps
@@ -509,6 +551,12 @@ class ZendeskBulkJobOperator(BaseOperator):
                 results.add(ChunkResults(unreported=list(range(start, start + len(records)))))
             else:
                 results.add(map_chunk(self.bulk_action, start, records, job))
+        # A job Zendesk forgot before it was seen finished: no item can be read, so its records are
+        # unreported (look them up in Zendesk), never left out of the result.
+        for number, entry in sorted(ledger.chunks.items()):
+            if entry.state == DONE and entry.status == NOT_FOUND:
+                start = number * ledger.chunk_size
+                results.add(ChunkResults(unreported=list(range(start, start + ledger.chunk_length(number)))))
         uncertain = [
             {
                 "chunk": number,
@@ -572,6 +620,12 @@ class ZendeskBulkJobOperator(BaseOperator):
             for line in results.lines():
                 out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
+
+
+def _may_be_sent(ledger: Ledger, number: int) -> bool:
+    """A chunk whose records a later round may send: not sent yet, refused, or not known to have started a job."""
+    entry = ledger.chunks.get(number)
+    return entry is None or entry.state in (SENDING, UNCERTAIN)
 
 
 def _ledger_key(context: Context, task: BaseOperator) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, TaskDeferred
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
@@ -234,3 +235,115 @@ def test_arguments_are_checked_when_the_dag_is_parsed() -> None:
         ZendeskBulkJobOperator(task_id="t", action="tickets.import", records=[], max_active_jobs=31)
     with pytest.raises(ValueError, match="exactly one"):
         ZendeskBulkJobOperator(task_id="t", action="tickets.import")
+
+
+@pytest.mark.timeout(60)
+def test_a_job_zendesk_forgets_reports_its_records_as_unreported(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    op = operator(emulator, tmp_path, records=tickets(150), deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(CONTEXT)
+    first = deferred.value.trigger.job_ids[0]
+    emulator.expire_job(first)  # Zendesk no longer knows the first chunk's job
+    emulator.advance(3600)
+    value = op.execute_complete(CONTEXT, event=None, **deferred.value.kwargs)
+    assert_each_sent_once(emulator, 150)
+    assert value["succeeded"] == 50 and value["failed"] == 0
+    assert value["unreported"] == list(range(100))  # none of the 150 records is missing from the result
+    assert value["uncertain"] == []
+
+
+@pytest.mark.timeout(60)
+def test_a_bulk_call_that_could_not_connect_is_sent_again_never_left_uncertain(
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another integration's job of 100 tickets in the list: a lost answer of chunk 0 could not be told from it.
+    emulator.create_job("tickets_create", count=100, queued_seconds=0, work_seconds=1)
+    send = requests.Session.request
+    refused: list[str] = []
+
+    def connect_fails_once(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if method == "POST" and BULK_IMPORT in url and not refused:
+            refused.append(url)
+            raise requests.ConnectTimeout("timed out connecting")
+        return send(session, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", connect_fails_once)
+    value = operator(emulator, tmp_path, records=tickets(250)).execute(CONTEXT)
+    assert refused  # the first bulk call never reached Zendesk
+    assert_each_sent_once(emulator, 250)
+    assert value["uncertain"] == [] and value["succeeded"] == 250
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many records the task parses and checks (each read of a record from the source counts one)."""
+    from airflow_provider_zendesk_jobs.bulk import records as records_module
+
+    parses = [0]
+    check = records_module.normalise_record
+
+    def counted(record: Any, action: Any, where: str) -> Any:
+        parses[0] += 1
+        return check(record, action, where)
+
+    monkeypatch.setattr(records_module, "normalise_record", counted)
+    return parses
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferrable"])
+def test_ten_thousand_records_are_read_from_the_file_a_bounded_number_of_times(
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferrable: bool
+) -> None:
+    count = 10_000
+    source = tmp_path / "tickets.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in tickets(count)))
+    emulator.api_settings.max_active_jobs = 30
+    parses = count_parses(monkeypatch)
+    store = emulator._store
+    create = store.create
+    created = [0]
+
+    def staggered(*args: Any, **kwargs: Any) -> Any:  # jobs of many lengths finish a few at a time, as on an account
+        created[0] += 1
+        kwargs["queued_seconds"] = float(created[0] * 7 % 40)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(store, "create", staggered)
+    op = operator(emulator, tmp_path, records_path=str(source), max_active_jobs=30, deferrable=deferrable)
+    resume: Any = None
+    while True:
+        try:
+            value = op.execute(CONTEXT) if resume is None else op.execute_complete(CONTEXT, **resume)
+            break
+        except TaskDeferred as deferred:
+            job_ids = deferred.trigger.job_ids
+            emulator.advance(emulator.finish_time(job_ids[0]) - emulator.clock.now())
+            resume = {"event": {"status": "success", "job_ids": job_ids}, **deferred.kwargs}
+    assert value["succeeded"] == count
+    assert_each_sent_once(emulator, count)
+    print(f"records parsed: {parses[0]:,} for {count:,} records")
+    # once to check them all, once to send them, once to map the results: never again per round
+    assert parses[0] <= 3 * count
+
+
+@pytest.mark.timeout(60)
+def test_reads_and_bulk_calls_share_one_hook_one_token_and_the_tasks_clock(
+    zendesk_emulator_factory: Callable[..., ZendeskEmulator], tmp_path: Path
+) -> None:
+    emulator = zendesk_emulator_factory(
+        conn_id="zendesk_default", auth="client_credentials", queued_seconds=2, seconds_per_item=0.1
+    )
+    emulator.add_fault(Fault("server_error", status=500, count=1, path_prefix="/api/v2/job_statuses/show_many"))
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> float:
+        pauses.append(seconds)
+        return emulator.advance(seconds)
+
+    op = operator(emulator, tmp_path, records=tickets(250))
+    op.sleep = pause
+    value = op.execute(CONTEXT)
+    assert value["succeeded"] == 250
+    assert_each_sent_once(emulator, 250)
+    assert emulator.tokens_issued == 1  # one OAuth token for the reads and the bulk calls
+    assert any(0 < seconds < op.poll_interval for seconds in pauses)  # the read's retry waited on the task's clock

@@ -24,6 +24,7 @@ from airflow.sdk import DAG, BaseOperator, task
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook, ZendeskJobStatusHook
+from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
@@ -340,29 +341,29 @@ def refused_endpoint(endpoint: str) -> str:
     )
 
 
-@pytest.mark.parametrize(
-    "endpoint",
-    [
-        "https://evil.example.com/api/v2/tickets/create_many",
-        "http://127.0.0.1:1/api/v2/tickets/create_many",
-        "//evil.example.com/api/v2/tickets/create_many",
-        "/api/v1/tickets/create_many",
-        "/oauth/tokens",
-        "/api/v2",
-        "/API/V2/tickets/create_many",
-        "/api/v2/../../oauth/tokens",
-        "/api/v2/./tickets/create_many",
-        "/api/v2/tickets/create_many#fragment",
-        "/api/v2/tickets/%2e%2e/%2e%2e/oauth/tokens",
-        "/api/v2%2ftickets/create_many",
-        "/api/v2/tickets\\..\\..\\oauth",
-        "/api/v2/tickets/create many",
-        "/api/v2/tickets/create_many\r\nX-Injected: 1",
-        "/api/v2/tickets/create_many\x00",
-        "/api/v2/t\u00efckets/create_many",
-        "/api/v2/tickets/destroy_many?ids=1&next=https://evil.example.com",
-    ],
-)
+REFUSED_ENDPOINTS = [
+    "https://evil.example.com/api/v2/tickets/create_many",
+    "http://127.0.0.1:1/api/v2/tickets/create_many",
+    "//evil.example.com/api/v2/tickets/create_many",
+    "/api/v1/tickets/create_many",
+    "/oauth/tokens",
+    "/api/v2",
+    "/API/V2/tickets/create_many",
+    "/api/v2/../../oauth/tokens",
+    "/api/v2/./tickets/create_many",
+    "/api/v2/tickets/create_many#fragment",
+    "/api/v2/tickets/%2e%2e/%2e%2e/oauth/tokens",
+    "/api/v2%2ftickets/create_many",
+    "/api/v2/tickets\\..\\..\\oauth",
+    "/api/v2/tickets/create many",
+    "/api/v2/tickets/create_many\r\nX-Injected: 1",
+    "/api/v2/tickets/create_many\x00",
+    "/api/v2/t\u00efckets/create_many",
+    "/api/v2/tickets/destroy_many?ids=1&next=https://evil.example.com",
+]
+
+
+@pytest.mark.parametrize("endpoint", REFUSED_ENDPOINTS)
 def test_submit_job_endpoints_outside_api_v2_are_refused_with_no_request(
     emulator: ZendeskEmulator, endpoint: str
 ) -> None:
@@ -393,6 +394,20 @@ def test_submit_job_methods_and_non_string_endpoints_are_refused(
         ZendeskJobStatusHook().submit_job(method, endpoint, {})
     assert str(info.value) == message
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("endpoint", REFUSED_ENDPOINTS)
+def test_a_bulk_operator_with_such_an_endpoint_is_refused_when_the_dag_is_parsed(endpoint: str) -> None:
+    """The operator's endpoint= is checked by the same rule as submit_job's, before any record is read."""
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        ZendeskBulkJobOperator(task_id="t", method="POST", endpoint=endpoint, payload_key="tickets", records=[{}])
+    assert str(info.value) == refused_endpoint(endpoint).removeprefix("submit_job ")
+
+
+def test_a_bulk_operator_with_a_method_submit_job_refuses_is_refused_when_the_dag_is_parsed() -> None:
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        ZendeskBulkJobOperator(task_id="t", method="GET", endpoint="/api/v2/tickets/create_many", records=[{}])
+    assert str(info.value) == "method must be one of DELETE, PATCH, POST, PUT, got 'GET'."
 
 
 def test_a_path_under_api_v2_is_sent_to_the_connection_s_host(emulator: ZendeskEmulator) -> None:

@@ -9,16 +9,19 @@ from typing import Any
 import pytest
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, resolve_action
+from airflow_provider_zendesk_jobs.api.request_builders import submit_request
+from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interpret_transport_error
 from airflow_provider_zendesk_jobs.bulk.ledger import ACTIVE, DONE, SENDING, UNCERTAIN, Ledger, LedgerStore, ledger_key
 from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import RecordSource
+from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource
 from airflow_provider_zendesk_jobs.bulk.results import ImportResults, job_counts, map_chunk
 from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
     ZendeskJobLimitError,
+    ZendeskJobsError,
     ZendeskResponseError,
     ZendeskUnavailableError,
 )
@@ -106,11 +109,81 @@ def test_a_csv_file_gives_objects_with_nested_columns_and_no_empty_cells(tmp_pat
     assert RecordSource(IMPORT, path=str(path)).scan()[1] != fingerprint
 
 
+@pytest.mark.parametrize("header", ["subject,comment,comment.body", "subject,comment.body,comment"])
+def test_a_csv_row_with_a_value_and_a_field_nested_in_it_is_refused_naming_both_columns(
+    tmp_path: Path, header: str
+) -> None:
+    path = tmp_path / "tickets.csv"
+    path.write_text(f"{header}\nHello,,body only\nBye,hello,world\n")
+    with pytest.raises(ZendeskInvalidInputError) as info:
+        RecordSource(IMPORT, path=str(path)).scan()
+    message = str(info.value)
+    assert message.startswith(f"line 3 of {path} has a value in both column 'comment' and column 'comment.body'")
+    assert "Leave one of the two cells empty, or rename one of the columns" in message
+
+
 def test_a_missing_file_and_an_empty_list_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ZendeskInvalidInputError, match="does not exist"):
         RecordSource(IMPORT, path=str(tmp_path / "none.jsonl")).scan()
     with pytest.raises(ZendeskInvalidInputError, match="no records"):
         RecordSource(IMPORT, records=[]).scan()
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from airflow_provider_zendesk_jobs.bulk import records as records_module
+
+    parses = [0]
+    check = records_module.normalise_record
+
+    def counted(record: Any, action: Any, where: str) -> Any:
+        parses[0] += 1
+        return check(record, action, where)
+
+    monkeypatch.setattr(records_module, "normalise_record", counted)
+    return parses
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_the_chunk_reader_reads_the_file_once_and_keeps_what_may_still_be_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    path = tmp_path / f"tickets.{suffix}"
+    expected = [{"subject": f"T{i}", "comment": {"body": f"Body {i}"}} for i in range(10)]
+    if suffix == "csv":
+        path.write_text("subject,comment.body\n" + "".join(f"T{i},Body {i}\n" for i in range(10)))
+    else:
+        path.write_text("".join(json.dumps(record) + "\n" for record in expected))
+    source = RecordSource(IMPORT, path=str(path))
+    parses = _counting(monkeypatch)
+    reader = ChunkReader(source, 3)
+    refused = {1}  # chunk 1 went back to the queue: its records are kept, not read again
+    keep = refused.__contains__
+    assert list(reader.chunks([0, 1], keep)) == [(0, expected[0:3]), (1, expected[3:6])]
+    assert list(reader.chunks([1, 2], keep)) == [(1, expected[3:6]), (2, expected[6:9])]
+    assert parses[0] == 9  # each record once, though chunk 1 was asked for twice
+    point = reader.point()
+    assert point is not None and point.record == 9
+    reader.close()
+    # after a deferral: on from the point, and a chunk behind it read again from the first record
+    resumed = ChunkReader(source, 3, ReadPoint.from_dict(point.to_dict()))
+    parses[0] = 0
+    assert list(resumed.chunks([3], keep)) == [(3, expected[9:])]
+    assert parses[0] == 1
+    assert list(resumed.chunks([0], keep)) == [(0, expected[0:3])]
+    resumed.close()
+    if suffix == "jsonl":  # a bad record after the point is still named by its line
+        with path.open("a") as out:
+            out.write("[1]\n")
+        with pytest.raises(ZendeskInvalidInputError, match=r"line 11 of "):
+            list(ChunkReader(source, 3, point).chunks([3, 4], keep))
+
+
+def test_a_read_point_that_cannot_be_used_reads_from_the_first_record() -> None:
+    source = RecordSource(DESTROY, records=[1, 2, 3, 4, 5])
+    assert ReadPoint.from_dict({"record": "x"}) is None and ReadPoint.from_dict(None) is None
+    reader = ChunkReader(source, 2, ReadPoint(3))  # not a chunk's first record
+    assert list(reader.chunks([2], lambda number: False)) == [(2, [5])]
+    assert list(ChunkReader(source, 2, ReadPoint(4)).chunks([2], lambda number: False)) == [(2, [5])]
 
 
 # -- the ledger ------------------------------------------------------------------------------------
@@ -248,6 +321,30 @@ def test_what_a_failed_call_means_for_its_chunk() -> None:
     assert classify_failure(ZendeskResponseError("not json", status_code=200)) is Submission.UNKNOWN
     assert classify_failure(ZendeskResponseError("bad request", status_code=400)) is Submission.REFUSED
     assert classify_failure(ZendeskAuthError("no", status_code=401)) is Submission.REFUSED
+
+
+def _bulk_call_failed(failure: TransportFailure) -> ZendeskJobsError:
+    """The error a bulk call (one attempt, as the operator sends them) ends with after ``failure``."""
+    request = submit_request("https://acme.zendesk.com", *IMPORT.request([{"subject": "a"}]))
+    try:
+        outcome = interpret_transport_error(request, failure, detail="SomeError")
+    except ZendeskJobsError as raised:
+        return raised
+    return outcome.error
+
+
+@pytest.mark.parametrize("failure", [TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT])
+def test_a_bulk_call_that_never_reached_zendesk_started_nothing(failure: TransportFailure) -> None:
+    error = _bulk_call_failed(failure)
+    assert isinstance(error, ZendeskUnavailableError) and error.never_sent
+    assert classify_failure(error) is Submission.NOT_STARTED
+
+
+@pytest.mark.parametrize("failure", [TransportFailure.READ_TIMEOUT, TransportFailure.CLOSED, TransportFailure.OTHER])
+def test_a_bulk_call_whose_answer_was_lost_after_sending_may_have_started_a_job(failure: TransportFailure) -> None:
+    error = _bulk_call_failed(failure)
+    assert isinstance(error, ZendeskUnavailableError) and not error.never_sent
+    assert classify_failure(error) is Submission.UNKNOWN
 
 
 # -- lines for people ------------------------------------------------------------------------------

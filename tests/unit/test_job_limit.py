@@ -88,6 +88,20 @@ def test_the_job_limit_is_waited_out_in_its_own_words_then_raised_as_what_it_is(
     assert "slow down" not in caplog.text
 
 
+def test_one_attempt_for_one_bulk_call_leaves_the_hook_s_reads_their_retries(
+    clock: FakeClock, requests_mock: rm.Mocker
+) -> None:
+    """A caller that queues refused calls itself sends each once, through a hook whose reads still retry."""
+    requests_mock.post(CREATE_MANY, [TOO_MANY_JOBS] * 5)
+    requests_mock.get(SHOW, [{"status_code": 500, "json": {}}, {"json": {"job_status": job()}}])
+    hook = make_hook(clock)
+    with pytest.raises(ZendeskJobLimitError):
+        hook.submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]}, attempts=1)
+    assert requests_mock.call_count == 1 and clock.sleeps == []
+    assert hook.get_job_status("V3-abc").status == "completed"
+    assert requests_mock.call_count == 3 and len(clock.sleeps) == 1
+
+
 def test_a_job_that_finishes_meanwhile_lets_the_next_attempt_in(clock: FakeClock, requests_mock: rm.Mocker) -> None:
     requests_mock.post(CREATE_MANY, [TOO_MANY_JOBS, TOO_MANY_JOBS, {"json": {"job_status": job("V3-new", "queued")}}])
     started = make_hook(clock).submit_job("POST", "/api/v2/tickets/create_many", {"tickets": [{}]})
