@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -50,3 +50,19 @@ def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> Zendes
     """The plugin's emulator with room for many active jobs; ``zendesk_default`` points at it (API token)."""
     emulator: ZendeskEmulator = zendesk_emulator_factory(conn_id="zendesk_default", max_active_jobs=10_000)
     return emulator
+
+
+@pytest.fixture
+def record_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many records a bulk import parses and checks: each read of a record from its source counts one."""
+    from airflow_provider_zendesk_jobs.bulk import records as records_module
+
+    parses = [0]
+    check = records_module.normalise_record
+
+    def counted(record: Any, action: Any, where: str) -> Any:
+        parses[0] += 1
+        return check(record, action, where)
+
+    monkeypatch.setattr(records_module, "normalise_record", counted)
+    return parses

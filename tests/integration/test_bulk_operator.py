@@ -274,31 +274,20 @@ def test_a_bulk_call_that_could_not_connect_is_sent_again_never_left_uncertain(
     assert value["uncertain"] == [] and value["succeeded"] == 250
 
 
-def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many records the task parses and checks (each read of a record from the source counts one)."""
-    from airflow_provider_zendesk_jobs.bulk import records as records_module
-
-    parses = [0]
-    check = records_module.normalise_record
-
-    def counted(record: Any, action: Any, where: str) -> Any:
-        parses[0] += 1
-        return check(record, action, where)
-
-    monkeypatch.setattr(records_module, "normalise_record", counted)
-    return parses
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferrable"])
 def test_ten_thousand_records_are_read_from_the_file_a_bounded_number_of_times(
-    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferrable: bool
+    emulator: ZendeskEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record_parses: list[int],
+    deferrable: bool,
 ) -> None:
     count = 10_000
     source = tmp_path / "tickets.jsonl"
     source.write_text("".join(json.dumps(record) + "\n" for record in tickets(count)))
     emulator.api_settings.max_active_jobs = 30
-    parses = count_parses(monkeypatch)
+    parses = record_parses
     store = emulator._store
     create = store.create
     created = [0]

@@ -129,23 +129,9 @@ def test_a_missing_file_and_an_empty_list_are_clear_errors(tmp_path: Path) -> No
         RecordSource(IMPORT, records=[]).scan()
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    from airflow_provider_zendesk_jobs.bulk import records as records_module
-
-    parses = [0]
-    check = records_module.normalise_record
-
-    def counted(record: Any, action: Any, where: str) -> Any:
-        parses[0] += 1
-        return check(record, action, where)
-
-    monkeypatch.setattr(records_module, "normalise_record", counted)
-    return parses
-
-
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
 def test_the_chunk_reader_reads_the_file_once_and_keeps_what_may_still_be_sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+    tmp_path: Path, record_parses: list[int], suffix: str
 ) -> None:
     path = tmp_path / f"tickets.{suffix}"
     expected = [{"subject": f"T{i}", "comment": {"body": f"Body {i}"}} for i in range(10)]
@@ -154,7 +140,7 @@ def test_the_chunk_reader_reads_the_file_once_and_keeps_what_may_still_be_sent(
     else:
         path.write_text("".join(json.dumps(record) + "\n" for record in expected))
     source = RecordSource(IMPORT, path=str(path))
-    parses = _counting(monkeypatch)
+    parses = record_parses
     reader = ChunkReader(source, 3)
     refused = {1}  # chunk 1 went back to the queue: its records are kept, not read again
     keep = refused.__contains__
