@@ -19,7 +19,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
@@ -122,7 +122,7 @@ class RecordSource:
 
     def read_chunks(
         self, size: int, start: ReadPoint | None = None
-    ) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
+    ) -> Generator[tuple[int, list[Any], ReadPoint | None], None, None]:
         """``(chunk number, records, where the next chunk begins)`` from ``start`` (a chunk's first record) on.
 
         The point is None when the file cannot tell a position (a stream that cannot seek): a
@@ -153,20 +153,18 @@ class RecordSource:
         return count, digest.hexdigest()[:32]
 
     def chunks(self, size: int, wanted: set[int] | None = None) -> Iterator[tuple[int, list[Any]]]:
-        """``(chunk number, records)`` in order; only the chunks in ``wanted`` when given (the rest are skipped)."""
-        chunk: list[Any] = []
-        number = 0
-        for record in self.records_checked():
-            chunk.append(record)
-            if len(chunk) == size:
-                if wanted is None or number in wanted:
-                    yield number, chunk
-                chunk = []
-                number += 1
-                if wanted is not None and number > max(wanted, default=-1):
-                    return
-        if chunk and (wanted is None or number in wanted):
-            yield number, chunk
+        """``(chunk number, records)`` in order, from the first record; only the chunks in ``wanted`` when given.
+
+        The read stops at the last wanted chunk: the records after it are not parsed.
+        """
+        last = None if wanted is None else max(wanted, default=-1)
+        if last is not None and last < 0:
+            return
+        for number, chunk, _ in self.read_chunks(size):
+            if wanted is None or number in wanted:
+                yield number, chunk
+            if last is not None and number >= last:
+                return
 
 
 @dataclass(frozen=True)
@@ -309,7 +307,7 @@ class ChunkReader:
         self._point = start if start is not None and start.record % size == 0 else None
         #: The number of the next chunk the live read yields.
         self._next = self._first()
-        self._live: Iterator[tuple[int, list[Any], ReadPoint | None]] | None = None
+        self._live: Generator[tuple[int, list[Any], ReadPoint | None], None, None] | None = None
         self._aside: dict[int, list[Any]] = {}
 
     def _first(self) -> int:
@@ -345,7 +343,5 @@ class ChunkReader:
     def close(self) -> None:
         """Close the file of the live read (a deferral or the end of the run)."""
         if self._live is not None:
-            close = getattr(self._live, "close", None)
-            if close is not None:
-                close()
+            self._live.close()
             self._live = None
