@@ -222,16 +222,6 @@ class ZendeskBulkJobOperator(BaseOperator):
             self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, clock=self._now, sleep=self._pause)
         return self._hook
 
-    @property
-    def reads(self) -> ZendeskJobStatusHook:
-        """Reads of jobs, with the hook's usual retries."""
-        return self.hook
-
-    @property
-    def submits(self) -> ZendeskJobStatusHook:
-        """Bulk calls, one attempt each (``submit_job(..., attempts=1)``), through the same hook as the reads."""
-        return self.hook
-
     def _now(self) -> float:
         return (self.clock or time.time)()
 
@@ -348,7 +338,6 @@ class ZendeskBulkJobOperator(BaseOperator):
         while True:
             self._round(run)
             if run.ledger.finished:
-                run.reader.close()
                 return self._finish(run)
             now = self._now()
             if run.deadline is not None and now >= run.deadline:
@@ -402,7 +391,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             return
         ids = [ledger.chunks[number].job_id or "" for number in active]
         try:
-            found = self.reads.get_job_statuses_by_id(ids)
+            found = self.hook.get_job_statuses_by_id(ids)
         except ZendeskJobsError as exc:
             if not isinstance(exc, TRANSIENT_ERRORS):
                 raise exception_for_error(exc) from None
@@ -450,7 +439,7 @@ class ZendeskBulkJobOperator(BaseOperator):
         ledger = run.ledger
         uncertain = ledger.in_state(UNCERTAIN)
         try:
-            listed = list(self.reads.list_job_statuses(limit=100))
+            listed = list(self.hook.list_job_statuses(limit=100))
         except ZendeskJobsError as exc:
             if not isinstance(exc, TRANSIENT_ERRORS):
                 raise exception_for_error(exc) from None
@@ -499,7 +488,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             run.store.save(ledger)  # "sending" is on record before the call leaves
             method, endpoint, payload = self.bulk_action.request(records)
             try:
-                job = self.submits.submit_job(method, endpoint, payload, attempts=1)
+                job = self.hook.submit_job(method, endpoint, payload, attempts=1)
             except ZendeskJobsError as exc:
                 outcome = classify_failure(exc)
                 if outcome is Submission.REFUSED:  # the chunk itself or the credentials: no retry helps
@@ -599,7 +588,7 @@ class ZendeskBulkJobOperator(BaseOperator):
         """Every finished job's results (one show_many per 100), patient with an outage until the deadline."""
         while True:
             try:
-                return self.reads.get_job_statuses_by_id(job_ids) if job_ids else {}
+                return self.hook.get_job_statuses_by_id(job_ids) if job_ids else {}
             except ZendeskJobsError as exc:
                 if not isinstance(exc, TRANSIENT_ERRORS):
                     raise exception_for_error(exc) from None
