@@ -46,6 +46,13 @@ class BulkAction:
     match_by: tuple[str, ...]
     #: True when the whole call answers ``{"success": ...}`` instead of one item per record.
     object_result: bool = False
+    #: True for create-or-update calls: an item whose status is ``Updated`` goes to ``updated``, not ``created``.
+    result_by_status: bool = False
+
+    @property
+    def result_keys(self) -> tuple[str, ...]:
+        """The XCom lists of successes: ``("created", "updated")`` for a create-or-update call."""
+        return (self.result_key, "updated") if self.result_by_status else (self.result_key,)
 
     @property
     def records_are_ids(self) -> bool:
@@ -85,8 +92,14 @@ BULK_ACTIONS: dict[str, BulkAction] = {
             object_result=True,
         ),
         _action("users.create_many", "POST", "/api/v2/users/create_many", "users", "created", _USERS),
-        _action(
-            "users.create_or_update_many", "POST", "/api/v2/users/create_or_update_many", "users", "created", _USERS
+        BulkAction(
+            "users.create_or_update_many",
+            "POST",
+            "/api/v2/users/create_or_update_many",
+            "users",
+            "created",
+            _USERS,
+            result_by_status=True,
         ),
         _action("users.update_many", "PUT", "/api/v2/users/update_many", "users", "updated", ("id", *_USERS)),
         _action("users.destroy_many", "DELETE", "/api/v2/users/destroy_many", None, "deleted", _BY_ID),

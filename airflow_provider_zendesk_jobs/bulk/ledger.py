@@ -1,163 +1,160 @@
-"""The ledger of a bulk import: which chunk went out as which Zendesk job, so none is ever sent twice.
+"""The ledger of a bulk import: which chunk went out as which Zendesk job, kept key by key where every try reads it.
 
-A chunk moves ``pending -> sending -> active -> done``. ``sending`` is written *before* the
-bulk call and ``active`` (with the job id) right after Zendesk answers, so a worker killed in
-between leaves a chunk whose fate is unknown: the next try treats it as ``uncertain`` and looks
-for its job in Zendesk's job list before anything is sent again (:mod:`.reconcile`). A refused
-call (the job limit, 429, 503) goes back to ``pending``.
+A chunk moves ``sending -> active -> done``. ``sending`` is written *before* the bulk call and
+``active`` (with the job id) right after Zendesk answers, so a try killed in between leaves a
+chunk whose fate is unknown: the next try treats it as ``uncertain`` and looks for its job in
+Zendesk's job list before anything is sent again (:mod:`.reconcile`). A refusal that proves
+nothing started (the job limit, 429, 503) makes it ``pending`` again.
 
-The ledger is plain JSON: it rides in the deferral's ``next_kwargs`` and is kept, after every
-change, in a file through ``ObjectStoragePath`` (:class:`LedgerStore`), because Airflow clears a
-task's XComs when its next try starts.
+Where it is kept (:class:`LedgerStore`): on Airflow 3.3 the task state store, which every try of
+the task instance shares whatever machine it runs on; elsewhere files under ``ledger_path``. It is
+written incrementally, so a save costs the same at chunk 10,000 as at chunk 1:
+
+* ``chunk.<n>``: one key per chunk that left ``pending``, the truth about that chunk, with the
+  mapped results once its job finished (Zendesk forgets a job after about a day);
+* ``head``: the import's identity, the first chunk never sent, the chunks not yet done and the
+  running totals; the owner rewrites it once a round and before every deferral;
+* ``owner``: the try that holds the import. A try takes it when it starts; a try that finds another
+  owner stops before its next bulk call.
+
+A chunk key is written before the owner is checked and the call sent, and a try that takes over
+writes the owner before it reads the chunk keys, so a chunk the old try may still send is always
+seen by the new one (as ``uncertain``), never sent by both without the new one knowing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from enum import Enum
+from typing import Any, Protocol
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 
-__all__ = ["ChunkEntry", "Ledger", "LedgerStore", "ledger_key"]
+__all__ = [
+    "ChunkEntry",
+    "ChunkState",
+    "FileLedgerStore",
+    "ImportTakenOverError",
+    "Ledger",
+    "LedgerStore",
+    "LedgerStoreError",
+    "Outcome",
+    "Owner",
+    "TaskStateLedgerStore",
+    "ledger_key",
+]
 
-SENDING = "sending"
-ACTIVE = "active"
-DONE = "done"
-UNCERTAIN = "uncertain"
-_STATES = frozenset({SENDING, ACTIVE, DONE, UNCERTAIN})
-LEDGER_VERSION = 1
-#: The final status of a done chunk whose job Zendesk stopped knowing before it was seen finished.
-NOT_FOUND = "not found"
-
-
-@dataclass
-class ChunkEntry:
-    """What is known of one chunk that was (perhaps) sent."""
-
-    state: str
-    job_id: str | None = None
-    #: Epoch seconds when the bulk call was begun (the not-yet-listed grace of an uncertain chunk counts from it).
-    sent_at: float | None = None
-    #: The job's final status, once done: "completed", "failed", "killed"; "not found" for a job Zendesk
-    #: forgot before it was seen finished, "uncertain" for a chunk whose job could not be proven.
-    status: str | None = None
-    succeeded: int = 0
-    failed: int = 0
-    note: str | None = None
+LEDGER_VERSION = 2
+#: Zendesk forgets a job about a day after it was created; a chunk older than this is never looked up.
+JOB_RETENTION_SECONDS = 20 * 3600.0
 
 
-@dataclass
-class Ledger:
-    """Every chunk of one import (by number) that left ``pending``, with the import's identity."""
+class ChunkState(str, Enum):
+    SENDING = "sending"  # written before the call leaves
+    ACTIVE = "active"  # Zendesk answered with a job id
+    UNCERTAIN = "uncertain"  # the answer was lost, or the try died before it was written down
+    PENDING = "pending"  # Zendesk said it started nothing: sent again later
+    DONE = "done"  # finished, with its outcome and its results
 
-    key: str
-    action: str
-    fingerprint: str
-    records: int
-    chunk_size: int
-    chunks: dict[int, ChunkEntry] = field(default_factory=dict)
 
-    @property
-    def total_chunks(self) -> int:
-        return -(-self.records // self.chunk_size)
+class Outcome(str, Enum):
+    """How a done chunk ended."""
 
-    def chunk_length(self, number: int) -> int:
-        return min(self.chunk_size, self.records - number * self.chunk_size)
+    COMPLETED = "completed"
+    FAILED = "failed"  # the job ended failed
+    KILLED = "killed"
+    REFUSED = "refused"  # Zendesk refused the chunk itself (400, 413, 422): its records failed, nothing started
+    EXPIRED = "expired"  # Zendesk forgot the job before it was seen finished: its records are unresolved
+    UNRESOLVED = "unresolved"  # whether its call started a job cannot be proven: never sent again
 
-    def in_state(self, state: str) -> list[int]:
-        return sorted(number for number, entry in self.chunks.items() if entry.state == state)
 
-    def pending(self) -> list[int]:
-        return [number for number in range(self.total_chunks) if number not in self.chunks]
+#: Outcomes whose records may be sent again by a later try once they were corrected (nothing reached Zendesk).
+RESENDABLE = frozenset({Outcome.REFUSED})
 
-    def active(self) -> list[int]:
-        """Active chunks, the oldest sent first."""
-        return sorted(self.in_state(ACTIVE), key=lambda number: (self.chunks[number].sent_at or 0.0, number))
 
-    @property
-    def finished(self) -> bool:
-        return len(self.in_state(DONE)) == self.total_chunks
+class LedgerStoreError(ZendeskJobsError):
+    """The ledger's store refused a value or did not answer: nothing more is sent until it does (a retry)."""
 
-    def job_ids(self) -> list[str]:
-        return [entry.job_id for _, entry in sorted(self.chunks.items()) if entry.job_id]
 
-    def begin(self, number: int, now: float) -> None:
-        self.chunks[number] = ChunkEntry(SENDING, sent_at=now)
+class ImportTakenOverError(ZendeskJobsError):
+    """Another try holds the import now: this one stops before its next bulk call."""
 
-    def accepted(self, number: int, job_id: str) -> None:
-        self.chunks[number].state = ACTIVE
-        self.chunks[number].job_id = job_id
 
-    def refused(self, number: int) -> None:
-        """Zendesk said it started nothing: the chunk is pending again."""
-        self.chunks.pop(number, None)
+@dataclass(frozen=True)
+class Owner:
+    """The try that holds an import: its number and a token of its own (two runs of one try differ)."""
 
-    def ambiguous(self, number: int, note: str) -> None:
-        self.chunks[number].state = UNCERTAIN
-        self.chunks[number].note = note
-
-    def done(self, number: int, status: str, succeeded: int, failed: int, note: str | None = None) -> None:
-        entry = self.chunks[number]
-        entry.state, entry.status, entry.succeeded, entry.failed = DONE, status, succeeded, failed
-        entry.note = note or entry.note
-
-    def after_restart(self) -> None:
-        """A chunk left ``sending`` by a try that died: its call may have reached Zendesk."""
-        for entry in self.chunks.values():
-            if entry.state == SENDING:
-                entry.state = UNCERTAIN
-                entry.note = "the try that sent it ended before Zendesk's answer was recorded"
-
-    def counts(self) -> tuple[int, int, int]:
-        """``(records in finished chunks, succeeded, failed)``."""
-        done = [(number, entry) for number, entry in self.chunks.items() if entry.state == DONE]
-        return (
-            sum(self.chunk_length(number) for number, _ in done),
-            sum(entry.succeeded for _, entry in done),
-            sum(entry.failed for _, entry in done),
-        )
-
-    # -- JSON form ------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": LEDGER_VERSION,
-            "key": self.key,
-            "action": self.action,
-            "fingerprint": self.fingerprint,
-            "records": self.records,
-            "chunk_size": self.chunk_size,
-            "chunks": {str(number): asdict(entry) for number, entry in sorted(self.chunks.items())},
-        }
+    try_number: int
+    token: str
 
     @classmethod
-    def from_dict(cls, data: Any) -> Ledger:
-        if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
-            raise ValueError("not a ledger of this provider's version")
-        chunks = {}
-        for number, entry in dict(data["chunks"]).items():
-            chunk = ChunkEntry(**entry)
-            if chunk.state not in _STATES:
-                raise ValueError(f"chunk {number} has an unknown state {chunk.state!r}")
-            chunks[int(number)] = chunk
-        return cls(
-            key=str(data["key"]),
-            action=str(data["action"]),
-            fingerprint=str(data["fingerprint"]),
-            records=int(data["records"]),
-            chunk_size=int(data["chunk_size"]),
-            chunks=chunks,
-        )
+    def new(cls, try_number: int) -> Owner:
+        return cls(try_number, uuid.uuid4().hex)
 
-    def matches(self, other: Ledger) -> bool:
-        """The same import: same action, same records, same chunking."""
-        return (self.action, self.fingerprint, self.records, self.chunk_size) == (
-            other.action,
-            other.fingerprint,
-            other.records,
-            other.chunk_size,
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {"try_number": self.try_number, "token": self.token}
+
+    @classmethod
+    def from_value(cls, value: Any) -> Owner | None:
+        if not isinstance(value, Mapping):
+            return None
+        number, token = value.get("try_number"), value.get("token")
+        if isinstance(number, bool) or not isinstance(number, int) or not isinstance(token, str):
+            return None
+        return cls(number, token)
+
+    def __str__(self) -> str:
+        return f"try {self.try_number}"
+
+
+class LedgerStore(Protocol):
+    """Key/value state of one task instance, shared by its tries (the task state store, or files)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def where(self) -> str:
+        """Where the ledger is, for people: ``the task state store`` or a path."""
+        ...
+
+
+class TaskStateLedgerStore:
+    """Airflow 3.3's task state store (``context["task_state_store"]``): the same on every executor.
+
+    Rows never expire by age (``retention`` is ``timedelta.max``, Airflow's ``NEVER_EXPIRE``): a
+    task cleared a month later must still find what it sent. They go with their DAG run, and
+    ``[state_store] clear_on_success`` clears them when the task succeeds.
+    """
+
+    PREFIX = "zendesk_bulk."
+
+    def __init__(self, accessor: Any, *, retention: timedelta = timedelta.max) -> None:
+        self.accessor = accessor
+        self.retention = retention
+
+    def get(self, key: str) -> Any:
+        try:
+            return self.accessor.get(self.PREFIX + key)
+        except Exception as exc:  # the store's own errors, whatever their class
+            raise LedgerStoreError(f"The task state store did not answer for {key!r}: {exc}") from None
+
+    def set(self, key: str, value: Any) -> None:
+        try:
+            self.accessor.set(self.PREFIX + key, value, retention=self.retention)
+        except Exception as exc:
+            raise LedgerStoreError(
+                f"The task state store refused {key!r}: {exc}. Nothing more is sent until it takes the ledger."
+            ) from None
+
+    def where(self) -> str:
+        return "the task state store"
 
 
 def _safe(part: str) -> str:
@@ -170,42 +167,451 @@ def ledger_key(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> s
     return f"{_safe(dag_id)}/{_safe(run_id)}/{_safe(task_id)}{suffix}"
 
 
-class LedgerStore:
-    """Ledgers kept as JSON files under one ``ObjectStoragePath`` (local, ``file://``, ``s3://``...).
+class FileLedgerStore:
+    """One JSON file per key under ``<base>/<ledger key>/`` through ``ObjectStoragePath`` (local, ``s3://``...).
 
-    A write goes to a temporary file first and is then renamed over the ledger, so a worker
-    killed mid-write leaves the previous ledger, never half of one.
+    A local write goes to a temporary file of its own and is renamed over the key, so a try killed
+    mid-write leaves the previous value, never half of one.
     """
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, key: str) -> None:
         if not isinstance(base, str) or not base:
             raise ZendeskInvalidInputError(f"ledger_path must be a directory path or URI, got {base!r}.")
         self.base = base.rstrip("/")
+        self.key = key
 
     def _path(self, key: str) -> Any:
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-        return ObjectStoragePath(f"{self.base}/{key}.json")
+        return ObjectStoragePath(f"{self.base}/{self.key}/{key}.json")
 
-    def where(self, key: str) -> str:
-        return f"{self.base}/{key}.json"
+    def where(self) -> str:
+        return f"{self.base}/{self.key}"
 
-    def load(self, key: str) -> Ledger | None:
+    def get(self, key: str) -> Any:
         path = self._path(key)
-        if not path.exists():
-            return None
-        text = path.read_text(encoding="utf-8")
         try:
-            return Ledger.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ZendeskInvalidInputError(
-                f"The ledger {self.where(key)} cannot be read ({exc}). It records which chunks were already sent; "
-                "look at it, and delete it only if no chunk of this import reached Zendesk."
+            if not path.exists():
+                return None
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LedgerStoreError(f"The ledger file {path} cannot be read: {exc}") from None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise LedgerStoreError(
+                f"The ledger file {path} is not JSON. It records which chunks were already sent; look at it, "
+                "and delete the ledger only if no chunk of this import reached Zendesk."
             ) from None
 
-    def save(self, ledger: Ledger) -> None:
-        path = self._path(ledger.key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.parent / f".{path.name}.tmp"
-        temporary.write_text(json.dumps(ledger.to_dict(), separators=(",", ":")), encoding="utf-8")
-        temporary.rename(path)
+    def set(self, key: str, value: Any) -> None:
+        path = self._path(key)
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if getattr(path, "protocol", "file") in ("file", "local", ""):
+                temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+                temporary.write_text(text, encoding="utf-8")
+                temporary.rename(path)
+            else:  # an object store writes a whole object at once
+                path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise LedgerStoreError(f"The ledger file {path} cannot be written: {exc}") from None
+
+
+@dataclass
+class ChunkEntry:
+    """What is known of one chunk that left ``pending``; its key's value, results included once done."""
+
+    state: ChunkState
+    job_id: str | None = None
+    #: Epoch seconds when the bulk call was begun (the not-yet-listed grace of an uncertain chunk counts from it).
+    sent_at: float | None = None
+    outcome: Outcome | None = None
+    succeeded: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    note: str | None = None
+    #: ``records.chunk_fingerprint`` of the records sent.
+    fingerprint: str | None = None
+    #: Where the chunk's first record is (a ``ReadPoint`` as a dict), so it is read again without the file's start.
+    point: dict[str, Any] | None = None
+    #: The newest of this import's jobs seen finished before the call: a job listed below it cannot be the chunk's.
+    after: str | None = None
+    #: Once done: the chunk's records by outcome (``ChunkResults`` as a dict). Kept in the chunk's key only.
+    results: dict[str, Any] | None = None
+
+    def to_dict(self, *, with_results: bool = True) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["state"] = self.state.value
+        data["outcome"] = self.outcome.value if self.outcome is not None else None
+        if not with_results:
+            data.pop("results")
+        return {key: value for key, value in data.items() if value is not None and value != 0}
+
+    @classmethod
+    def from_value(cls, value: Any, where: str) -> ChunkEntry:
+        try:
+            data = dict(value)
+            data["state"] = ChunkState(data["state"])
+            data["outcome"] = Outcome(data["outcome"]) if data.get("outcome") is not None else None
+            return cls(**data)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise LedgerStoreError(
+                f"The ledger's {where} cannot be read ({exc}). It records which chunks were already sent; look at "
+                "it before sending these records again."
+            ) from None
+
+
+@dataclass
+class Totals:
+    """The records of the done chunks (not kept one by one in the head)."""
+
+    records: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    chunks: int = 0
+
+    def add(self, records: int, entry: ChunkEntry) -> None:
+        self.records += records
+        self.succeeded += entry.succeeded
+        self.failed += entry.failed
+        self.unresolved += entry.unresolved
+        self.chunks += 1
+
+
+@dataclass
+class Ledger:
+    """One import's ledger as a try sees it: the chunks not done, and counts of the rest.
+
+    Every change of a chunk is written to its key at once; the head (``save``) summarises.
+    """
+
+    store: LedgerStore
+    owner: Owner
+    action: str
+    records: int
+    chunk_size: int
+    fingerprint: str
+    #: The first chunk never sent: every chunk before it is open or done.
+    next: int = 0
+    #: Chunks that left pending and are not done, by number.
+    open: dict[int, ChunkEntry] = field(default_factory=dict)
+    totals: Totals = field(default_factory=Totals)
+    #: Done chunks whose records never reached Zendesk (refused): a later try may send corrected ones.
+    refused: list[int] = field(default_factory=list)
+    #: The newest of this import's jobs seen finished.
+    watermark: str | None = None
+    #: True when an earlier try (or run) had written this ledger.
+    resumed: bool = False
+    #: What the owning try kept beside its name: when it began, the input's signature.
+    claim: dict[str, Any] = field(default_factory=dict)
+
+    # -- opening ----------------------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        store: LedgerStore,
+        owner: Owner,
+        *,
+        action: str,
+        records: int,
+        chunk_size: int,
+        chunk_fingerprints: Sequence[str],
+        claim: Mapping[str, Any] | None = None,
+    ) -> tuple[Ledger, list[int]]:
+        """A try's start: take the import, then this import's ledger or a new one.
+
+        ``claim`` is kept beside the owner for the try's later runs (when it began, what its input was).
+        Returns the ledger and the refused chunks whose records changed (sent again, corrected).
+        """
+        holder = Owner.from_value(store.get("owner"))
+        if holder is not None and holder.try_number > owner.try_number:
+            raise ImportTakenOverError(
+                f"{holder} of this task holds the import in {store.where()}; this try ({owner}) sends nothing."
+            )
+        store.set("owner", {**(claim or {}), **owner.to_dict()})
+        whole = _whole_fingerprint(action, chunk_fingerprints)
+        ledger = cls(store, owner, action, records, chunk_size, whole)
+        ledger.claim = dict(claim or {})
+        head = store.get("head")
+        if head is None:
+            ledger.save()
+            return ledger, []
+        ledger._load(head)
+        if (ledger.action, ledger.records, ledger.chunk_size) != (action, records, chunk_size):
+            raise ZendeskInvalidInputError(
+                f"The ledger in {store.where()} belongs to another import ({ledger.action}, {ledger.records} "
+                f"records, chunks of {ledger.chunk_size}) than this task's ({action}, {records} records, chunks "
+                f"of {chunk_size}). Chunks of it were sent already; to send these records as a new import, run "
+                "the task in a new DAG run."
+            )
+        ledger.resumed = True
+        ledger._recover()
+        corrected = ledger._compare(chunk_fingerprints) if ledger.fingerprint != whole else []
+        ledger.fingerprint = whole
+        ledger.save()
+        return ledger, corrected
+
+    @classmethod
+    def resume(cls, store: LedgerStore, try_number: int, token: str | None) -> Ledger:
+        """Back from a deferral of this try: the head it saved before deferring.
+
+        The owner's token rides in the deferral; where Airflow handed none back (``airflow dags
+        test`` drops the deferral's kwargs), the owner of the same try number is this try.
+        """
+        value = store.get("owner")
+        holder = Owner.from_value(value)
+        if token is None and holder is not None and holder.try_number == try_number:
+            token = holder.token
+        ledger = cls(store, Owner(try_number, token or ""), "", 0, 1, "")
+        ledger.check_owner()
+        ledger.claim = {key: item for key, item in dict(value).items() if key not in ("try_number", "token")}
+        head = store.get("head")
+        if head is None:
+            raise LedgerStoreError(
+                f"The ledger in {store.where()} is gone since this try deferred; it records which chunks were "
+                "sent, so nothing more is sent. Look at the store before running the task again."
+            )
+        ledger._load(head)
+        ledger.resumed = True
+        return ledger
+
+    def _load(self, head: Any) -> None:
+        if not isinstance(head, Mapping) or head.get("version") != LEDGER_VERSION:
+            raise LedgerStoreError(
+                f"The ledger in {self.store.where()} is not one this release reads (version "
+                f"{head.get('version') if isinstance(head, Mapping) else None!r}). Run the release that wrote it, "
+                "or start the import in a new DAG run."
+            )
+        try:
+            self.action = str(head["action"])
+            self.records = int(head["records"])
+            self.chunk_size = int(head["chunk_size"])
+            self.fingerprint = str(head["fingerprint"])
+            self.next = int(head["next"])
+            self.open = {
+                int(number): ChunkEntry.from_value(entry, f"chunk {number}")
+                for number, entry in dict(head["open"]).items()
+            }
+            self.totals = Totals(**dict(head["totals"]))
+            self.refused = [int(number) for number in head.get("refused", [])]
+            self.watermark = head.get("watermark")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LedgerStoreError(f"The ledger's head in {self.store.where()} cannot be read ({exc}).") from None
+
+    def _recover(self) -> None:
+        """After another try: each open chunk's own key is the truth, and chunks past ``next`` may have been sent."""
+        for number in sorted(self.open):
+            self._take(number, self._read(number))
+        while self.next < self.total_chunks:
+            entry = self._read(self.next)
+            if entry is None:
+                break
+            self.next += 1
+            self._take(self.next - 1, entry)
+        for number, entry in self.open.items():
+            if entry.state is ChunkState.SENDING:
+                entry.state = ChunkState.UNCERTAIN
+                entry.note = "the try that sent it ended before Zendesk's answer was written down"
+                self._write(number, entry)
+
+    def _take(self, number: int, entry: ChunkEntry | None) -> None:
+        if entry is None:
+            self.open.pop(number, None)
+            return
+        if entry.state is ChunkState.DONE:
+            self.open.pop(number, None)
+            self._count_done(number, entry)
+        else:
+            self.open[number] = entry
+
+    def _compare(self, chunk_fingerprints: Sequence[str]) -> list[int]:
+        """The input changed: refused chunks may be corrected; a chunk that reached Zendesk may not change."""
+        changed_sent: list[int] = []
+        corrected: list[int] = []
+        for number in range(min(self.next, len(chunk_fingerprints))):
+            entry = self.open.get(number) or self._read(number)
+            if entry is None or entry.fingerprint in (None, chunk_fingerprints[number]):
+                continue
+            if entry.state is ChunkState.PENDING:
+                continue
+            if entry.state is ChunkState.DONE and entry.outcome in RESENDABLE:
+                corrected.append(number)
+            else:
+                changed_sent.append(number)
+        if changed_sent:
+            shown = ", ".join(
+                f"{n} (records {n * self.chunk_size:,} to {self.chunk_length(n) + n * self.chunk_size - 1:,})"
+                for n in changed_sent[:5]
+            )
+            more = f" and {len(changed_sent) - 5} more" if len(changed_sent) > 5 else ""
+            raise ZendeskInvalidInputError(
+                f"The records of chunk {shown}{more} changed since an earlier try sent them to Zendesk (ledger in "
+                f"{self.store.where()}). Only chunks Zendesk refused may be corrected; restore those records, or "
+                "send the new ones as a new import in a new DAG run."
+            )
+        for number in corrected:
+            self._uncount(number)
+            self.refused.remove(number)
+            self.open[number] = ChunkEntry(ChunkState.PENDING, note="its records were corrected after a refusal")
+            self._write(number, self.open[number])
+        return corrected
+
+    # -- the store ----------------------------------------------------------------------------------
+    def _read(self, number: int) -> ChunkEntry | None:
+        value = self.store.get(f"chunk.{number}")
+        return None if value is None else ChunkEntry.from_value(value, f"chunk {number}")
+
+    def read_done(self, number: int) -> ChunkEntry | None:
+        """A chunk's key, results included (the end of the import reads them one by one)."""
+        return self._read(number)
+
+    def _write(self, number: int, entry: ChunkEntry) -> None:
+        self.store.set(f"chunk.{number}", entry.to_dict())
+
+    def check_owner(self) -> None:
+        holder = Owner.from_value(self.store.get("owner"))
+        if holder != self.owner:
+            raise ImportTakenOverError(
+                f"{holder or 'no try'} of this task holds the import in {self.store.where()} now; this try "
+                f"({self.owner}) stops before its next bulk call and sends nothing more."
+            )
+
+    def save(self) -> None:
+        """The head, by the owner only."""
+        self.check_owner()
+        self.store.set(
+            "head",
+            {
+                "version": LEDGER_VERSION,
+                "action": self.action,
+                "records": self.records,
+                "chunk_size": self.chunk_size,
+                "fingerprint": self.fingerprint,
+                "next": self.next,
+                "open": {str(n): entry.to_dict(with_results=False) for n, entry in sorted(self.open.items())},
+                "totals": self.totals.__dict__,
+                "refused": self.refused,
+                "watermark": self.watermark,
+            },
+        )
+
+    # -- what a round asks ------------------------------------------------------------------------
+    @property
+    def total_chunks(self) -> int:
+        return -(-self.records // self.chunk_size)
+
+    def chunk_length(self, number: int) -> int:
+        return min(self.chunk_size, self.records - number * self.chunk_size)
+
+    def first_record(self, number: int) -> int:
+        return number * self.chunk_size
+
+    def in_state(self, state: ChunkState) -> list[int]:
+        return sorted(number for number, entry in self.open.items() if entry.state is state)
+
+    def active(self) -> list[int]:
+        """Active chunks, the oldest sent first."""
+        return sorted(self.in_state(ChunkState.ACTIVE), key=lambda number: (self.open[number].sent_at or 0.0, number))
+
+    def pending(self, limit: int) -> list[int]:
+        """Up to ``limit`` chunks to send next: those sent back to pending first, then the never sent."""
+        numbers = self.in_state(ChunkState.PENDING)[:limit]
+        return numbers + list(range(self.next, min(self.total_chunks, self.next + limit - len(numbers))))
+
+    @property
+    def finished(self) -> bool:
+        return self.totals.chunks == self.total_chunks
+
+    def entry(self, number: int) -> ChunkEntry:
+        return self.open[number]
+
+    # -- changes, each written to the chunk's key at once ---------------------------------------------
+    def begin(self, number: int, now: float, fingerprint: str, point: Mapping[str, Any] | None) -> None:
+        """Before the call: ``sending`` on record, then the owner checked (see the module's docstring)."""
+        entry = ChunkEntry(
+            ChunkState.SENDING,
+            sent_at=now,
+            fingerprint=fingerprint,
+            point=dict(point) if point is not None else None,
+            after=self.watermark,
+        )
+        self._write(number, entry)
+        self.open[number] = entry
+        self.next = max(self.next, number + 1)
+        self.check_owner()
+
+    def accepted(self, number: int, job_id: str) -> None:
+        entry = self.open[number]
+        entry.state, entry.job_id = ChunkState.ACTIVE, job_id
+        self._write(number, entry)
+
+    def requeue(self, number: int) -> None:
+        """Zendesk said it started nothing: the chunk is pending again."""
+        entry = self.open[number]
+        self.open[number] = ChunkEntry(ChunkState.PENDING, fingerprint=entry.fingerprint, point=entry.point)
+        self._write(number, self.open[number])
+
+    def ambiguous(self, number: int, note: str) -> None:
+        entry = self.open[number]
+        entry.state, entry.note = ChunkState.UNCERTAIN, note
+        self._write(number, entry)
+
+    def done(
+        self,
+        number: int,
+        outcome: Outcome,
+        results: Mapping[str, Any],
+        *,
+        succeeded: int,
+        failed: int,
+        unresolved: int,
+        note: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """The chunk's end, with its records' results: written once, in its own key."""
+        entry = self.open.pop(number)
+        entry.state, entry.outcome = ChunkState.DONE, outcome
+        entry.succeeded, entry.failed, entry.unresolved = succeeded, failed, unresolved
+        entry.note = note or entry.note
+        entry.job_id = job_id or entry.job_id
+        entry.results = dict(results)
+        self._write(number, entry)
+        self._count_done(number, entry)
+        if entry.job_id and outcome in (Outcome.COMPLETED, Outcome.FAILED, Outcome.KILLED):
+            self.watermark = entry.job_id
+
+    def _count_done(self, number: int, entry: ChunkEntry) -> None:
+        self.totals.add(self.chunk_length(number), entry)
+        if entry.outcome in RESENDABLE and number not in self.refused:
+            self.refused.append(number)
+
+    def _uncount(self, number: int) -> None:
+        entry = self._read(number)
+        if entry is None:
+            return
+        self.totals.records -= self.chunk_length(number)
+        self.totals.succeeded -= entry.succeeded
+        self.totals.failed -= entry.failed
+        self.totals.unresolved -= entry.unresolved
+        self.totals.chunks -= 1
+
+    def done_chunks(self) -> Iterator[tuple[int, ChunkEntry]]:
+        """Every chunk's key in order, results included (all are done at the end of an import)."""
+        for number in range(self.total_chunks):
+            entry = self._read(number)
+            if entry is not None:
+                yield number, entry
+
+    def job_ids(self) -> list[str]:
+        """The job ids of the open chunks (the done ones are in their keys)."""
+        return [entry.job_id for _, entry in sorted(self.open.items()) if entry.job_id]
+
+
+def _whole_fingerprint(action: str, chunk_fingerprints: Sequence[str]) -> str:
+    digest = hashlib.sha256(action.encode())
+    for part in chunk_fingerprints:
+        digest.update(part.encode())
+    return digest.hexdigest()[:32]

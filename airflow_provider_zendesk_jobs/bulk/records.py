@@ -5,8 +5,9 @@ or any scheme an installed provider registers), so 100,000 records are never in 
 XCom at once. Every record is checked in one pass before anything is sent (:meth:`RecordSource.scan`),
 and a bad one is named by its index (``records[7]``) or its line (``line 8 of s3://b/tickets.jsonl``).
 
-The scan also fingerprints the records: a later try of the same task finds its ledger only
-if the records are the same ones, so chunk 12 always means the same 100 records.
+The scan also fingerprints each chunk's records: a later try of the same task goes on with its
+ledger only if the chunks that reached Zendesk hold the same records, so chunk 12 always means the
+same 100 records; a chunk Zendesk refused may be corrected and is then sent again alone.
 
 The chunks to send are read by one :class:`ChunkReader` per run, moving forward through the
 file as rounds ask for later chunks; reading from the top each round made an import of 1,000
@@ -26,7 +27,7 @@ from typing import Any, TypeGuard
 from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
-__all__ = ["ChunkReader", "ReadPoint", "RecordSource", "normalise_record"]
+__all__ = ["ChunkReader", "ReadPoint", "RecordSource", "chunk_fingerprint", "normalise_record"]
 
 _CSV_SUFFIXES = (".csv",)
 
@@ -52,6 +53,24 @@ def normalise_record(record: Any, action: BulkAction, where: str) -> Any:
     return record
 
 
+def _encoded(record: Any, where: str, action: BulkAction) -> bytes:
+    """The record as a fingerprint hashes it: strict JSON."""
+    try:
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    except ValueError:
+        raise _bad(where, "holds NaN or an infinity, which JSON cannot carry", action) from None
+    except TypeError as exc:
+        raise _bad(where, f"holds a value JSON cannot carry ({exc})", action) from None
+
+
+def chunk_fingerprint(records: Sequence[Any], action: BulkAction, where: str = "a record") -> str:
+    """What a chunk's records are, in 16 hex digits, as :meth:`RecordSource.scan` computes it for each chunk."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(_encoded(record, where, action))
+    return digest.hexdigest()[:16]
+
+
 def _shown(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -67,6 +86,13 @@ def _nested(row: dict[str, str], where: str) -> dict[str, Any]:
     record: dict[str, Any] = {}
     values: dict[tuple[str, ...], str] = {}  # the path of each value set, and its column
     nests: dict[tuple[str, ...], str] = {}  # the path of each object made, and the first column inside it
+    extra = [cell for cell in row.get(None) or () if cell]  # type: ignore[call-overload]
+    if extra:
+        raise ZendeskInvalidInputError(
+            f"{where} has {len(extra)} more cell{'s' if len(extra) > 1 else ''} than the header has columns "
+            f"({_shown(extra)}); add the missing column names to the header, or remove the cells. Nothing was "
+            "sent to Zendesk."
+        )
     for column, cell in row.items():
         if column is None or cell is None or cell == "":
             continue
@@ -140,17 +166,40 @@ class RecordSource:
         if chunk:
             yield number, chunk, stream.point()
 
-    def scan(self) -> tuple[int, str]:
-        """Check every record (before anything is sent); returns ``(count, fingerprint)``."""
-        digest = hashlib.sha256(self.action.name.encode())
+    def scan(self, size: int) -> tuple[int, list[str]]:
+        """Check every record (before anything is sent); returns ``(count, each chunk's fingerprint)``.
+
+        A value JSON cannot carry (NaN, an infinity, bytes, a date) is refused here, naming the
+        record, never left for the client to fail on after the chunk was written down as sent.
+        """
+        prints: list[str] = []
+        digest = hashlib.sha256()
         count = 0
-        for record in self.records_checked():
-            digest.update(json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode())
-            digest.update(b"\n")
+        for where, raw in self._raw():
+            digest.update(_encoded(normalise_record(raw, self.action, where), where, self.action))
             count += 1
-        if count == 0:
-            raise ZendeskInvalidInputError(f"{self.describe()} holds no records; there is nothing to send.")
-        return count, digest.hexdigest()[:32]
+            if count % size == 0:
+                prints.append(digest.hexdigest()[:16])
+                digest = hashlib.sha256()
+        if count % size:
+            prints.append(digest.hexdigest()[:16])
+        return count, prints
+
+    def signature(self) -> dict[str, Any] | None:
+        """The file's size and modification time (or etag): a resumed run refuses a file changed under it."""
+        if self.path is None:
+            return None
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+        try:
+            info = ObjectStoragePath(self.path).stat()
+        except FileNotFoundError:
+            return {"missing": True}
+        size = getattr(info, "st_size", None)
+        mtime = getattr(info, "st_mtime", None)
+        extra = info.as_info() if hasattr(info, "as_info") else {}
+        etag = extra.get("ETag") or extra.get("etag") if isinstance(extra, dict) else None
+        return {"size": size, "mtime": mtime, **({"etag": str(etag)} if etag else {})}
 
     def chunks(self, size: int, wanted: set[int] | None = None) -> Iterator[tuple[int, list[Any]]]:
         """``(chunk number, records)`` in order, from the first record; only the chunks in ``wanted`` when given.
@@ -295,9 +344,10 @@ class ChunkReader:
     """The chunks one run of the task asks for, round after round, with the source read about once.
 
     One live read moves forward through the source as later chunks are wanted. The records of a
-    chunk it passed that may still be sent (``keep``: not sent yet, refused, or uncertain) are kept
-    aside, so a refused chunk is sent again without reading the file from its first record; only
-    a chunk behind the read that was not kept (after a deferral, say) is read again from the start.
+    chunk it passed that may still be needed (``keep``: to send, to settle, to map once its job is
+    done) are kept aside. A chunk behind the read that was not kept (after a deferral, say) is read
+    from where it begins (its :class:`ReadPoint`, kept in the ledger), never from the file's start
+    unless the file cannot tell positions.
     """
 
     def __init__(self, source: RecordSource, size: int, start: ReadPoint | None = None) -> None:
@@ -308,7 +358,7 @@ class ChunkReader:
         #: The number of the next chunk the live read yields.
         self._next = self._first()
         self._live: Generator[tuple[int, list[Any], ReadPoint | None], None, None] | None = None
-        self._aside: dict[int, list[Any]] = {}
+        self._aside: dict[int, tuple[list[Any], ReadPoint | None]] = {}
 
     def _first(self) -> int:
         return self._point.record // self.size if self._point is not None else 0
@@ -317,18 +367,47 @@ class ChunkReader:
         """Where the live read stands: the first record of a chunk none of this run's reads reached yet."""
         return self._point
 
-    def chunks(self, wanted: Iterable[int], keep: Callable[[int], bool]) -> Iterator[tuple[int, list[Any]]]:
-        """``(number, records)`` of the ``wanted`` chunks, in order; ``keep`` says which passed chunks to keep aside."""
-        self._aside = {number: records for number, records in self._aside.items() if keep(number)}
+    def chunks(
+        self,
+        wanted: Iterable[int],
+        keep: Callable[[int], bool],
+        starts: Mapping[int, ReadPoint | None] | None = None,
+    ) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
+        """``(number, records, where it begins)`` of the ``wanted`` chunks, in order.
+
+        ``keep`` says which passed chunks to keep aside; ``starts`` where chunks behind the read begin.
+        A chunk the source no longer holds (the file shrank) is left out: the caller compares.
+        """
+        self._aside = {number: got for number, got in self._aside.items() if keep(number)}
         numbers = sorted(set(wanted))
-        behind = {number for number in numbers if number < self._next and number not in self._aside}
-        if behind:  # rare: passed and not kept, e.g. refused before a deferral
-            self._aside.update(self.source.chunks(self.size, wanted=behind))
+        behind = [number for number in numbers if number < self._next and number not in self._aside]
+        unplaced: set[int] = set()
+        for number in behind:
+            start = (starts or {}).get(number)
+            if start is None or start.record != number * self.size:
+                unplaced.add(number)
+                continue
+            reread = self.source.read_chunks(self.size, start)
+            try:
+                got = next(reread, None)
+            finally:
+                reread.close()
+            if got is not None and got[0] == number:
+                self._aside[number] = (got[1], start)
+        if unplaced:  # rare: a stream that cannot seek
+            point: ReadPoint | None = None
+            for number, records, after in self.source.read_chunks(self.size):
+                if number in unplaced:
+                    self._aside[number] = (records, point)
+                point = after
+                if number >= max(unplaced):
+                    break
         for number in numbers:
             while number >= self._next:
                 if self._live is None:
                     self._live = self.source.read_chunks(self.size, self._point)
                     self._next = self._first()
+                begins = self._point
                 got = next(self._live, None)
                 if got is None:  # the source holds fewer chunks than asked for
                     self._next = number + 1
@@ -336,9 +415,13 @@ class ChunkReader:
                 passed, records, self._point = got
                 self._next = passed + 1
                 if passed == number or keep(passed):
-                    self._aside[passed] = records
+                    self._aside[passed] = (records, begins if passed == self._first_of(begins) else None)
             if number in self._aside:
-                yield number, self._aside[number]
+                records, begins = self._aside[number]
+                yield number, records, begins
+
+    def _first_of(self, point: ReadPoint | None) -> int:
+        return point.record // self.size if point is not None else 0
 
     def close(self) -> None:
         """Close the file of the live read (a deferral or the end of the run)."""

@@ -10,24 +10,97 @@ no item speaks of is a failure with the job's message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.jobs import JobResult, JobState, JobStatus
 
-__all__ = ["ChunkResults", "ImportResults", "job_counts", "map_chunk"]
+__all__ = [
+    "ChunkResults",
+    "ImportSummary",
+    "map_chunk",
+    "refused_chunk",
+    "result_lines",
+    "unreported_chunk",
+    "unresolved_chunk",
+]
 
 
 @dataclass
 class ChunkResults:
-    """One chunk's records, by outcome; ``record_index`` counts from the first record of the import."""
+    """One chunk's records, by outcome; ``record_index`` counts from the first record of the import.
 
-    succeeded: list[dict[str, Any]] = field(default_factory=list)
+    ``done`` holds the successes under their XCom key (``created``, ``updated``, ``deleted``):
+    a create-or-update call has both ``created`` and ``updated``. ``unreported`` records no item
+    spoke of, ``uncertain`` the chunks no one can say were started: both are unresolved.
+    """
+
+    done: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     unmapped: list[dict[str, Any]] = field(default_factory=list)
     unreported: list[int] = field(default_factory=list)
+    uncertain: list[dict[str, Any]] = field(default_factory=list)
+
+    def succeed(self, key: str, entry: dict[str, Any]) -> None:
+        self.done.setdefault(key, []).append(entry)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(len(entries) for entries in self.done.values())
+
+    @property
+    def unresolved(self) -> int:
+        """Records nobody can name an outcome for: no item spoke of them, or their chunk's call is unknown."""
+        return len(self.unreported) + sum(int(c["last_record"]) - int(c["first_record"]) + 1 for c in self.uncertain)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"done": self.done} if self.done else {}
+        for name in ("failures", "unmapped", "unreported", "uncertain"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ChunkResults:
+        data = data if isinstance(data, dict) else {}
+        return cls(
+            done={str(key): list(entries) for key, entries in dict(data.get("done") or {}).items()},
+            failures=list(data.get("failures") or []),
+            unmapped=list(data.get("unmapped") or []),
+            unreported=[int(index) for index in data.get("unreported") or []],
+            uncertain=list(data.get("uncertain") or []),
+        )
+
+
+def refused_chunk(start: int, records: Sequence[Any], error: str, details: str) -> ChunkResults:
+    """A chunk Zendesk refused whole (400, 413, 422): every record failed with Zendesk's answer; nothing started."""
+    out = ChunkResults()
+    for spot, record in enumerate(records):
+        out.failures.append(
+            {
+                "record_index": start + spot,
+                "job_id": None,
+                "item_index": None,
+                "id": _record_value(record, "id") if not isinstance(record, dict) else None,
+                "error": error,
+                "details": details,
+            }
+        )
+    return out
+
+
+def unresolved_chunk(number: int, start: int, count: int, note: str) -> ChunkResults:
+    """A chunk whose call may or may not have started a job: reported, never sent again."""
+    return ChunkResults(
+        uncertain=[{"chunk": number, "first_record": start, "last_record": start + count - 1, "note": note}]
+    )
+
+
+def unreported_chunk(start: int, count: int) -> ChunkResults:
+    """A chunk whose job Zendesk forgot before it was seen finished: no item can be read for its records."""
+    return ChunkResults(unreported=list(range(start, start + count)))
 
 
 def _record_value(record: Any, key: str) -> Any:
@@ -88,7 +161,7 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
         ok = job.state is JobState.COMPLETED and job.success is True
         for spot, record in enumerate(records):
             if ok:
-                out.succeeded.append({"record_index": start + spot, "id": _record_value(record, "id")})
+                out.succeed(action.result_key, {"record_index": start + spot, "id": _record_value(record, "id")})
             else:
                 out.failures.append(_job_level_failure(start + spot, job, record))
         return out
@@ -102,7 +175,7 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
         if item.failed:
             out.failures.append(_failure(start, place, job, position, item))
         else:
-            out.succeeded.append({"record_index": start + place, "id": item.id})
+            out.succeed(_result_key(action, item), {"record_index": start + place, "id": item.id})
     for place, record in enumerate(records):
         if place in claimed:
             continue
@@ -111,6 +184,13 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
         else:
             out.failures.append(_job_level_failure(start + place, job, record))
     return out
+
+
+def _result_key(action: BulkAction, item: JobResult) -> str:
+    """``updated`` for an item a create-or-update call says it updated; else the action's own key."""
+    if action.result_by_status and isinstance(item.status, str) and item.status.strip().casefold() == "updated":
+        return "updated"
+    return action.result_key
 
 
 def _job_level_failure(record_index: int, job: JobStatus, record: Any) -> dict[str, Any]:
@@ -129,82 +209,91 @@ def _job_level_failure(record_index: int, job: JobStatus, record: Any) -> dict[s
     }
 
 
-def job_counts(job: JobStatus, records: int) -> tuple[int, int]:
-    """``(succeeded, failed)`` of a finished job, by its items alone (for progress lines; no mapping needed)."""
-    if job.state is not JobState.COMPLETED:
-        return 0, records
-    if isinstance(job.raw_results, dict):
-        return (records, 0) if job.success is True else (0, records)
-    failed = len(job.failed_items)
-    return max(0, min(records, len(job.items)) - failed), failed
+#: The lists of the XCom value besides the successes, in the order they appear there.
+_LISTS = ("failures", "unmapped", "unreported", "uncertain")
 
 
 @dataclass
-class ImportResults:
-    """Every chunk's results together: what the task returns (see :meth:`xcom`)."""
+class ImportSummary:
+    """Every chunk's results, added chunk by chunk as they are read back: what the task returns (:meth:`xcom`).
+
+    With a ``cap`` (the whole mapping went to ``results_path``) each list keeps its first ``cap``
+    entries and a total, and the successes only their count, so 1,000,000 records cost the
+    same memory and XCom as 1,000.
+    """
 
     action: BulkAction
     records: int
-    job_ids: list[str] = field(default_factory=list)
-    parts: list[ChunkResults] = field(default_factory=list)
+    cap: int | None = None
+    jobs: list[str] = field(default_factory=list)
+    jobs_total: int = 0
+    done: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lists: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in _LISTS})
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("succeeded", *_LISTS), 0))
+    unresolved: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
 
-    def add(self, part: ChunkResults) -> None:
-        self.parts.append(part)
-
-    def _all(self, name: str) -> list[Any]:
-        values: list[Any] = []
-        for part in self.parts:
-            values.extend(getattr(part, name))
-        return values
+    def add(self, job_id: str | None, part: ChunkResults) -> None:
+        if job_id:
+            self.jobs_total += 1
+            if self.cap is None or len(self.jobs) < self.cap:
+                self.jobs.append(job_id)
+        for key, entries in part.done.items():
+            self.totals["succeeded"] += len(entries)
+            if self.cap is None:
+                self.done.setdefault(key, []).extend(entries)
+        for name in _LISTS:
+            values = getattr(part, name)
+            self.totals[name] += len(values)
+            kept = self.lists[name]
+            room = len(values) if self.cap is None else max(0, self.cap - len(kept))
+            kept.extend(values[:room])
+        self.unresolved += part.unresolved
+        for failure in part.failures:
+            code = str(failure["error"])
+            self.errors[code] = self.errors.get(code, 0) + 1
 
     @property
-    def failures(self) -> list[dict[str, Any]]:
-        return sorted(self._all("failures"), key=lambda failure: failure["record_index"])
+    def failed(self) -> int:
+        return self.totals["failures"]
 
     def errors_by_code(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for failure in self._all("failures"):
-            counts[str(failure["error"])] = counts.get(str(failure["error"]), 0) + 1
-        return dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
+        return dict(sorted(self.errors.items(), key=lambda pair: (-pair[1], pair[0])))
 
-    def xcom(
-        self, *, uncertain: Sequence[dict[str, Any]] = (), cap: int | None = None, path: str | None = None
-    ) -> dict[str, Any]:
-        """The XCom value: counts, the successes under the action's result key, failures, and what is not mapped.
-
-        With ``path`` (the whole mapping was written there), the successes are left out and the
-        failures capped at ``cap``; ``failures_total`` says how many there were.
-        """
-        succeeded = sorted(self._all("succeeded"), key=lambda entry: entry["record_index"])
-        failures = self.failures
-        unmapped = self._all("unmapped")
-        unreported = sorted(self._all("unreported"))
+    def xcom(self, *, path: str | None = None) -> dict[str, Any]:
+        """The XCom value: counts, the successes under their keys (without ``path``), failures, the unresolved."""
         value: dict[str, Any] = {
             "action": self.action.name,
             "records": self.records,
-            "jobs": list(self.job_ids),
-            "succeeded": len(succeeded),
-            "failed": len(failures),
+            "jobs": list(self.jobs),
+            "succeeded": self.totals["succeeded"],
+            "failed": self.failed,
+            "unresolved": self.unresolved,
         }
         if path is None:
-            value[self.action.result_key] = succeeded
-            value["failures"] = failures
+            for key in self.action.result_keys:
+                value[key] = sorted(self.done.get(key, []), key=lambda entry: entry["record_index"])
         else:
             value["results_path"] = path
-            value["failures"] = failures if cap is None else failures[:cap]
-            value["failures_total"] = len(failures)
-        value["unmapped"] = unmapped
-        value["unreported"] = unreported
-        value["uncertain"] = list(uncertain)
+            value["jobs_total"] = self.jobs_total
+        for name in _LISTS:
+            value[name] = list(self.lists[name])
+            if path is not None:
+                value[f"{name}_total"] = self.totals[name]
         return value
 
-    def lines(self) -> Iterable[dict[str, Any]]:
-        """One JSON-ready line per record outcome (and per unmapped item), for ``results_path``."""
-        for entry in sorted(self._all("succeeded"), key=lambda entry: entry["record_index"]):
-            yield {"outcome": self.action.result_key, **entry}
-        for failure in self.failures:
-            yield {"outcome": "failed", **failure}
-        for item in self._all("unmapped"):
-            yield {"outcome": "unmapped", **item}
-        for index in sorted(self._all("unreported")):
-            yield {"outcome": "unreported", "record_index": index}
+
+def result_lines(action: BulkAction, part: ChunkResults) -> Iterator[dict[str, Any]]:
+    """One JSON-ready line per record outcome (and per unmapped item) of one chunk, for ``results_path``."""
+    for key, entries in part.done.items():
+        for entry in entries:
+            yield {"outcome": key, **entry}
+    for failure in part.failures:
+        yield {"outcome": "failed", **failure}
+    for item in part.unmapped:
+        yield {"outcome": "unmapped", **item}
+    for index in part.unreported:
+        yield {"outcome": "unreported", "record_index": index}
+    for chunk in part.uncertain:
+        for index in range(int(chunk["first_record"]), int(chunk["last_record"]) + 1):
+            yield {"outcome": "uncertain", "record_index": index, "chunk": chunk["chunk"], "note": chunk["note"]}

@@ -155,9 +155,22 @@ class ZendeskJobsBaseHook(BaseHook):
         return found
 
     def _submit_flow(
-        self, settings: ConnectionSettings, method: str, endpoint: str, payload: Any, attempts: int | None = None
+        self,
+        settings: ConnectionSettings,
+        method: str,
+        endpoint: str,
+        payload: Any,
+        attempts: int | None = None,
+        announce: bool = True,
     ) -> Flow:
         request = submit_request(settings.base_url, method, endpoint, payload)
         job = parse_job_status_body((yield from self._flow.run(request, settings, attempts=attempts)))
-        _log.info("Zendesk accepted %s %s as job %s (%s)", request.method, request.path, job.id, job.status)
+        _log.log(
+            logging.INFO if announce else logging.DEBUG,
+            "Zendesk accepted %s %s as job %s (%s)",
+            request.method,
+            request.path,
+            job.id,
+            job.status,
+        )
         return job

@@ -179,16 +179,17 @@ class ZendeskJobStatusHook(ZendeskJobsBaseHook):
             yield from walk.feed(self._drive(self._flow.run(request, walk.settings)))
 
     def submit_job(
-        self, method: str, endpoint: str, payload: Any = None, *, attempts: int | None = None
+        self, method: str, endpoint: str, payload: Any = None, *, attempts: int | None = None, announce: bool = True
     ) -> JobStatus:
         """Start a bulk call under ``/api/v2/`` that answers a job status, e.g. ``/api/v2/tickets/create_many``.
 
         Only answers that prove Zendesk did not start the job (429, 503, a connection that never opened) are
         retried; past the budget, a refusal at the account's job limit raises ``ZendeskJobLimitError``.
         ``attempts`` (default: the hook's ``retry_limit``) is for this call alone: a caller that queues
-        refused calls itself sends each once, through the same hook as its reads.
+        refused calls itself sends each once, through the same hook as its reads. ``announce=False`` logs
+        the accepted job at DEBUG, for a caller that reports its jobs itself.
         """
-        flow = self._submit_flow(self.settings, method, endpoint, payload, attempts)
+        flow = self._submit_flow(self.settings, method, endpoint, payload, attempts, announce)
         return self._drive(flow)  # type: ignore[no-any-return]
 
     def test_connection(self) -> tuple[bool, str]:

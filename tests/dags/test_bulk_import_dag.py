@@ -17,10 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.dags.test_example_dags import ROOT, latest_run
 
 DAG_ID = "example_zendesk_bulk_import"
@@ -47,15 +49,40 @@ class ClockDriver(threading.Thread):
 
 
 def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
+    """On Airflow 3.3 the ledger is in the task state store (nothing set); before it, files under ``tmp_path``."""
     env = dict(os.environ)
+    env.pop("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", None)
     env.update(
         AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
-        AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH=str(tmp_path / "ledgers"),
         ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
         ZENDESK_EXAMPLE_POLL_SECONDS="1",
     )
+    if not AIRFLOW_V_3_3_PLUS:
+        env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
     return env
+
+
+def ledger_rows(tmp_path: Path) -> dict[str, Any]:
+    """The ledger's keys as stored: task state store rows of the import task on 3.3, else the ledger's files."""
+    if not AIRFLOW_V_3_3_PLUS:
+        return {
+            path.stem: json.loads(path.read_text())
+            for path in (tmp_path / "ledgers").rglob("*.json")
+            if not path.name.startswith(".")
+        }
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskStateStoreModel.key, TaskStateStoreModel.value, TaskStateStoreModel.expires_at).where(
+                TaskStateStoreModel.dag_id == DAG_ID, TaskStateStoreModel.task_id == "import_tickets"
+            )
+        ).all()
+    assert all(expires_at is None for _, _, expires_at in rows)  # the ledger never expires by age
+    return {key.removeprefix("zendesk_bulk."): json.loads(value) for key, value, _ in rows}
 
 
 def command() -> list[str]:
@@ -92,8 +119,11 @@ def test_bulk_import_dag_runs_deferred_through_the_trigger(
     assert result.returncode == 0, output[-4000:]
     assert "ZendeskJobStatusTrigger" in output  # it deferred, and the trigger ran
     check_result(emulator)
-    assert "1,000 of 1,000 records: 990 done, 10 failed" in output
+    assert "1,000 of 1,000 records (100%): 990 done, 10 failed" in output
     assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 10
+    rows = ledger_rows(tmp_path)
+    assert sorted(key for key in rows if key.startswith("chunk.")) == sorted(f"chunk.{n}" for n in range(10))
+    assert all(rows[f"chunk.{n}"]["state"] == "done" and rows[f"chunk.{n}"]["results"] for n in range(10))
 
 
 @pytest.mark.timeout(300)
@@ -101,17 +131,16 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
     airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
 ) -> None:
     env = environment(emulator, tmp_path)
-    ledger_dir = tmp_path / "ledgers"
     worker = subprocess.Popen(
         command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
         deadline = time.monotonic() + 150
         while True:  # the clock stands still: the first 5 jobs stay active, the worker waits on them
-            ledgers = list(ledger_dir.rglob("*.json"))
-            if ledgers and emulator.records_received() == 500:
-                ledger = json.loads(ledgers[0].read_text())
-                if sum(entry["state"] == "active" for entry in ledger["chunks"].values()) == 5:
+            if emulator.records_received() == 500:
+                rows = ledger_rows(tmp_path)
+                chunks = [value for key, value in rows.items() if key.startswith("chunk.")]
+                if sum(chunk["state"] == "active" for chunk in chunks) == 5:
                     break
             assert worker.poll() is None, "the worker ended before it could be killed"
             assert time.monotonic() < deadline, "the worker never had 5 jobs active"
@@ -123,7 +152,7 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
         worker.wait(timeout=30)
     assert emulator.records_received() == 500
     run_id = latest_run(DAG_ID)["run_id"]
-    assert ledger["key"] == f"{DAG_ID}/{run_id.replace(':', '_')}/import_tickets"
+    assert rows["owner"]["try_number"] >= 1 and rows["head"]["records"] == 1000
     # The same task instance runs again, as its next try would: same DAG run, same task, same ledger.
     # (Airflow 3.0's `tasks test` stops after running a deferred task's trigger in line; each run then
     # goes one round further, so it is run until the import is done.)
@@ -147,7 +176,7 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
         driver.stop.set()
     output = "".join(outputs)
     assert "records in 10 chunks of up to 100" not in output  # never a new import: the ledger was found
-    assert "1,000 of 1,000 records: 990 done, 10 failed" in output
+    assert "1,000 of 1,000 records (100%): 990 done, 10 failed" in output
     assert emulator.records_received() == 1000
     assert emulator.duplicate_records("external_id") == {}
     assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 10

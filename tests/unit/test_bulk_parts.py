@@ -11,11 +11,28 @@ import pytest
 from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, resolve_action
 from airflow_provider_zendesk_jobs.api.request_builders import submit_request
 from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interpret_transport_error
-from airflow_provider_zendesk_jobs.bulk.ledger import ACTIVE, DONE, SENDING, UNCERTAIN, Ledger, LedgerStore, ledger_key
-from airflow_provider_zendesk_jobs.bulk.progress import error_table, job_line, running_total
+from airflow_provider_zendesk_jobs.bulk.ledger import (
+    ChunkState,
+    FileLedgerStore,
+    ImportTakenOverError,
+    Ledger,
+    LedgerStoreError,
+    Outcome,
+    Owner,
+    TaskStateLedgerStore,
+    ledger_key,
+)
+from airflow_provider_zendesk_jobs.bulk.progress import ProgressPace, error_table, job_line, running_total
 from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource
-from airflow_provider_zendesk_jobs.bulk.results import ImportResults, job_counts, map_chunk
+from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource, chunk_fingerprint
+from airflow_provider_zendesk_jobs.bulk.results import (
+    ChunkResults,
+    ImportSummary,
+    map_chunk,
+    refused_chunk,
+    result_lines,
+    unresolved_chunk,
+)
 from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
@@ -71,11 +88,11 @@ def test_an_unknown_action_or_both_forms_are_refused_before_anything() -> None:
 # -- records ---------------------------------------------------------------------------------------
 def test_a_list_is_checked_whole_and_a_bad_record_named_by_its_index() -> None:
     with pytest.raises(ZendeskInvalidInputError, match=r"records\[2\] is \"x\", not an object"):
-        RecordSource(IMPORT, records=[{}, {}, "x"]).scan()
+        RecordSource(IMPORT, records=[{}, {}, "x"]).scan(100)
     with pytest.raises(ZendeskInvalidInputError, match=r"records\[1\] is true, not an id"):
-        RecordSource(DESTROY, records=[5, True]).scan()
+        RecordSource(DESTROY, records=[5, True]).scan(100)
     source = RecordSource(DESTROY, records=[5, "6", {"id": 7}])
-    assert source.scan()[0] == 3
+    assert source.scan(100)[0] == 3
     assert list(source.chunks(2)) == [(0, [5, 6]), (1, [7])]
     assert list(source.chunks(2, wanted={1})) == [(1, [7])]
 
@@ -84,17 +101,17 @@ def test_a_json_lines_file_is_streamed_and_a_bad_line_named(tmp_path: Path) -> N
     path = tmp_path / "tickets.jsonl"
     path.write_text('{"subject": "a"}\n\n{"subject": "b"}\n[1]\n')
     with pytest.raises(ZendeskInvalidInputError, match=r"line 4 of .*tickets.jsonl is \[1\], not an object"):
-        RecordSource(IMPORT, path=str(path)).scan()
+        RecordSource(IMPORT, path=str(path)).scan(100)
     path.write_text('{"subject": "a"}\n{"subject": \n')
     with pytest.raises(ZendeskInvalidInputError, match=r"line 2 of .* is not JSON"):
-        RecordSource(IMPORT, path=f"file://{path}").scan()
+        RecordSource(IMPORT, path=f"file://{path}").scan(100)
 
 
 def test_a_csv_file_gives_objects_with_nested_columns_and_no_empty_cells(tmp_path: Path) -> None:
     path = tmp_path / "tickets.csv"
     path.write_text("subject,comment.body,external_id,priority\nHello,Body 1,x-1,\nBye,Body 2,x-2,high\n")
     source = RecordSource(IMPORT, path=str(path))
-    count, fingerprint = source.scan()
+    count, fingerprint = source.scan(100)
     assert count == 2
     assert list(source.chunks(100)) == [
         (
@@ -106,7 +123,7 @@ def test_a_csv_file_gives_objects_with_nested_columns_and_no_empty_cells(tmp_pat
         )
     ]
     path.write_text("subject\nOther\n")
-    assert RecordSource(IMPORT, path=str(path)).scan()[1] != fingerprint
+    assert RecordSource(IMPORT, path=str(path)).scan(100)[1] != fingerprint
 
 
 @pytest.mark.parametrize("header", ["subject,comment,comment.body", "subject,comment.body,comment"])
@@ -116,17 +133,42 @@ def test_a_csv_row_with_a_value_and_a_field_nested_in_it_is_refused_naming_both_
     path = tmp_path / "tickets.csv"
     path.write_text(f"{header}\nHello,,body only\nBye,hello,world\n")
     with pytest.raises(ZendeskInvalidInputError) as info:
-        RecordSource(IMPORT, path=str(path)).scan()
+        RecordSource(IMPORT, path=str(path)).scan(100)
     message = str(info.value)
     assert message.startswith(f"line 3 of {path} has a value in both column 'comment' and column 'comment.body'")
     assert "Leave one of the two cells empty, or rename one of the columns" in message
 
 
-def test_a_missing_file_and_an_empty_list_are_clear_errors(tmp_path: Path) -> None:
+def test_a_missing_file_is_a_clear_error_and_an_empty_list_holds_no_chunk(tmp_path: Path) -> None:
     with pytest.raises(ZendeskInvalidInputError, match="does not exist"):
-        RecordSource(IMPORT, path=str(tmp_path / "none.jsonl")).scan()
-    with pytest.raises(ZendeskInvalidInputError, match="no records"):
-        RecordSource(IMPORT, records=[]).scan()
+        RecordSource(IMPORT, path=str(tmp_path / "none.jsonl")).scan(100)
+    assert RecordSource(IMPORT, records=[]).scan(100) == (0, [])
+
+
+def test_the_scan_fingerprints_each_chunk_as_it_is_sent_and_refuses_what_json_cannot_carry(tmp_path: Path) -> None:
+    records = [{"subject": f"T{i}"} for i in range(5)]
+    count, prints = RecordSource(IMPORT, records=records).scan(2)
+    assert count == 5 and len(prints) == 3
+    assert prints == [chunk_fingerprint(records[i : i + 2], IMPORT) for i in (0, 2, 4)]
+    changed = [*records[:4], {"subject": "other"}]
+    assert RecordSource(IMPORT, records=changed).scan(2)[1][:2] == prints[:2]  # only the last chunk differs
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"subject": "a"}\n{"subject": "b", "priority": NaN}\n')
+    with pytest.raises(ZendeskInvalidInputError, match=rf"line 2 of {path} holds NaN or an infinity"):
+        RecordSource(IMPORT, path=str(path)).scan(100)
+    with pytest.raises(ZendeskInvalidInputError, match=r"records\[1\] holds a value JSON cannot carry"):
+        RecordSource(IMPORT, records=[{"subject": "a"}, {"subject": b"bytes"}]).scan(100)
+    with pytest.raises(ZendeskInvalidInputError, match=r"records\[0\] holds NaN"):
+        RecordSource(IMPORT, records=[{"subject": "a", "score": float("inf")}]).scan(100)
+
+
+def test_a_csv_row_with_more_cells_than_columns_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("subject,priority\nA,high\nB,low,urgent,x\nC,normal,\n")
+    with pytest.raises(ZendeskInvalidInputError, match=rf"line 3 of {path} has 2 more cells than the header"):
+        RecordSource(IMPORT, path=str(path)).scan(100)
+    path.write_text("subject,priority\nA,high\nC,normal,\n")  # an empty extra cell loses nothing
+    assert RecordSource(IMPORT, path=str(path)).scan(100)[0] == 2
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
@@ -144,18 +186,25 @@ def test_the_chunk_reader_reads_the_file_once_and_keeps_what_may_still_be_sent(
     reader = ChunkReader(source, 3)
     refused = {1}  # chunk 1 went back to the queue: its records are kept, not read again
     keep = refused.__contains__
-    assert list(reader.chunks([0, 1], keep)) == [(0, expected[0:3]), (1, expected[3:6])]
-    assert list(reader.chunks([1, 2], keep)) == [(1, expected[3:6]), (2, expected[6:9])]
+
+    def read(reader: ChunkReader, wanted: list[int], **kwargs: Any) -> list[tuple[int, list[Any]]]:
+        return [(number, records) for number, records, _ in reader.chunks(wanted, keep, **kwargs)]
+
+    assert read(reader, [0, 1]) == [(0, expected[0:3]), (1, expected[3:6])]
+    starts = {number: begins for number, _, begins in reader.chunks([1, 2], keep)}
     assert parses[0] == 9  # each record once, though chunk 1 was asked for twice
+    assert starts[1] is not None and starts[1].record == 3 and starts[2] is not None and starts[2].record == 6
     point = reader.point()
     assert point is not None and point.record == 9
     reader.close()
-    # after a deferral: on from the point, and a chunk behind it read again from the first record
+    # after a deferral: on from the point, and a chunk behind it read from where it begins
     resumed = ChunkReader(source, 3, ReadPoint.from_dict(point.to_dict()))
     parses[0] = 0
-    assert list(resumed.chunks([3], keep)) == [(3, expected[9:])]
+    assert read(resumed, [3]) == [(3, expected[9:])]
     assert parses[0] == 1
-    assert list(resumed.chunks([0], keep)) == [(0, expected[0:3])]
+    assert read(resumed, [2], starts=starts) == [(2, expected[6:9])]
+    assert parses[0] == 4  # chunk 2 alone, from its own place in the file
+    assert read(resumed, [0]) == [(0, expected[0:3])]  # no place known: from the first record
     resumed.close()
     if suffix == "jsonl":  # a bad record after the point is still named by its line
         with path.open("a") as out:
@@ -168,37 +217,147 @@ def test_a_read_point_that_cannot_be_used_reads_from_the_first_record() -> None:
     source = RecordSource(DESTROY, records=[1, 2, 3, 4, 5])
     assert ReadPoint.from_dict({"record": "x"}) is None and ReadPoint.from_dict(None) is None
     reader = ChunkReader(source, 2, ReadPoint(3))  # not a chunk's first record
-    assert list(reader.chunks([2], lambda number: False)) == [(2, [5])]
-    assert list(ChunkReader(source, 2, ReadPoint(4)).chunks([2], lambda number: False)) == [(2, [5])]
+    assert [(n, r) for n, r, _ in reader.chunks([2], lambda number: False)] == [(2, [5])]
+    assert [(n, r) for n, r, _ in ChunkReader(source, 2, ReadPoint(4)).chunks([2], lambda number: False)] == [(2, [5])]
 
 
 # -- the ledger ------------------------------------------------------------------------------------
-def test_the_ledger_moves_chunks_and_survives_json_and_a_store(tmp_path: Path) -> None:
-    ledger = Ledger(ledger_key("dag", "manual__2026-01-01T00:00:00+00:00", "task"), "tickets.import", "f", 250, 100)
-    assert ledger.total_chunks == 3 and ledger.chunk_length(2) == 50
-    ledger.begin(0, 1.0)
+class DictStore:
+    """The task state store's face (get, set with a retention), over a dict: what the accessor keeps."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.writes: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return json.loads(self.values[key]) if key in self.values else default
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        assert value is not None and retention is not None
+        self.values[key] = json.dumps(value, allow_nan=False)
+        self.writes.append(key)
+
+
+def start(store: Any, try_number: int = 1, records: int = 250, prints: list[str] | None = None) -> Ledger:
+    ledger, _ = Ledger.start(
+        store,
+        Owner.new(try_number),
+        action="tickets.import",
+        records=records,
+        chunk_size=100,
+        chunk_fingerprints=prints or ["a", "b", "c"],
+    )
+    return ledger
+
+
+def test_the_ledger_writes_each_chunk_to_its_own_key_and_a_next_try_recovers_it() -> None:
+    accessor = DictStore()
+    store = TaskStateLedgerStore(accessor)
+    ledger = start(store)
+    assert ledger.total_chunks == 3 and ledger.chunk_length(2) == 50 and ledger.pending(5) == [0, 1, 2]
+    ledger.begin(0, 1.0, "a", None)
     ledger.accepted(0, "V3-a")
-    ledger.begin(1, 2.0)
-    ledger.begin(2, 3.0)
-    ledger.refused(2)
-    assert ledger.pending() == [2] and ledger.active() == [0] and ledger.in_state(SENDING) == [1]
-    store = LedgerStore(str(tmp_path))
-    store.save(ledger)
-    again = store.load(ledger.key)
-    assert again is not None and again.to_dict() == ledger.to_dict() and again.matches(ledger)
-    again.after_restart()
-    assert again.in_state(UNCERTAIN) == [1] and again.chunks[0].state == ACTIVE
-    again.done(0, "completed", 99, 1)
-    assert again.counts() == (100, 99, 1) and again.chunks[0].state == DONE
-    assert ":" not in ledger.key and list(tmp_path.rglob("*.tmp")) == []
+    ledger.begin(1, 2.0, "b", {"record": 100})
+    ledger.begin(2, 3.0, "c", {"record": 200})
+    ledger.requeue(2)
+    assert ledger.pending(5) == [2] and ledger.active() == [0] and ledger.in_state(ChunkState.SENDING) == [1]
+    ledger.save()
+    assert sorted(accessor.values) == [
+        f"zendesk_bulk.{key}" for key in ("chunk.0", "chunk.1", "chunk.2", "head", "owner")
+    ]
+    # A later try: the chunk left "sending" is uncertain, the active one goes on, the pending one is sent.
+    again = start(store, try_number=2)
+    assert again.resumed and again.in_state(ChunkState.UNCERTAIN) == [1] and again.active() == [0]
+    assert again.pending(5) == [2]
+    part = ChunkResults(done={"created": [{"record_index": 0, "id": 7}] * 99}, failures=[{"error": "E"}])
+    again.done(0, Outcome.COMPLETED, part.to_dict(), succeeded=99, failed=1, unresolved=0)
+    assert again.totals.records == 100 and again.totals.failed == 1 and 0 not in again.open
+    stored = again.read_done(0)
+    assert stored is not None and ChunkResults.from_dict(stored.results).succeeded == 99  # kept as the job ended
 
 
-def test_an_unreadable_ledger_is_never_taken_for_no_ledger(tmp_path: Path) -> None:
-    store = LedgerStore(str(tmp_path))
-    (tmp_path / "k.json").write_text("{cut")
-    with pytest.raises(ZendeskInvalidInputError, match="cannot be read"):
-        store.load("k")
-    assert store.load("other") is None
+def test_a_chunk_sent_past_the_head_is_found_by_the_next_try() -> None:
+    store = TaskStateLedgerStore(DictStore())
+    ledger = start(store)
+    ledger.begin(0, 1.0, "a", None)  # the try dies before its head is saved again
+    ledger.accepted(0, "V3-a")
+    ledger.begin(1, 2.0, "b", None)
+    again = start(store, try_number=2)
+    assert again.next == 2 and again.active() == [0] and again.in_state(ChunkState.UNCERTAIN) == [1]
+
+
+def test_a_save_costs_the_same_at_the_last_chunk_as_at_the_first() -> None:
+    accessor = DictStore()
+    ledger = start(TaskStateLedgerStore(accessor), records=100_000, prints=["p"] * 1000)
+    sizes = []
+    for number in range(1000):
+        ledger.begin(number, float(number), "p", {"record": number * 100})
+        ledger.accepted(number, f"V3-{number}")
+        if number >= 10:
+            oldest = ledger.active()[0]
+            ledger.done(oldest, Outcome.COMPLETED, {}, succeeded=100, failed=0, unresolved=0)
+        ledger.save()
+        sizes.append(len(accessor.values["zendesk_bulk.head"]))
+    assert max(sizes[-10:]) <= 1.2 * max(sizes[10:20])  # the head holds the open chunks only, not the done ones
+
+
+def test_one_try_owns_the_import_and_an_older_one_stops_before_its_next_call() -> None:
+    store = TaskStateLedgerStore(DictStore())
+    old = start(store, try_number=1)
+    old.begin(0, 1.0, "a", None)
+    old.accepted(0, "V3-a")
+    new = start(store, try_number=2)  # the next try takes the import while the old one still runs
+    with pytest.raises(ImportTakenOverError, match="try 2 of this task holds the import"):
+        old.begin(1, 2.0, "b", None)  # written down as sending, then refused before the call
+    with pytest.raises(ImportTakenOverError):
+        old.save()
+    with pytest.raises(ImportTakenOverError, match="this try \\(try 1\\) sends nothing"):
+        start(store, try_number=1)
+    new.save()
+    assert new.active() == [0] and new.pending(3) == [1, 2]  # chunk 1's key says sending: the new try settles it
+    resumed = Ledger.resume(store, 2, None)  # a resume that lost its kwargs is still its try's
+    assert resumed.owner == new.owner
+
+
+def test_changed_records_are_refused_unless_zendesk_refused_their_chunk() -> None:
+    store = TaskStateLedgerStore(DictStore())
+    ledger = start(store)
+    ledger.begin(0, 1.0, "a", None)
+    ledger.accepted(0, "V3-a")
+    ledger.begin(1, 2.0, "b", None)
+    ledger.done(1, Outcome.REFUSED, {}, succeeded=0, failed=100, unresolved=0)
+    ledger.save()
+    again, corrected = Ledger.start(
+        store, Owner.new(2), action="tickets.import", records=250, chunk_size=100, chunk_fingerprints=["a", "B", "c"]
+    )
+    assert corrected == [1] and again.pending(3) == [1, 2] and again.totals.failed == 0
+    with pytest.raises(ZendeskInvalidInputError, match=r"records of chunk 0 \(records 0 to 99\) changed"):
+        Ledger.start(
+            store,
+            Owner.new(3),
+            action="tickets.import",
+            records=250,
+            chunk_size=100,
+            chunk_fingerprints=["A", "B", "c"],
+        )
+    with pytest.raises(ZendeskInvalidInputError, match="belongs to another import"):
+        start(store, try_number=4, records=251)
+
+
+def test_a_store_that_refuses_or_cannot_be_read_is_an_error_never_an_empty_ledger(tmp_path: Path) -> None:
+    class Refusing(DictStore):
+        def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+            raise RuntimeError("the API server is not answering")
+
+    with pytest.raises(LedgerStoreError, match=r"refused 'owner'.*Nothing more is sent"):
+        start(TaskStateLedgerStore(Refusing()))
+    files = FileLedgerStore(str(tmp_path), ledger_key("dag", "manual__2026-01-01T00:00:00+00:00", "task"))
+    ledger = start(files)
+    assert ":" not in files.key and list(tmp_path.rglob("*.tmp")) == []
+    (tmp_path / files.key / "head.json").write_text("{cut")
+    with pytest.raises(LedgerStoreError, match="is not JSON"):
+        start(files, try_number=2)
+    assert ledger.records == 250
 
 
 # -- results mapped back ---------------------------------------------------------------------------
@@ -212,7 +371,7 @@ def test_ticket_items_map_by_index_from_the_chunks_first_record() -> None:
         ]
     )
     mapped = map_chunk(IMPORT, 300, records, done)
-    assert mapped.succeeded == [{"record_index": 300, "id": 10}]
+    assert mapped.done == {"created": [{"record_index": 300, "id": 10}]}
     assert mapped.failures == [
         {
             "record_index": 301,
@@ -238,8 +397,25 @@ def test_user_items_map_by_email_or_external_id_and_ambiguity_is_unmapped() -> N
         ]
     )
     mapped = map_chunk(action, 0, records, done)
-    assert mapped.succeeded == [{"record_index": 0, "id": 1}, {"record_index": 1, "id": 2}]
-    assert len(mapped.unmapped) == 1 and mapped.unreported == [2, 3]
+    assert mapped.done == {"created": [{"record_index": 0, "id": 1}, {"record_index": 1, "id": 2}]}
+    assert len(mapped.unmapped) == 1 and mapped.unreported == [2, 3] and mapped.unresolved == 2
+
+
+def test_create_or_update_splits_created_and_updated_by_the_items_status() -> None:
+    action = BULK_ACTIONS["users.create_or_update_many"]
+    records = [{"email": "a@x.org"}, {"email": "b@x.org"}]
+    done = job(
+        results=[
+            {"id": 1, "status": "Created", "email": "a@x.org"},
+            {"id": 2, "status": " updated", "email": "b@x.org"},
+        ]
+    )
+    mapped = map_chunk(action, 0, records, done)
+    assert mapped.done == {"created": [{"record_index": 0, "id": 1}], "updated": [{"record_index": 1, "id": 2}]}
+    summary = ImportSummary(action, 2)
+    summary.add("V3-a", mapped)
+    value = summary.xcom()
+    assert value["created"] == [{"record_index": 0, "id": 1}] and value["updated"] == [{"record_index": 1, "id": 2}]
 
 
 def test_updates_map_by_id_and_a_dead_job_fails_its_records_with_its_message() -> None:
@@ -250,37 +426,52 @@ def test_updates_map_by_id_and_a_dead_job_fails_its_records_with_its_message() -
         [{"id": 7}, {"id": 8}],
         job(results=[{"action": "update", "id": 8, "status": "Updated", "success": True}]),
     )
-    assert mapped.succeeded == [{"record_index": 1, "id": 8}] and mapped.unreported == [0]
+    assert mapped.done == {"updated": [{"record_index": 1, "id": 8}]} and mapped.unreported == [0]
     killed = map_chunk(action, 100, [{"id": 7}], job(status="killed"))
     assert killed.failures[0]["error"] == "JobKilled" and killed.failures[0]["details"] == "killed message"
-    assert job_counts(job(status="failed"), 40) == (0, 40)
 
 
 def test_a_permanent_deletion_answers_for_the_whole_call() -> None:
     action = BULK_ACTIONS["deleted_tickets.destroy_many"]
     ok = map_chunk(action, 0, [5, 6], job(results={"success": True}))
-    assert ok.succeeded == [{"record_index": 0, "id": 5}, {"record_index": 1, "id": 6}]
+    assert ok.done == {"deleted": [{"record_index": 0, "id": 5}, {"record_index": 1, "id": 6}]}
     bad = map_chunk(action, 0, [5], job(results={"success": False}))
     assert bad.failures[0]["error"] == "DeletionFailed" and bad.failures[0]["id"] == 5
 
 
-def test_the_xcom_value_keeps_counts_and_caps_failures_with_a_results_path() -> None:
-    results = ImportResults(IMPORT, 3, ["V3-a"])
-    results.add(
-        map_chunk(
-            IMPORT,
-            0,
-            [{}, {}, {}],
-            job(results=[{"index": 0, "id": 1}, {"index": 1, "error": "E1"}, {"index": 2, "error": "E1"}]),
-        )
+def test_the_xcom_value_keeps_counts_and_caps_every_list_with_a_results_path() -> None:
+    first = map_chunk(
+        IMPORT,
+        0,
+        [{}, {}, {}],
+        job(results=[{"index": 0, "id": 1}, {"index": 1, "error": "E1"}, {"index": 2, "error": "E1"}]),
     )
-    full = results.xcom()
-    assert (full["succeeded"], full["failed"], full["created"]) == (1, 2, [{"record_index": 0, "id": 1}])
-    small = results.xcom(cap=1, path="s3://b/r.jsonl")
-    assert "created" not in small and len(small["failures"]) == 1 and small["failures_total"] == 2
-    assert results.errors_by_code() == {"E1": 2}
-    assert [line["outcome"] for line in results.lines()] == ["created", "failed", "failed"]
-    json.dumps(full)
+    refused = refused_chunk(3, [{}, {}], "HTTP 422", "Unprocessable")
+    uncertain = unresolved_chunk(2, 5, 2, "the answer was lost")
+    parts = [("V3-a", first), (None, refused), (None, uncertain)]
+    full = ImportSummary(IMPORT, 7)
+    small = ImportSummary(IMPORT, 7, cap=1)
+    for job_id, part in parts:
+        full.add(job_id, ChunkResults.from_dict(json.loads(json.dumps(part.to_dict()))))  # as kept in the ledger
+        small.add(job_id, part)
+    value = full.xcom()
+    assert (value["succeeded"], value["failed"], value["unresolved"]) == (1, 4, 2)
+    assert value["created"] == [{"record_index": 0, "id": 1}] and value["jobs"] == ["V3-a"]
+    assert value["failures"][2] == {
+        "record_index": 3,
+        "job_id": None,
+        "item_index": None,
+        "id": None,
+        "error": "HTTP 422",
+        "details": "Unprocessable",
+    }
+    capped = small.xcom(path="s3://b/r.jsonl")
+    assert "created" not in capped and len(capped["failures"]) == 1 and capped["failures_total"] == 4
+    assert capped["uncertain_total"] == 1 and capped["jobs_total"] == 1 and capped["unresolved"] == 2
+    assert full.errors_by_code() == {"E1": 2, "HTTP 422": 2}
+    assert [line["outcome"] for line in result_lines(IMPORT, first)] == ["created", "failed", "failed"]
+    assert [line["record_index"] for line in result_lines(IMPORT, uncertain)] == [5, 6]
+    json.dumps(value)
 
 
 # -- settling an uncertain chunk -------------------------------------------------------------------
@@ -290,13 +481,40 @@ def test_a_lost_answer_is_settled_only_by_items_that_name_the_chunks_records() -
     ours = job(results=[{"id": 1, "status": "Updated"}, {"id": 2, "status": "Updated"}], total=2, job_id="V3-b")
     other = job(results=[{"id": 8, "status": "Updated"}, {"id": 9, "status": "Updated"}], total=2, job_id="V3-c")
     assert find_started_job(action, records, [other, ours], {"V3-a"}, settled=True) == (Verdict.FOUND, ours)
-    assert find_started_job(action, records, [ours], {"V3-b"}, settled=True) == (Verdict.NOT_STARTED, None)
+    assert find_started_job(action, records, [ours], {"V3-b"}, settled=True, complete=True) == (
+        Verdict.NOT_STARTED,
+        None,
+    )
     assert find_started_job(action, records, [], set(), settled=False) == (Verdict.WAIT, None)
     running = job(status="working", total=2, job_id="V3-d")
     assert find_started_job(action, records, [running], set(), settled=True) == (Verdict.WAIT, None)
     assert find_started_job(action, records, [other], set(), settled=True) == (Verdict.UNPROVABLE, None)
     created = job(results=[{"index": 0, "id": 5}, {"index": 1, "id": 6}], total=2)
     assert find_started_job(IMPORT, [{}, {}], [created], set(), settled=True) == (Verdict.UNPROVABLE, None)
+
+
+def test_no_job_started_only_where_the_list_reaches_back_past_the_call() -> None:
+    action = BULK_ACTIONS["users.update_many"]
+    records = [{"id": 1}, {"id": 2}]
+    before = job(total=2, job_id="V3-older")  # another client's job, finished before the call
+    ours = job(total=2, job_id="V3-ours")  # this import's newest job finished before the call
+    listed = [ours, before]
+    # below this import's last finished job: older than the call, so never a candidate
+    assert find_started_job(action, records, listed, set(), settled=True, after="V3-ours") == (
+        Verdict.NOT_STARTED,
+        None,
+    )
+    # without that job in the list (100 newer jobs, or a day later), nothing proves no job started
+    full_list = [job(total=9, job_id=f"V3-{n}") for n in range(100)]
+    assert find_started_job(action, records, full_list, set(), settled=True, after="V3-ours") == (
+        Verdict.UNPROVABLE,
+        None,
+    )
+    assert find_started_job(action, records, [], set(), settled=True, complete=True) == (Verdict.NOT_STARTED, None)
+    assert find_started_job(action, records, [], set(), settled=True, complete=True, expired=True) == (
+        Verdict.UNPROVABLE,
+        None,
+    )
 
 
 def test_what_a_failed_call_means_for_its_chunk() -> None:
@@ -306,7 +524,10 @@ def test_what_a_failed_call_means_for_its_chunk() -> None:
     assert classify_failure(ZendeskUnavailableError("timed out after sending")) is Submission.UNKNOWN
     assert classify_failure(ZendeskResponseError("not json", status_code=200)) is Submission.UNKNOWN
     assert classify_failure(ZendeskResponseError("bad request", status_code=400)) is Submission.REFUSED
-    assert classify_failure(ZendeskAuthError("no", status_code=401)) is Submission.REFUSED
+    assert classify_failure(ZendeskResponseError("too large", status_code=413)) is Submission.REFUSED
+    assert classify_failure(ZendeskResponseError("invalid", status_code=422)) is Submission.REFUSED
+    assert classify_failure(ZendeskAuthError("no", status_code=401)) is Submission.STOP
+    assert classify_failure(ZendeskResponseError("no such call", status_code=404)) is Submission.STOP
 
 
 def _bulk_call_failed(failure: TransportFailure) -> ZendeskJobsError:
@@ -339,8 +560,16 @@ def test_progress_lines_and_the_error_table() -> None:
         "V3-a: completed, chunk 12 (records 1,200 to 1,299): 99 done, 1 failed"
     )
     assert running_total(1800, 5000, 1795, 5, 10, 32) == (
-        "1,800 of 5,000 records: 1,795 done, 5 failed; 10 jobs active, 32 chunks to go"
+        "1,800 of 5,000 records (36%): 1,795 done, 5 failed; 10 jobs active, 32 chunks to go"
     )
+    assert running_total(100, 100, 0, 0, 1, 0, unresolved=100).endswith(
+        "0 failed, 100 unresolved; 1 job active, 0 chunks to go"
+    )
+    pace = ProgressPace()
+    assert pace.due(0.0, 0, 1000)  # the first line
+    assert not pace.due(30.0, 50, 1000)  # neither a tenth more nor a minute
+    assert pace.due(31.0, 100, 1000)  # a tenth
+    assert not pace.due(60.0, 150, 1000) and pace.due(91.0, 150, 1000)  # a minute since the last line
     assert error_table({}) == ""
     assert error_table({"TicketCreateFailed": 1200, "E": 3}).splitlines()[2:] == [
         "TicketCreateFailed    1,200",
