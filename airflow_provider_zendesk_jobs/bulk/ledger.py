@@ -299,8 +299,6 @@ class Ledger:
     #: Chunks that left pending and are not done, by number.
     open: dict[int, ChunkEntry] = field(default_factory=dict)
     totals: Totals = field(default_factory=Totals)
-    #: Done chunks whose records never reached Zendesk (refused): a later try may send corrected ones.
-    refused: list[int] = field(default_factory=list)
     #: The newest of this import's jobs seen finished.
     watermark: str | None = None
     #: True when an earlier try (or run) had written this ledger.
@@ -396,7 +394,6 @@ class Ledger:
                 for number, entry in dict(head["open"]).items()
             }
             self.totals = Totals(**dict(head["totals"]))
-            self.refused = [int(number) for number in head.get("refused", [])]
             self.watermark = head.get("watermark")
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerStoreError(f"The ledger's head in {self.store.where()} cannot be read ({exc}).") from None
@@ -454,7 +451,6 @@ class Ledger:
             )
         for number in corrected:
             self._uncount(number)
-            self.refused.remove(number)
             self.open[number] = ChunkEntry(ChunkState.PENDING, note="its records were corrected after a refusal")
             self._write(number, self.open[number])
         return corrected
@@ -493,7 +489,6 @@ class Ledger:
                 "next": self.next,
                 "open": {str(n): entry.to_dict(with_results=False) for n, entry in sorted(self.open.items())},
                 "totals": self.totals.__dict__,
-                "refused": self.refused,
                 "watermark": self.watermark,
             },
         )
@@ -585,8 +580,6 @@ class Ledger:
 
     def _count_done(self, number: int, entry: ChunkEntry) -> None:
         self.totals.add(self.chunk_length(number), entry)
-        if entry.outcome in RESENDABLE and number not in self.refused:
-            self.refused.append(number)
 
     def _uncount(self, number: int) -> None:
         entry = self._read(number)

@@ -201,19 +201,21 @@ class RecordSource:
         etag = extra.get("ETag") or extra.get("etag") if isinstance(extra, dict) else None
         return {"size": size, "mtime": mtime, **({"etag": str(etag)} if etag else {})}
 
-    def chunks(self, size: int, wanted: set[int] | None = None) -> Iterator[tuple[int, list[Any]]]:
-        """``(chunk number, records)`` in order, from the first record; only the chunks in ``wanted`` when given.
+    def chunks(self, size: int, wanted: set[int] | None = None) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
+        """``(chunk number, records, where it begins)`` in order, from the first record; only ``wanted`` ones if given.
 
         The read stops at the last wanted chunk: the records after it are not parsed.
         """
         last = None if wanted is None else max(wanted, default=-1)
         if last is not None and last < 0:
             return
-        for number, chunk, _ in self.read_chunks(size):
+        begins: ReadPoint | None = None
+        for number, chunk, after in self.read_chunks(size):
             if wanted is None or number in wanted:
-                yield number, chunk
+                yield number, chunk, begins
             if last is not None and number >= last:
                 return
+            begins = after
 
 
 @dataclass(frozen=True)
@@ -395,13 +397,9 @@ class ChunkReader:
             if got is not None and got[0] == number:
                 self._aside[number] = (got[1], start)
         if unplaced:  # rare: a stream that cannot seek
-            point: ReadPoint | None = None
-            for number, records, after in self.source.read_chunks(self.size):
-                if number in unplaced:
-                    self._aside[number] = (records, point)
-                point = after
-                if number >= max(unplaced):
-                    break
+            self._aside.update(
+                (number, (records, begins)) for number, records, begins in self.source.chunks(self.size, unplaced)
+            )
         for number in numbers:
             while number >= self._next:
                 if self._live is None:
