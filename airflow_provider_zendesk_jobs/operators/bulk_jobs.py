@@ -410,6 +410,13 @@ class ZendeskBulkJobOperator(BaseOperator):
                 self.max_active_jobs,
                 store.where(),
             )
+        if isinstance(store, TaskStateLedgerStore) and conf.getboolean(
+            "state_store", "clear_on_success", fallback=False
+        ):
+            self.log.info(
+                "[state_store] clear_on_success is on: the ledger is deleted when this task succeeds, so clearing "
+                "the task after that starts the import anew and sends every record again."
+            )
         if corrected:
             self.log.info(
                 "Chunks %s: Zendesk refused them before and their records were corrected since; they are sent again",

@@ -146,3 +146,12 @@ def test_a_local_ledger_under_an_executor_that_moves_tries_is_said_once_per_try(
     assert text.count("The ledger is a local directory") == (1 if warned else 0)
     if warned:
         assert "[zendesk_jobs] bulk_ledger_path" in text and executor in text
+
+
+@pytest.mark.timeout(60)
+def test_clear_on_success_is_said_since_it_deletes_the_ledger_of_a_succeeded_import(
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "True")
+    assert operator(emulator, tmp_path, records=tickets(100)).execute(context(TaskStateStore()))["succeeded"] == 100
+    assert capsys.readouterr().out.count("clear_on_success is on: the ledger is deleted when this task succeeds") == 1
