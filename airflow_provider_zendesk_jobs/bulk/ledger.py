@@ -6,7 +6,7 @@ chunk whose fate is unknown: the next try treats it as ``uncertain`` and looks f
 Zendesk's job list before anything is sent again (:mod:`.reconcile`). A refusal that proves
 nothing started (the job limit, 429, 503) makes it ``pending`` again.
 
-Where it is kept (:class:`LedgerStore`): on Airflow 3.3 the task state store, which every try of
+Where it is kept (:mod:`.ledger_store`): on Airflow 3.3 the task state store, which every try of
 the task instance shares whatever machine it runs on; elsewhere files under ``ledger_path``. It is
 written incrementally, so a save costs the same at chunk 10,000 as at chunk 1:
 
@@ -25,260 +25,23 @@ seen by the new one (as ``uncertain``), never sent by both without the new one k
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import timedelta
-from enum import Enum
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
+from airflow_provider_zendesk_jobs.bulk.ledger_entries import RESENDABLE, ChunkEntry, ChunkState, Outcome, Owner, Totals
+from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStore, LedgerStoreError
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 
-__all__ = [
-    "ChunkEntry",
-    "ChunkState",
-    "FileLedgerStore",
-    "ImportTakenOverError",
-    "Ledger",
-    "LedgerStore",
-    "LedgerStoreError",
-    "Outcome",
-    "Owner",
-    "TaskStateLedgerStore",
-    "ledger_key",
-]
+__all__ = ["JOB_RETENTION_SECONDS", "ImportTakenOverError", "Ledger"]
 
 LEDGER_VERSION = 2
 #: Zendesk forgets a job about a day after it was created; a chunk older than this is never looked up.
 JOB_RETENTION_SECONDS = 20 * 3600.0
 
 
-class ChunkState(str, Enum):
-    SENDING = "sending"  # written before the call leaves
-    ACTIVE = "active"  # Zendesk answered with a job id
-    UNCERTAIN = "uncertain"  # the answer was lost, or the try died before it was written down
-    PENDING = "pending"  # Zendesk said it started nothing: sent again later
-    DONE = "done"  # finished, with its outcome and its results
-
-
-class Outcome(str, Enum):
-    """How a done chunk ended."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"  # the job ended failed
-    KILLED = "killed"
-    REFUSED = "refused"  # Zendesk refused the chunk itself (400, 413, 422): its records failed, nothing started
-    EXPIRED = "expired"  # Zendesk forgot the job before it was seen finished: its records are unresolved
-    UNRESOLVED = "unresolved"  # whether its call started a job cannot be proven: never sent again
-
-
-#: Outcomes whose records may be sent again by a later try once they were corrected (nothing reached Zendesk).
-RESENDABLE = frozenset({Outcome.REFUSED})
-
-
-class LedgerStoreError(ZendeskJobsError):
-    """The ledger's store refused a value or did not answer: nothing more is sent until it does (a retry)."""
-
-
 class ImportTakenOverError(ZendeskJobsError):
     """Another try holds the import now: this one stops before its next bulk call."""
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The try that holds an import: its number and a token of its own (two runs of one try differ)."""
-
-    try_number: int
-    token: str
-
-    @classmethod
-    def new(cls, try_number: int) -> Owner:
-        return cls(try_number, uuid.uuid4().hex)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"try_number": self.try_number, "token": self.token}
-
-    @classmethod
-    def from_value(cls, value: Any) -> Owner | None:
-        if not isinstance(value, Mapping):
-            return None
-        number, token = value.get("try_number"), value.get("token")
-        if isinstance(number, bool) or not isinstance(number, int) or not isinstance(token, str):
-            return None
-        return cls(number, token)
-
-    def __str__(self) -> str:
-        return f"try {self.try_number}"
-
-
-class LedgerStore(Protocol):
-    """Key/value state of one task instance, shared by its tries (the task state store, or files)."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
-
-    def where(self) -> str:
-        """Where the ledger is, for people: ``the task state store`` or a path."""
-        ...
-
-
-class TaskStateLedgerStore:
-    """Airflow 3.3's task state store (``context["task_state_store"]``): the same on every executor.
-
-    Rows never expire by age (``retention`` is ``timedelta.max``, Airflow's ``NEVER_EXPIRE``): a
-    task cleared a month later must still find what it sent. They go with their DAG run, and
-    ``[state_store] clear_on_success`` clears them when the task succeeds.
-    """
-
-    PREFIX = "zendesk_bulk."
-
-    def __init__(self, accessor: Any, *, retention: timedelta = timedelta.max) -> None:
-        self.accessor = accessor
-        self.retention = retention
-
-    def get(self, key: str) -> Any:
-        try:
-            return self.accessor.get(self.PREFIX + key)
-        except Exception as exc:  # the store's own errors, whatever their class
-            raise LedgerStoreError(f"The task state store did not answer for {key!r}: {exc}") from None
-
-    def set(self, key: str, value: Any) -> None:
-        try:
-            self.accessor.set(self.PREFIX + key, value, retention=self.retention)
-        except Exception as exc:
-            raise LedgerStoreError(
-                f"The task state store refused {key!r}: {exc}. Nothing more is sent until it takes the ledger."
-            ) from None
-
-    def where(self) -> str:
-        return "the task state store"
-
-
-def _safe(part: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=+-]", "_", part) or "_"
-
-
-def ledger_key(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
-    """``dag/run/task[.map_index]``: one ledger per task instance, whatever its try."""
-    suffix = f".{map_index}" if map_index is not None and map_index >= 0 else ""
-    return f"{_safe(dag_id)}/{_safe(run_id)}/{_safe(task_id)}{suffix}"
-
-
-class FileLedgerStore:
-    """One JSON file per key under ``<base>/<ledger key>/`` through ``ObjectStoragePath`` (local, ``s3://``...).
-
-    A local write goes to a temporary file of its own and is renamed over the key, so a try killed
-    mid-write leaves the previous value, never half of one.
-    """
-
-    def __init__(self, base: str, key: str) -> None:
-        if not isinstance(base, str) or not base:
-            raise ZendeskInvalidInputError(f"ledger_path must be a directory path or URI, got {base!r}.")
-        self.base = base.rstrip("/")
-        self.key = key
-
-    def _path(self, key: str) -> Any:
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        return ObjectStoragePath(f"{self.base}/{self.key}/{key}.json")
-
-    def where(self) -> str:
-        return f"{self.base}/{self.key}"
-
-    def get(self, key: str) -> Any:
-        path = self._path(key)
-        try:
-            if not path.exists():
-                return None
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LedgerStoreError(f"The ledger file {path} cannot be read: {exc}") from None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise LedgerStoreError(
-                f"The ledger file {path} is not JSON. It records which chunks were already sent; look at it, "
-                "and delete the ledger only if no chunk of this import reached Zendesk."
-            ) from None
-
-    def set(self, key: str, value: Any) -> None:
-        path = self._path(key)
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if getattr(path, "protocol", "file") in ("file", "local", ""):
-                temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-                temporary.write_text(text, encoding="utf-8")
-                temporary.rename(path)
-            else:  # an object store writes a whole object at once
-                path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise LedgerStoreError(f"The ledger file {path} cannot be written: {exc}") from None
-
-
-@dataclass
-class ChunkEntry:
-    """What is known of one chunk that left ``pending``; its key's value, results included once done."""
-
-    state: ChunkState
-    job_id: str | None = None
-    #: Epoch seconds when the bulk call was begun (the not-yet-listed grace of an uncertain chunk counts from it).
-    sent_at: float | None = None
-    outcome: Outcome | None = None
-    succeeded: int = 0
-    failed: int = 0
-    unresolved: int = 0
-    note: str | None = None
-    #: ``records.chunk_fingerprint`` of the records sent.
-    fingerprint: str | None = None
-    #: Where the chunk's first record is (a ``ReadPoint`` as a dict), so it is read again without the file's start.
-    point: dict[str, Any] | None = None
-    #: The newest of this import's jobs seen finished before the call: a job listed below it cannot be the chunk's.
-    after: str | None = None
-    #: Once done: the chunk's records by outcome (``ChunkResults`` as a dict). Kept in the chunk's key only.
-    results: dict[str, Any] | None = None
-
-    def to_dict(self, *, with_results: bool = True) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["state"] = self.state.value
-        data["outcome"] = self.outcome.value if self.outcome is not None else None
-        if not with_results:
-            data.pop("results")
-        return {key: value for key, value in data.items() if value is not None and value != 0}
-
-    @classmethod
-    def from_value(cls, value: Any, where: str) -> ChunkEntry:
-        try:
-            data = dict(value)
-            data["state"] = ChunkState(data["state"])
-            data["outcome"] = Outcome(data["outcome"]) if data.get("outcome") is not None else None
-            return cls(**data)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise LedgerStoreError(
-                f"The ledger's {where} cannot be read ({exc}). It records which chunks were already sent; look at "
-                "it before sending these records again."
-            ) from None
-
-
-@dataclass
-class Totals:
-    """The records of the done chunks (not kept one by one in the head)."""
-
-    records: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    unresolved: int = 0
-    chunks: int = 0
-
-    def add(self, records: int, entry: ChunkEntry) -> None:
-        self.records += records
-        self.succeeded += entry.succeeded
-        self.failed += entry.failed
-        self.unresolved += entry.unresolved
-        self.chunks += 1
 
 
 @dataclass
@@ -460,7 +223,7 @@ class Ledger:
         value = self.store.get(f"chunk.{number}")
         return None if value is None else ChunkEntry.from_value(value, f"chunk {number}")
 
-    def read_done(self, number: int) -> ChunkEntry | None:
+    def read_chunk(self, number: int) -> ChunkEntry | None:
         """A chunk's key, results included (the end of the import reads them one by one)."""
         return self._read(number)
 

@@ -1,4 +1,4 @@
-"""Zendesk's result items of each job, mapped back to the records they belong to. Pure functions.
+"""Zendesk's result items of each job, mapped back to the records they belong to, and what the import reports.
 
 Zendesk numbers items inside each call, so item 7 of chunk 30 (chunks of 100) is record 3,007.
 Each action names the fields that identify a record (:attr:`BulkAction.match_by`): an item is
@@ -10,7 +10,7 @@ no item speaks of is a failure with the job's message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,13 @@ from airflow_provider_zendesk_jobs.jobs import JobResult, JobState, JobStatus
 __all__ = [
     "ChunkResults",
     "ImportSummary",
+    "ProgressPace",
+    "error_table",
+    "failure_reason",
     "map_chunk",
     "refused_chunk",
     "result_lines",
+    "running_total",
     "unreported_chunk",
     "unresolved_chunk",
 ]
@@ -283,6 +287,46 @@ class ImportSummary:
         return value
 
 
+def failure_reason(
+    summary: ImportSummary, *, allow_unresolved: bool, max_failed_records: int | None, fail_on_item_errors: bool
+) -> str | None:
+    """Why the import fails, if it does, naming its first records: unresolved ones, or more failures than allowed."""
+    counted = summary.failed + summary.unresolved
+    if summary.unresolved and not allow_unresolved:
+        reason = (
+            f"{summary.unresolved} records have no outcome anyone can name (unreported or uncertain); look them "
+            "up in Zendesk (allow_unresolved=True lets the task succeed with them)."
+        )
+    elif max_failed_records is not None and counted > max_failed_records:
+        reason = f"{counted} records failed or are unresolved, more than max_failed_records={max_failed_records}."
+    elif fail_on_item_errors and counted:
+        reason = f"{counted} records failed or are unresolved (fail_on_item_errors=True)."
+    else:
+        return None
+    return f"{reason} {_first_named(summary)} The records were not sent again."
+
+
+#: How many failed or unresolved records a failure message names.
+_NAMED_IN_MESSAGE = 5
+
+
+def _first_named(summary: ImportSummary) -> str:
+    """The first failed and unresolved records, for the failure message: where to look."""
+    lists = summary.lists
+    parts = [
+        f"record {failure['record_index']} ({failure.get('error')}: {failure.get('details') or '-'})"
+        for failure in lists["failures"][:_NAMED_IN_MESSAGE]
+    ]
+    parts += [f"record {index} (unreported)" for index in lists["unreported"][:_NAMED_IN_MESSAGE]]
+    parts += [
+        f"records {chunk['first_record']} to {chunk['last_record']} (chunk {chunk['chunk']}, uncertain)"
+        for chunk in lists["uncertain"][:_NAMED_IN_MESSAGE]
+    ]
+    total = summary.failed + summary.totals["unreported"] + summary.totals["uncertain"]
+    more = f", and {total - len(parts)} more" if total > len(parts) else ""
+    return f"First: {'; '.join(parts)}{more}." if parts else ""
+
+
 def result_lines(action: BulkAction, part: ChunkResults) -> Iterator[dict[str, Any]]:
     """One JSON-ready line per record outcome (and per unmapped item) of one chunk, for ``results_path``."""
     for key, entries in part.done.items():
@@ -297,3 +341,41 @@ def result_lines(action: BulkAction, part: ChunkResults) -> Iterator[dict[str, A
     for chunk in part.uncertain:
         for index in range(int(chunk["first_record"]), int(chunk["last_record"]) + 1):
             yield {"outcome": "uncertain", "record_index": index, "chunk": chunk["chunk"], "note": chunk["note"]}
+
+
+def running_total(
+    finished: int, records: int, succeeded: int, failed: int, active: int, to_go: int, unresolved: int = 0
+) -> str:
+    """``1,800 of 5,000 records (36%): 1,795 done, 5 failed; 10 jobs active, 32 chunks to go``."""
+    share = f" ({100 * finished // records}%)" if records else ""
+    open_records = f", {unresolved:,} unresolved" if unresolved else ""
+    return (
+        f"{finished:,} of {records:,} records{share}: {succeeded:,} done, {failed:,} failed{open_records}; "
+        f"{active} job{'' if active == 1 else 's'} active, {to_go} chunk{'' if to_go == 1 else 's'} to go"
+    )
+
+
+@dataclass
+class ProgressPace:
+    """When the next running total is due: after another tenth of the records, or a minute after the last line."""
+
+    last_at: float | None = None
+    last_share: int = 0
+    every_seconds: float = 60.0
+
+    def due(self, now: float, finished: int, records: int) -> bool:
+        share = 10 * finished // records if records else 10
+        if self.last_at is None or share > self.last_share or now - self.last_at >= self.every_seconds:
+            self.last_at, self.last_share = now, share
+            return True
+        return False
+
+
+def error_table(counts: Mapping[str, int]) -> str:
+    """The failed records by Zendesk's error code, most frequent first; empty when none failed."""
+    if not counts:
+        return ""
+    width = max(len("error"), *(len(code) for code in counts))
+    lines = [f"{'error':<{width}}  records", f"{'-' * width}  -------"]
+    lines += [f"{code:<{width}}  {count:>7,}" for code, count in counts.items()]
+    return "\n".join(lines)

@@ -19,13 +19,11 @@ mapped and kept in the ledger at once, since Zendesk forgets jobs after about a 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -38,42 +36,24 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import MAX_CHUNK_SIZE, BulkAction, resolve_action
-from airflow_provider_zendesk_jobs.bulk.ledger import (
-    JOB_RETENTION_SECONDS,
-    ChunkState,
-    FileLedgerStore,
-    ImportTakenOverError,
-    Ledger,
-    LedgerStore,
-    LedgerStoreError,
-    Outcome,
-    Owner,
-    TaskStateLedgerStore,
-    ledger_key,
+from airflow_provider_zendesk_jobs.bulk.ledger import ImportTakenOverError, Ledger
+from airflow_provider_zendesk_jobs.bulk.ledger_entries import Owner
+from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStoreError
+from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource
+from airflow_provider_zendesk_jobs.bulk.results import ImportSummary, error_table, failure_reason, result_lines
+from airflow_provider_zendesk_jobs.bulk.runner import (
+    ImportInputChangedError,
+    ImportRun,
+    ImportTimeoutError,
+    PauseUntil,
+    WaitOnJob,
+    done_results,
 )
-from airflow_provider_zendesk_jobs.bulk.progress import ProgressPace, error_table, job_line, running_total
-from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource, chunk_fingerprint
-from airflow_provider_zendesk_jobs.bulk.results import (
-    ChunkResults,
-    ImportSummary,
-    map_chunk,
-    refused_chunk,
-    result_lines,
-    unreported_chunk,
-    unresolved_chunk,
-)
-from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
-from airflow_provider_zendesk_jobs.exceptions import (
-    ZendeskInvalidInputError,
-    ZendeskJobLimitError,
-    ZendeskJobsError,
-    ZendeskRateLimitError,
-)
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_zendesk_jobs.jobs import JobState, JobStatus
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
-from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error, result_from_event
+from airflow_provider_zendesk_jobs.operators.bulk_ledger import ledger_store_for, try_number
+from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import WaitOptions
 
@@ -86,16 +66,6 @@ __all__ = ["DEFAULT_MAX_ACTIVE_JOBS", "ZendeskBulkJobOperator"]
 DEFAULT_MAX_ACTIVE_JOBS = 10
 #: Seconds after its call during which a job missing from Zendesk's answers is "not visible yet".
 NOT_VISIBLE_GRACE = 60.0
-#: Executors that run every try on the scheduler's own machine: a local ledger file is safe there.
-_ONE_MACHINE_EXECUTORS = ("LocalExecutor", "SequentialExecutor", "DebugExecutor")
-#: A finished job's state as the ledger keeps it.
-_OUTCOMES = {JobState.COMPLETED: Outcome.COMPLETED, JobState.FAILED: Outcome.FAILED}
-#: How many failed or unresolved records a failure message names.
-_NAMED_IN_MESSAGE = 5
-
-
-class ZendeskImportInputChangedError(AirflowFailException):
-    """The records changed under a running import: mapping results to them would name the wrong records."""
 
 
 def _check_event(event: Any) -> None:
@@ -116,67 +86,19 @@ def _whole(value: Any, name: str, low: int, high: int | None) -> int:
     return value
 
 
-def default_ledger_path() -> str | None:
-    """``[zendesk_jobs] bulk_ledger_path`` when set: the ledger goes there instead of the task state store."""
-    configured = conf.get("zendesk_jobs", "bulk_ledger_path", fallback=None)
-    return str(configured) if configured else None
-
-
-def local_ledger_path() -> str:
-    """Where the ledger goes on Airflow before 3.3 when nothing is set: ``$AIRFLOW_HOME/zendesk_bulk_ledgers``."""
-    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-    return os.path.join(home, "zendesk_bulk_ledgers")
-
-
-def _is_local(path: str) -> bool:
-    return "://" not in path or path.startswith(("file://", "local://"))
-
-
-def _executors() -> str:
-    return str(conf.get("core", "executor", fallback="") or "")
-
-
-@dataclass
-class _Import:
-    """One run of the task (a try's start, or a resume from a deferral): the ledger and what this run noticed."""
-
-    source: RecordSource
-    ledger: Ledger
-    started_at: float
-    deadline: float | None
-    #: The records of the chunks this run sends, settles or maps, read on from where the last round stopped.
-    reader: ChunkReader
-    pace: ProgressPace
-    #: No bulk call before this time (a refusal asked for a pause).
-    submit_not_before: float = 0.0
-    #: Since when the account's job limit refused this import with nothing of its own active.
-    full_since: float | None = None
-    full_logged_at: float | None = None
-    warned: set[str] = field(default_factory=set)
-
-
 class ZendeskBulkJobOperator(BaseOperator):
     """Send records through one of Zendesk's bulk calls in chunks, within a job budget, and map every result back.
 
-    Returns (the XCom value)::
+    Returns the XCom value the README describes: ``records``, ``jobs``, ``succeeded``, ``failed``,
+    ``unresolved``, the successes under ``created`` / ``updated`` / ``deleted`` (each
+    ``{"record_index", "id"}``), ``failures`` (with Zendesk's ``error`` and ``details``), and the
+    records no one can name an outcome for: ``unmapped`` items, ``unreported`` records, ``uncertain``
+    chunks. With ``results_path`` the whole mapping goes there as JSON Lines and each list keeps its
+    first ``max_failures_in_xcom`` entries and a total.
 
-        {"action": "tickets.import", "records": 5000, "jobs": ["V3-...", ...],
-         "succeeded": 4987, "failed": 13, "unresolved": 0,
-         "created": [{"record_index": 0, "id": 1000}, ...],     # "updated" / "deleted" for those calls
-         "failures": [{"record_index": 3007, "job_id": "V3-...", "item_index": 7, "id": None,
-                       "error": "TicketCreateFailed", "details": "Subject: is invalid"}, ...],
-         "unmapped": [...],      # items no record can be matched to (never guessed)
-         "unreported": [...],    # record indexes no item spoke of
-         "uncertain": [...]}     # chunks whose call may or may not have started a job (never sent again)
-
-    ``users.create_or_update_many`` returns both ``created`` and ``updated``. With ``results_path``
-    the whole mapping goes there as JSON Lines and the XCom value keeps the counts and the first
-    ``max_failures_in_xcom`` entries of each list (``failures_total``, ``jobs_total``... say how many).
-
-    The task succeeds only when every record is accounted for: ``unreported`` and ``uncertain``
-    records (``unresolved``) fail it unless ``allow_unresolved=True``, and count as failed records
-    for ``fail_on_item_errors`` and ``max_failed_records``. A failing task still returns its value
-    (XCom, and ``results_path``) first.
+    The task succeeds only when every record is accounted for: unresolved records fail it unless
+    ``allow_unresolved=True``, and count as failed for ``fail_on_item_errors`` and
+    ``max_failed_records``. A failing task pushes its value (and writes ``results_path``) first.
 
     :param action: a bulk call of the catalogue (:data:`~airflow_provider_zendesk_jobs.api.bulk_actions.BULK_ACTIONS`),
         e.g. ``"tickets.import"``; or leave it out and give ``method``, ``endpoint`` and ``payload_key``.
@@ -289,11 +211,6 @@ class ZendeskBulkJobOperator(BaseOperator):
     def _pause(self, seconds: float) -> None:
         (self.sleep or time.sleep)(seconds)
 
-    def _warn_once(self, run: _Import, topic: str, message: str, *args: Any) -> None:
-        if topic not in run.warned:
-            run.warned.add(topic)
-            self.log.warning(message, *args)
-
     # -- execution --------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         with self._airflow_errors():
@@ -329,18 +246,18 @@ class ZendeskBulkJobOperator(BaseOperator):
             source = self._source()
             token = resume.get("token")
             ledger = Ledger.resume(
-                self._ledger_store(context), _try_number(context), token if isinstance(token, str) else None
+                ledger_store_for(context, self, self.ledger_path),
+                try_number(context),
+                token if isinstance(token, str) else None,
             )
             signature = source.signature()
             if signature != ledger.claim.get("signature"):
-                raise ZendeskImportInputChangedError(
+                raise ImportInputChangedError(
                     f"{source.describe()} changed while the task was deferred ({ledger.claim.get('signature')} -> "
                     f"{signature}); the rest of its records would be mapped against other records. Restore the "
                     "file, or clear the task: the next try checks every record against what was sent."
                 )
-            run = self._run(
-                source, ledger, ledger.claim.get("started_at"), ReadPoint.from_dict(resume.get("read_point"))
-            )
+            run = self._run(source, ledger, ReadPoint.from_dict(resume.get("read_point")))
             run.pace.last_at = resume.get("progress_at")
             run.pace.last_share = int(resume.get("progress_share") or 0)
             run.full_since = resume.get("full_since")
@@ -352,12 +269,14 @@ class ZendeskBulkJobOperator(BaseOperator):
         """The import's own errors as the Airflow exceptions they mean (retry, or fail for good)."""
         try:
             yield
-        except ZendeskInvalidInputError as exc:
+        except (ZendeskInvalidInputError, ImportTakenOverError) as exc:
             raise AirflowFailException(str(exc)) from None
-        except ImportTakenOverError as exc:
-            raise AirflowFailException(str(exc)) from None
+        except ImportTimeoutError as exc:
+            raise AirflowTaskTimeout(f"timeout={self.timeout:g} s: {exc}") from None
         except LedgerStoreError as exc:  # a retry may find the store answering again; nothing was sent meanwhile
             raise AirflowException(str(exc)) from None
+        except ZendeskJobsError as exc:
+            raise exception_for_error(exc) from None
 
     def _source(self) -> RecordSource:
         return RecordSource(
@@ -366,22 +285,10 @@ class ZendeskBulkJobOperator(BaseOperator):
             path=self.records_path,
         )
 
-    def _ledger_store(self, context: Context) -> LedgerStore:
-        """The task state store on Airflow 3.3+, unless a ``ledger_path`` was chosen; else a local directory."""
-        key = _ledger_key(context, self)
-        chosen = self.ledger_path or default_ledger_path()
-        if chosen:
-            return FileLedgerStore(chosen, key)
-        accessor = context.get("task_state_store")
-        if accessor is not None:
-            return TaskStateLedgerStore(accessor)
-        return FileLedgerStore(local_ledger_path(), key)
-
-    def _start(self, context: Context, source: RecordSource, count: int, prints: list[str]) -> _Import:
+    def _start(self, context: Context, source: RecordSource, count: int, prints: list[str]) -> ImportRun:
         """A try's start: every record was checked; the import is taken, its ledger read or begun."""
-        store = self._ledger_store(context)
-        self._warn_if_local(store)
-        owner = Owner.new(_try_number(context))
+        store = ledger_store_for(context, self, self.ledger_path)
+        owner = Owner.new(try_number(context))
         ledger, corrected = Ledger.start(
             store,
             owner,
@@ -410,42 +317,30 @@ class ZendeskBulkJobOperator(BaseOperator):
                 self.max_active_jobs,
                 store.where(),
             )
-        if isinstance(store, TaskStateLedgerStore) and conf.getboolean(
-            "state_store", "clear_on_success", fallback=False
-        ):
-            self.log.info(
-                "[state_store] clear_on_success is on: the ledger is deleted when this task succeeds, so clearing "
-                "the task after that starts the import anew and sends every record again."
-            )
         if corrected:
             self.log.info(
                 "Chunks %s: Zendesk refused them before and their records were corrected since; they are sent again",
                 ", ".join(str(number) for number in corrected),
             )
-        return self._run(source, ledger, ledger.claim["started_at"], None)
+        return self._run(source, ledger, None)
 
-    def _warn_if_local(self, store: LedgerStore) -> None:
-        """One warning per try where a retry on another machine would not find the ledger."""
-        if not isinstance(store, FileLedgerStore) or not _is_local(store.base):
-            return
-        executors = _executors()
-        if executors and all(name.strip().split(".")[-1] in _ONE_MACHINE_EXECUTORS for name in executors.split(",")):
-            return
-        self.log.warning(
-            "The ledger is a local directory (%s) under the executor %s, which can run the next try on another "
-            "machine, where this ledger is not: that try would send every record again. Set ledger_path (or "
-            "[zendesk_jobs] bulk_ledger_path) to shared storage such as s3://bucket/zendesk-ledgers, or run on "
-            "Airflow 3.3+, where the ledger is in the task state store.",
-            store.where(),
-            executors or "(not set)",
+    def _run(self, source: RecordSource, ledger: Ledger, read_point: ReadPoint | None) -> ImportRun:
+        started_at = ledger.claim.get("started_at")
+        started = float(started_at) if isinstance(started_at, (int, float)) else self._now()
+        return ImportRun(
+            self.bulk_action,
+            source,
+            ledger,
+            self.hook,
+            self.log,
+            clock=self._now,
+            sleep=self._pause,
+            max_active_jobs=self.max_active_jobs,
+            poll_interval=self.poll_interval,
+            deferrable=self.deferrable,
+            deadline=started + self.timeout if self.timeout is not None else None,
+            read_point=read_point,
         )
-
-    def _run(self, source: RecordSource, ledger: Ledger, started_at: Any, read_point: ReadPoint | None) -> _Import:
-        now = self._now()
-        started = now if not isinstance(started_at, (int, float)) else float(started_at)
-        deadline = started + self.timeout if self.timeout is not None else None
-        reader = ChunkReader(source, ledger.chunk_size, read_point)
-        return _Import(source, ledger, started, deadline, reader, ProgressPace())
 
     def _rendered_records(self) -> Sequence[Any]:
         records = self.records
@@ -458,367 +353,49 @@ class ZendeskBulkJobOperator(BaseOperator):
             raise AirflowFailException(f"records must be a list, got {type(records).__name__}.")
         return records
 
-    def _drive(self, context: Context, run: _Import) -> dict[str, Any]:
-        """Rounds of read, settle, submit, until every chunk is done; deferring between rounds when asked."""
-        try:
-            with self._airflow_errors():
-                return self._rounds(context, run)
-        finally:
-            run.reader.close()
+    def _drive(self, context: Context, run: ImportRun) -> dict[str, Any]:
+        """The run's rounds; then the result, or a deferral until what it waits for."""
+        with self._airflow_errors():
+            wait = run.run()
+            if wait is None:
+                return self._finish(context, run.ledger)
+        if isinstance(wait, WaitOnJob):
+            self._defer_on_job(run, wait)
+        self._defer_until(run, wait)
 
-    def _rounds(self, context: Context, run: _Import) -> dict[str, Any]:
-        while True:
-            self._round(run)
-            if run.ledger.finished:
-                return self._finish(context, run)
-            now = self._now()
-            if run.deadline is not None and now >= run.deadline:
-                raise AirflowTaskTimeout(
-                    f"The import did not finish within timeout={self.timeout:g} s; the ledger in "
-                    f"{run.ledger.store.where()} lets the next try go on where this one stopped."
-                )
-            active = run.ledger.active()
-            wait = max(self.poll_interval, run.submit_not_before - now)
-            if run.deadline is not None:
-                wait = min(wait, run.deadline - now)
-            if self.deferrable:
-                run.ledger.save()
-                if active:
-                    self._defer_on_job(run, active[0])
-                self._defer_for(run, max(1.0, wait))
-            self._pause(max(0.0, wait))
-
-    def _resume_kwargs(self, run: _Import) -> dict[str, Any]:
-        """What a deferral carries: who owns the import and where the read stands, never the ledger itself."""
-        point = run.reader.point()
-        return {
-            "resume": {
-                "token": run.ledger.owner.token,
-                "read_point": None if point is None else point.to_dict(),
-                "progress_at": run.pace.last_at,
-                "progress_share": run.pace.last_share,
-                "full_since": run.full_since,
-                "full_logged_at": run.full_logged_at,
-            }
-        }
-
-    def _defer_on_job(self, run: _Import, oldest: int) -> None:
-        entry = run.ledger.entry(oldest)
-        assert entry.job_id is not None
+    def _defer_on_job(self, run: ImportRun, wait: WaitOnJob) -> NoReturn:
         # One line before JobWait's own "Deferring: ..." line: why this job, and what comes after it.
-        self.log.info(
-            "The next chunks go out when %s, the oldest of %d active jobs, is done",
-            entry.job_id,
-            len(run.ledger.active()),
-        )
-        wait = JobWait(
-            entry.job_id,
+        self.log.info("The next chunks go out when %s, the oldest of %d active jobs, is done", wait.job_id, wait.active)
+        job_wait = JobWait(
+            wait.job_id,
             options=WaitOptions(not_found_grace=NOT_VISIBLE_GRACE),
             log=self.log,
             poll_interval=self.poll_interval,
             zendesk_conn_id=self.zendesk_conn_id,
             clock=self._now,
         )
-        wait.started_at = entry.sent_at if entry.sent_at is not None else self._now()
-        wait.defer(self, deadline=run.deadline, kwargs=self._resume_kwargs(run))
+        job_wait.started_at = wait.sent_at
+        job_wait.defer(self, deadline=run.deadline, kwargs={"resume": run.carried()})
 
-    def _defer_for(self, run: _Import, wait: float) -> None:
-        """Nothing of its own active (the account is full, or a lost answer not yet settled): a timed pause."""
+    def _defer_until(self, run: ImportRun, wait: PauseUntil) -> NoReturn:
+        """None of its own jobs active (the account is full, or a lost answer not yet settled): a timed pause."""
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
-        moment = datetime.fromtimestamp(self._now() + wait, tz=timezone.utc)
         self.defer(
-            trigger=DateTimeTrigger(moment=moment),
+            trigger=DateTimeTrigger(moment=datetime.fromtimestamp(wait.until, tz=timezone.utc)),
             method_name="execute_after_pause",
-            kwargs=self._resume_kwargs(run),
-            timeout=timedelta(seconds=wait + 600),
+            kwargs={"resume": run.carried()},
+            timeout=timedelta(seconds=max(0.0, wait.until - self._now()) + 600),
         )
 
-    # -- one round ----------------------------------------------------------------------------------
-    def _round(self, run: _Import) -> None:
-        self._collect(run)
-        if run.ledger.in_state(ChunkState.UNCERTAIN):
-            self._settle(run)
-        self._submit(run)
-        run.ledger.save()
-        self._progress(run)
-
-    def _progress(self, run: _Import) -> None:
-        ledger = run.ledger
-        if not run.pace.due(self._now(), ledger.totals.records, ledger.records):
-            return
-        to_go = ledger.total_chunks - ledger.totals.chunks - len(ledger.active())
-        self.log.info(
-            "%s",
-            running_total(
-                ledger.totals.records,
-                ledger.records,
-                ledger.totals.succeeded,
-                ledger.totals.failed,
-                len(ledger.active()),
-                to_go,
-                ledger.totals.unresolved,
-            ),
-        )
-
-    def _records_of(self, run: _Import, numbers: Sequence[int]) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
-        """The records of ``numbers``, checked against what the ledger says was sent for each."""
-        ledger = run.ledger
-        starts = {n: ReadPoint.from_dict(e.point) for n, e in ledger.open.items() if e.point is not None}
-        got: set[int] = set()
-        for number, records, begins in run.reader.chunks(numbers, keep=ledger.open.__contains__, starts=starts):
-            got.add(number)
-            entry = ledger.open.get(number)
-            sent = entry.fingerprint if entry is not None else None
-            if len(records) != ledger.chunk_length(number) or (
-                sent is not None and chunk_fingerprint(records, self.bulk_action) != sent
-            ):
-                raise self._changed(run, number)
-            yield number, records, begins
-        missing = [number for number in numbers if number not in got]
-        if missing:
-            raise self._changed(run, missing[0])
-
-    def _changed(self, run: _Import, number: int) -> ZendeskImportInputChangedError:
-        first = run.ledger.first_record(number)
-        return ZendeskImportInputChangedError(
-            f"{run.source.describe()} changed while the import ran: chunk {number} (records {first:,} to "
-            f"{first + run.ledger.chunk_length(number) - 1:,}) no longer holds the records that were checked or "
-            "sent. Restore the records; the ledger keeps what was sent, so clearing the task goes on from there."
-        )
-
-    def _collect(self, run: _Import) -> None:
-        """One read of every active job; each finished one is mapped to its records and kept in the ledger."""
-        ledger = run.ledger
-        active = ledger.active()
-        if not active:
-            return
-        ids = [ledger.entry(number).job_id or "" for number in active]
-        try:
-            found = self.hook.get_job_statuses_by_id(ids)
-        except ZendeskJobsError as exc:
-            if not isinstance(exc, TRANSIENT_ERRORS):
-                raise exception_for_error(exc) from None
-            self._warn_once(
-                run, "reads", "Zendesk did not answer the read of %d jobs; checking again. %s", len(ids), exc
-            )
-            return
-        run.warned.discard("reads")
-        now = self._now()
-        finished: dict[int, JobStatus | None] = {}
-        for number in active:
-            entry = ledger.entry(number)
-            job = found.get(entry.job_id or "")
-            if job is None and now - (entry.sent_at or now) >= NOT_VISIBLE_GRACE:
-                finished[number] = None
-            elif job is not None and job.is_terminal:
-                finished[number] = job
-        if finished:
-            for number, records, _ in self._records_of(run, sorted(finished)):
-                self._job_done(run, number, records, finished[number])
-
-    def _job_done(self, run: _Import, number: int, records: list[Any], job: JobStatus | None) -> None:
-        ledger = run.ledger
-        entry = ledger.entry(number)
-        first, length = ledger.first_record(number), ledger.chunk_length(number)
-        if job is None:
-            self.log.warning(
-                "%s (chunk %d, records %s to %s) is unknown to Zendesk %g s after it started; its records are "
-                "unresolved (look them up in Zendesk).",
-                entry.job_id,
-                number,
-                f"{first:,}",
-                f"{first + length - 1:,}",
-                NOT_VISIBLE_GRACE,
-            )
-            self._record(ledger, number, Outcome.EXPIRED, unreported_chunk(first, length), "Zendesk forgot the job")
-            return
-        part = map_chunk(self.bulk_action, first, records, job)
-        outcome = _OUTCOMES.get(job.state, Outcome.KILLED)
-        self._record(ledger, number, outcome, part, job.message)
-        self.log.debug("%s", job_line(job.id, job.status, number, first, length, part.succeeded, len(part.failures)))
-
-    @staticmethod
-    def _record(ledger: Ledger, number: int, outcome: Outcome, part: ChunkResults, note: str | None = None) -> None:
-        ledger.done(
-            number,
-            outcome,
-            part.to_dict(),
-            succeeded=part.succeeded,
-            failed=len(part.failures),
-            unresolved=part.unresolved,
-            note=note,
-        )
-
-    def _settle(self, run: _Import) -> None:
-        """Uncertain chunks: what another try wrote down, else Zendesk's job list: found, not started, or reported."""
-        ledger = run.ledger
-        for number in ledger.in_state(ChunkState.UNCERTAIN):
-            self._adopt(ledger, number)
-        uncertain = ledger.in_state(ChunkState.UNCERTAIN)
-        if not uncertain:
-            return
-        try:
-            listed = list(self.hook.list_job_statuses(limit=100))
-        except ZendeskJobsError as exc:
-            if not isinstance(exc, TRANSIENT_ERRORS):
-                raise exception_for_error(exc) from None
-            self._warn_once(run, "list", "Zendesk did not answer the job list; checking again. %s", exc)
-            return
-        now = self._now()
-        known = set(ledger.job_ids()) | {ledger.watermark or ""}
-        for number, records, _ in self._records_of(run, uncertain):
-            entry = ledger.entry(number)
-            sent_at = entry.sent_at or 0.0
-            verdict, job = find_started_job(
-                self.bulk_action,
-                records,
-                listed,
-                known,
-                settled=now - sent_at >= NOT_VISIBLE_GRACE,
-                after=entry.after,
-                complete=len(listed) < 100,
-                expired=now - sent_at >= JOB_RETENTION_SECONDS,
-            )
-            if verdict is Verdict.FOUND and job is not None:
-                ledger.accepted(number, job.id)
-                self.log.info(
-                    "Chunk %d: its call did start %s (found in the job list); it is not sent again", number, job.id
-                )
-            elif verdict is Verdict.NOT_STARTED:
-                ledger.requeue(number)
-                self.log.info("Chunk %d: Zendesk's job list proves no job started for it; it is sent again", number)
-            elif verdict is Verdict.UNPROVABLE:
-                first = ledger.first_record(number)
-                note = (
-                    f"{entry.note}; Zendesk's job list cannot tell whether a job started for it (a job of another "
-                    "client could be its, or its call is older than the list reaches), so it is not sent again. "
-                    "Look for these records in Zendesk before sending them again."
-                )
-                self._record(ledger, number, Outcome.UNRESOLVED, unresolved_chunk(number, first, len(records), note))
-                self.log.warning(
-                    "Chunk %d (records %s to %s): %s", number, f"{first:,}", f"{first + len(records) - 1:,}", note
-                )
-
-    def _adopt(self, ledger: Ledger, number: int) -> None:
-        """A chunk another try was sending: what that try wrote down since, if anything."""
-        written = ledger.read_done(number)
-        if written is None or written.state in (ChunkState.SENDING, ChunkState.UNCERTAIN):
-            return
-        if written.state is ChunkState.ACTIVE and written.job_id:
-            ledger.accepted(number, written.job_id)
-            self.log.info("Chunk %d: the try that sent it wrote down %s; it is not sent again", number, written.job_id)
-        elif written.state is ChunkState.PENDING:
-            ledger.requeue(number)
-        elif written.state is ChunkState.DONE:
-            ledger.open[number] = written
-            ledger.done(
-                number,
-                written.outcome or Outcome.UNRESOLVED,
-                written.results or {},
-                succeeded=written.succeeded,
-                failed=written.failed,
-                unresolved=written.unresolved,
-            )
-
-    def _submit(self, run: _Import) -> None:
-        """The next chunks, while this task has fewer than ``max_active_jobs`` jobs queued or working."""
-        ledger = run.ledger
-        if self._now() < run.submit_not_before:
-            return
-        free = self.max_active_jobs - len(ledger.active()) - len(ledger.in_state(ChunkState.UNCERTAIN))
-        numbers = ledger.pending(max(0, free))
-        if not numbers:
-            return
-        for number, records, begins in self._records_of(run, numbers):
-            ledger.begin(
-                number,
-                self._now(),
-                chunk_fingerprint(records, self.bulk_action),
-                None if begins is None else begins.to_dict(),
-            )
-            method, endpoint, payload = self.bulk_action.request(records)
-            try:
-                job = self.hook.submit_job(method, endpoint, payload, attempts=1, announce=False)
-            except ZendeskJobsError as exc:
-                if not self._refused(run, number, records, exc):
-                    break
-                continue
-            ledger.accepted(number, job.id)
-            run.full_since = None
-        else:
-            run.warned.discard("refused")
-
-    def _refused(self, run: _Import, number: int, records: list[Any], exc: ZendeskJobsError) -> bool:
-        """A bulk call Zendesk did not take: True when the next chunk may still go out in this round."""
-        ledger = run.ledger
-        outcome = classify_failure(exc)
-        first = ledger.first_record(number)
-        if outcome is Submission.REFUSED:  # the chunk's records themselves: they fail, the rest goes on
-            error = f"HTTP {exc.status_code}" if exc.status_code else type(exc).__name__
-            self._record(ledger, number, Outcome.REFUSED, refused_chunk(first, records, error, str(exc)), str(exc))
-            self.log.warning(
-                "Chunk %d (records %s to %s) was refused by Zendesk, nothing started; its records are failed and "
-                "the import goes on. Correct them and clear the task to send this chunk alone. %s",
-                number,
-                f"{first:,}",
-                f"{first + len(records) - 1:,}",
-                exc,
-            )
-            return True
-        if outcome is Submission.STOP:  # the credentials or the call: no chunk can go through
-            ledger.requeue(number)
-            raise exception_for_error(exc) from None
-        if outcome is Submission.NOT_STARTED:
-            ledger.requeue(number)
-            retry_after = exc.retry_after if isinstance(exc, ZendeskRateLimitError) else None
-            pause = retry_after if retry_after is not None else self.poll_interval
-            now = self._now()
-            run.submit_not_before = now + pause
-            if isinstance(exc, ZendeskJobLimitError) and not ledger.active():
-                self._account_full(run, now)
-            else:
-                self._warn_once(
-                    run,
-                    "refused",
-                    "Chunk %d was refused and nothing started; it is sent in %g s. %s",
-                    number,
-                    pause,
-                    exc,
-                )
-            return False
-        ledger.ambiguous(number, str(exc))
-        self.log.warning(
-            "Chunk %d: Zendesk's answer was lost, so whether a job started is not known; the job list is searched "
-            "for it before anything is sent again. %s",
-            number,
-            exc,
-        )
-        return False
-
-    def _account_full(self, run: _Import, now: float) -> None:
-        """The account's job limit, with none of this import's jobs active: one line a minute at most."""
-        if run.full_since is None:
-            run.full_since = now
-        if run.full_logged_at is None or now - run.full_logged_at >= 60:
-            run.full_logged_at = now
-            self.log.warning(
-                "The Zendesk account is at its job limit with none of this import's jobs active; waited %.0f s so "
-                "far, the next chunk is tried in %g s.",
-                now - run.full_since,
-                max(0.0, run.submit_not_before - now),
-            )
-
-    # -- the end ------------------------------------------------------------------------------------
-    def _finish(self, context: Context, run: _Import) -> dict[str, Any]:
-        ledger = run.ledger
+    def _finish(self, context: Context, ledger: Ledger) -> dict[str, Any]:
+        """Every record's result, from the ledger: returned, or (with a reason to fail) pushed, then raised."""
         summary = ImportSummary(
             self.bulk_action, ledger.records, cap=self.max_failures_in_xcom if self.results_path else None
         )
         with self._results_file() as out:
-            for _, entry in ledger.done_chunks():
-                part = ChunkResults.from_dict(entry.results)
-                summary.add(entry.job_id, part)
+            for job_id, part in done_results(ledger):
+                summary.add(job_id, part)
                 if out is not None:
                     for line in result_lines(self.bulk_action, part):
                         out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
@@ -838,26 +415,18 @@ class ZendeskBulkJobOperator(BaseOperator):
         table = error_table(summary.errors_by_code())
         if table:
             self.log.info("Failed records by error:\n%s", table)
-        problem = self._problem(summary)
-        if problem:
-            _push_return_value(context, value)
-            raise AirflowFailException(f"{problem} {_named(summary)} The records were not sent again.")
+        reason = failure_reason(
+            summary,
+            allow_unresolved=self.allow_unresolved,
+            max_failed_records=self.max_failed_records,
+            fail_on_item_errors=self.fail_on_item_errors,
+        )
+        if reason:
+            ti = context.get("ti")  # a failing import still hands over what was created, failed and unknown
+            if ti is not None and hasattr(ti, "xcom_push"):
+                ti.xcom_push(key="return_value", value=value)
+            raise AirflowFailException(reason)
         return value
-
-    def _problem(self, summary: ImportSummary) -> str | None:
-        """Why the task fails, if it does: unresolved records, or more failures than allowed."""
-        counted = summary.failed + summary.unresolved
-        if summary.unresolved and not self.allow_unresolved:
-            return (
-                f"{summary.unresolved} records have no outcome anyone can name (unreported or uncertain); look them "
-                "up in Zendesk (allow_unresolved=True lets the task succeed with them)."
-            )
-        if self.max_failed_records is not None and counted > self.max_failed_records:
-            limit = self.max_failed_records
-            return f"{counted} records failed or are unresolved, more than max_failed_records={limit}."
-        if self.fail_on_item_errors and counted:
-            return f"{counted} records failed or are unresolved (fail_on_item_errors=True)."
-        return None
 
     @contextmanager
     def _results_file(self) -> Iterator[TextIO | None]:
@@ -871,41 +440,3 @@ class ZendeskBulkJobOperator(BaseOperator):
         with path.open("w", encoding="utf-8") as out:  # type: ignore[no-untyped-call]
             yield out
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
-
-
-def _named(summary: ImportSummary) -> str:
-    """The first failed and unresolved records, for the failure message: where to look."""
-    parts = [
-        f"record {failure['record_index']} ({failure.get('error')}: {failure.get('details') or '-'})"
-        for failure in summary.lists["failures"][:_NAMED_IN_MESSAGE]
-    ]
-    parts += [f"record {index} (unreported)" for index in summary.lists["unreported"][:_NAMED_IN_MESSAGE]]
-    parts += [
-        f"records {chunk['first_record']} to {chunk['last_record']} (chunk {chunk['chunk']}, uncertain)"
-        for chunk in summary.lists["uncertain"][:_NAMED_IN_MESSAGE]
-    ]
-    total = summary.failed + summary.totals["unreported"] + summary.totals["uncertain"]
-    more = f", and {total - len(parts)} more" if total > len(parts) else ""
-    return f"First: {'; '.join(parts)}{more}." if parts else ""
-
-
-def _push_return_value(context: Context, value: Mapping[str, Any]) -> None:
-    """A failing import still hands its result to XCom: what was created, what failed, what nobody knows."""
-    ti = context.get("ti")
-    if ti is not None and hasattr(ti, "xcom_push"):
-        ti.xcom_push(key="return_value", value=dict(value))
-
-
-def _try_number(context: Context) -> int:
-    number = getattr(context.get("ti"), "try_number", None)
-    return number if isinstance(number, int) and not isinstance(number, bool) else 1
-
-
-def _ledger_key(context: Context, task: BaseOperator) -> str:
-    """One ledger per task instance (DAG, run, task, map index), whatever its try."""
-    ti = context.get("ti")
-    dag_id = getattr(ti, "dag_id", None) or getattr(task, "dag_id", None) or "no-dag"
-    run_id = getattr(ti, "run_id", None) or context.get("run_id") or "no-run"
-    task_id = getattr(ti, "task_id", None) or task.task_id
-    map_index = getattr(ti, "map_index", -1)
-    return ledger_key(str(dag_id), str(run_id), str(task_id), map_index if isinstance(map_index, int) else -1)

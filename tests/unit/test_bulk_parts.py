@@ -11,29 +11,28 @@ import pytest
 from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, resolve_action
 from airflow_provider_zendesk_jobs.api.request_builders import submit_request
 from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interpret_transport_error
-from airflow_provider_zendesk_jobs.bulk.ledger import (
-    ChunkState,
+from airflow_provider_zendesk_jobs.bulk.chunk_reader import ChunkReader
+from airflow_provider_zendesk_jobs.bulk.ledger import ImportTakenOverError, Ledger
+from airflow_provider_zendesk_jobs.bulk.ledger_entries import ChunkState, Outcome, Owner
+from airflow_provider_zendesk_jobs.bulk.ledger_store import (
     FileLedgerStore,
-    ImportTakenOverError,
-    Ledger,
     LedgerStoreError,
-    Outcome,
-    Owner,
     TaskStateLedgerStore,
     ledger_key,
 )
-from airflow_provider_zendesk_jobs.bulk.progress import ProgressPace, error_table, job_line, running_total
-from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import ChunkReader, ReadPoint, RecordSource, chunk_fingerprint
+from airflow_provider_zendesk_jobs.bulk.reconcile import Submission, Verdict, classify_failure, find_started_job
+from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource, chunk_fingerprint
 from airflow_provider_zendesk_jobs.bulk.results import (
     ChunkResults,
     ImportSummary,
+    ProgressPace,
+    error_table,
     map_chunk,
     refused_chunk,
     result_lines,
+    running_total,
     unresolved_chunk,
 )
-from airflow_provider_zendesk_jobs.bulk.submission import Submission, classify_failure
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskInvalidInputError,
@@ -272,7 +271,7 @@ def test_the_ledger_writes_each_chunk_to_its_own_key_and_a_next_try_recovers_it(
     part = ChunkResults(done={"created": [{"record_index": 0, "id": 7}] * 99}, failures=[{"error": "E"}])
     again.done(0, Outcome.COMPLETED, part.to_dict(), succeeded=99, failed=1, unresolved=0)
     assert again.totals.records == 100 and again.totals.failed == 1 and 0 not in again.open
-    stored = again.read_done(0)
+    stored = again.read_chunk(0)
     assert stored is not None and ChunkResults.from_dict(stored.results).succeeded == 99  # kept as the job ended
 
 
@@ -556,9 +555,6 @@ def test_a_bulk_call_whose_answer_was_lost_after_sending_may_have_started_a_job(
 
 # -- lines for people ------------------------------------------------------------------------------
 def test_progress_lines_and_the_error_table() -> None:
-    assert job_line("V3-a", "completed", 12, 1200, 100, 99, 1) == (
-        "V3-a: completed, chunk 12 (records 1,200 to 1,299): 99 done, 1 failed"
-    )
     assert running_total(1800, 5000, 1795, 5, 10, 32) == (
         "1,800 of 5,000 records (36%): 1,795 done, 5 failed; 10 jobs active, 32 chunks to go"
     )
