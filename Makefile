@@ -81,7 +81,8 @@ compat-lock: $(UV)
 	$(TOOLS)/bin/python scripts/test_compat.py --lock $(COMPAT_ENVS)
 
 # A real deployment (api-server, scheduler, dag-processor, triggerers; LocalExecutor) against the emulator,
-# under 10 minutes: SQLite by default, PostgreSQL with E2E_DB=postgres (E2E_PG_URL). See scripts/e2e.py.
+# under 10 minutes: SQLite by default, PostgreSQL with E2E_DB=postgres (E2E_PG_URL). With E2E_REDIS_URL, the
+# CeleryExecutor beside it and two Celery workers (the celery scenario, skipped without it). See scripts/e2e.py.
 E2E_STAMP := $(VENV)/.installed-e2e
 $(E2E_STAMP): $(STAMP)
 	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test --extra e2e

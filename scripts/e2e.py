@@ -1,7 +1,8 @@
 """``make e2e``: the provider in a real Airflow deployment, against the built-in Zendesk emulator.
 
 It starts what a production deployment runs, as separate processes: ``airflow api-server``,
-``airflow scheduler`` (LocalExecutor), ``airflow dag-processor`` and several ``airflow triggerer``,
+``airflow scheduler`` (LocalExecutor), ``airflow dag-processor`` and several ``airflow triggerer``
+(and, with ``E2E_REDIS_URL``, the CeleryExecutor beside the LocalExecutor and two ``airflow celery worker``),
 with a throwaway ``.airflow_home_e2e`` on SQLite, or on PostgreSQL with ``E2E_DB=postgres``
 (``E2E_PG_URL``, default ``postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_e2e``; the
 database is dropped and created again). DAG runs are triggered through the REST API and run by
@@ -34,7 +35,13 @@ on it, since 7 kills it:
    worker is killed (``kill -9``) while five of its jobs are active, and the task's next try,
    run by the scheduler, finishes it: every record received exactly once;
 9. ``start_in_triggerer``: 30 sensor waits with ``start_from_trigger`` and 30 without, on Airflow
-   3.3: the tasks a worker ran and the requests to Zendesk for each.
+   3.3: the tasks a worker ran and the requests to Zendesk for each;
+10. ``celery``: a bulk import of 3,000 records on the CeleryExecutor (beside the LocalExecutor:
+    Airflow 3's multiple executors), on two Celery workers that each have their own
+    ``AIRFLOW_HOME`` (their own disk); the worker running it gets ``kill -9`` (with the task
+    under it) while five of its jobs are active, the scheduler fails the try when its heartbeat
+    stops, and the next try, on the other worker, finishes it: every record received exactly
+    once. It needs Redis (the broker) at ``E2E_REDIS_URL``; without it the scenario is skipped.
 
 Every process it started is stopped by process group at the end, on failure and on Ctrl-C too.
 The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``. Exit status: 0
@@ -79,6 +86,17 @@ WATCH_SECONDS = 5.0
 BULK_DAG_FILE = ROOT / "example_dags" / "example_zendesk_bulk_import.py"
 BULK_DAG = "example_zendesk_bulk_import"
 BULK_KILLED_DAG = "e2e_bulk_killed"
+CELERY_DAG_FILE = E2E_DAGS / "e2e_zendesk_bulk_celery.py"
+CELERY_DAG = "e2e_bulk_celery"
+#: Must match QUEUE and POOL in tests/e2e/dags/e2e_zendesk_bulk_celery.py.
+CELERY_QUEUE = "e2e_celery"
+CELERY_POOL = "zendesk_celery"
+CELERY_RECORDS = 3000
+#: The two Celery workers: each its own AIRFLOW_HOME (home / name), Celery hostname and TI hostname.
+CELERY_WORKERS = ("celery_a", "celery_b")
+#: The scheduler fails a running try whose heartbeat is older than this (the killed Celery worker's);
+#: a live task beats every [workers] min_heartbeat_interval (5 s).
+TASK_HEARTBEAT_TIMEOUT = 30
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_e2e"
 SHOW_MANY = "/api/v2/job_statuses/show_many"
 STATUS_READS = "/api/v2/job_statuses"
@@ -216,7 +234,8 @@ class Processes:
         self._stop_strays()
 
     def _stop_strays(self) -> None:
-        """Task processes that left their group (a supervisor may start its own session) still carry our home."""
+        """Task processes that left their group (a supervisor may start its own session) still carry our home
+        (or a Celery worker's, inside it)."""
         marker = f"AIRFLOW_HOME={self.home}".encode()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -225,7 +244,7 @@ class Processes:
                 environ = (entry / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if marker in environ:
+            if any(var == marker or var.startswith(marker + b"/") for var in environ):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(entry.name), signal.SIGKILL)
 
@@ -319,6 +338,8 @@ class Deployment:
     api_url: str = ""
     emulators: dict[str, Emulator] = field(default_factory=dict)
     triggerers: dict[str, Proc] = field(default_factory=dict)
+    #: The Celery workers (celery scenario), by their Celery hostname, which is also their TI hostname.
+    celery_workers: dict[str, Proc] = field(default_factory=dict)
     #: Processes the scenarios stop on purpose; any other that exits is a failure of the deployment.
     meant_to_exit: set[int] = field(default_factory=set)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -391,6 +412,8 @@ def base_env(home: Path, db_url: str, api_port: int) -> dict[str, str]:
         AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="1",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
         AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT="480",
+        # A try whose worker died (the celery scenario kills one) is failed this long after its last heartbeat.
+        AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=str(TASK_HEARTBEAT_TIMEOUT),
         AIRFLOW__TRIGGERER__QUEUES_ENABLED="True",
         AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="3",
         AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD=str(TRIGGERER_HEALTH_SECONDS),
@@ -427,11 +450,78 @@ def prepare_database(db: str, pg_url: str, home: Path) -> str:
     return pg_url
 
 
+def celery_env(env: dict[str, str], redis_url: str, db_url: str) -> None:
+    """Airflow 3's multiple executors: the LocalExecutor first (every other scenario's), the CeleryExecutor too."""
+    env.update(
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor,CeleryExecutor",
+        AIRFLOW__CELERY__BROKER_URL=redis_url,
+        # The metadata database, as the Celery provider documents: db+ and the SQLAlchemy URL.
+        AIRFLOW__CELERY__RESULT_BACKEND=f"db+{db_url}",
+    )
+
+
+def check_redis(redis_url: str) -> None:
+    """Redis answers at ``redis_url``, and holds no message left in the scenario's queue by an earlier run."""
+    import redis  # the e2e extra (the Celery provider's celery[redis])
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise E2EError(
+            f"E2E_REDIS_URL={redis_url}, but no Redis answers there ({exc}). Start one (see the README), "
+            "or run without E2E_REDIS_URL to skip the celery scenario."
+        ) from None
+    # Only the queue's own keys (kombu keeps one per priority step): never the rest of a Redis we were lent.
+    stale = list(client.scan_iter(match=f"{CELERY_QUEUE}*"))
+    if stale:
+        client.delete(*stale)
+    client.close()
+
+
+def start_celery_worker(dep: Deployment, name: str) -> Proc:
+    """``airflow celery worker`` on the scenario's queue, one task at a time, with an AIRFLOW_HOME of its own.
+
+    Everything else is the deployment's: the metadata database, the DAGs folder, the connections and
+    the execution API URL (all in the env). The task logs go to the deployment's log folder, as on a
+    shared log volume, so the API server reads them as it reads the LocalExecutor's; the worker's own
+    log is ``logs_e2e/<name>.log``. Its TI hostname is its Celery hostname (tests/e2e/e2e_worker_hostname.py).
+    """
+    worker_home = dep.home / name
+    worker_home.mkdir(parents=True, exist_ok=True)
+    env = dict(dep.env)
+    env.update(
+        AIRFLOW_HOME=str(worker_home),
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(dep.home / "logs"),
+        AIRFLOW__CORE__HOSTNAME_CALLABLE="e2e_worker_hostname.hostname",
+        E2E_WORKER_HOSTNAME=name,
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT / "tests" / "e2e"), env.get("PYTHONPATH")) if p),
+    )
+    args = ["celery", "worker", "--queues", CELERY_QUEUE, "--concurrency", "1", "--celery-hostname", name]
+    proc = dep.procs.airflow(name, [*args, "--skip-serve-logs"], env)
+    dep.celery_workers[name] = proc
+    return proc
+
+
+def wait_celery_ready(dep: Deployment) -> None:
+    def ready() -> bool:
+        for name, proc in dep.celery_workers.items():
+            if not proc.alive():
+                raise E2EError(f"the Celery worker {name} exited ({proc.popen.returncode}):\n{tail(proc.log)}")
+        workers = dep.celery_workers.items()
+        return all(f"celery@{name} ready." in proc.log.read_text(errors="replace") for name, proc in workers)
+
+    wait_for("the Celery workers to be ready", ready, 180, every=1.0)
+
+
 def start_deployment(args: argparse.Namespace) -> Deployment:
     home: Path = args.airflow_home
+    redis_url: str | None = args.celery_redis
     shutil.rmtree(home, ignore_errors=True)
     (home / "dags").mkdir(parents=True)
     for source in [GATE_DAG_FILE, EVENTS_DAG_FILE, BULK_DAG_FILE, *sorted(E2E_DAGS.glob("*.py"))]:
+        if source == CELERY_DAG_FILE and not redis_url:
+            continue  # its task names the CeleryExecutor, which a deployment without Redis does not run
         (home / "dags" / source.name).symlink_to(source)
     db_url = prepare_database(args.db, args.pg_url, home)
     procs = Processes(home)
@@ -439,10 +529,14 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     api_port = free_port()
     dep = Deployment(home=home, db_url=db_url, procs=procs, env=base_env(home, db_url, api_port))
     dep.api_url = f"http://127.0.0.1:{api_port}"
+    if redis_url:
+        check_redis(redis_url)
+        celery_env(dep.env, redis_url, db_url)
     os.environ.update(dep.env)  # this script reads the metadata database with Airflow's own models
 
     began = step("starting one emulator per scenario")
-    for name in ("gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill", "start"):
+    names = ["gate", "many", "restart", "pair", "outage", "poison", "events", "bulk", "bulk_kill", "start"]
+    for name in names + (["bulk_celery"] if redis_url else []):
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         gate = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
         dep.emulators[name] = Emulator(name, procs, dep.env, [*gate, "--seed", str(len(dep.emulators) + 1)])
@@ -460,7 +554,8 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         raise E2EError(f"airflow db migrate failed:\n{tail(migrate.log)}")
     done(began)
 
-    began = step("starting api-server, scheduler, dag-processor and 6 triggerers")
+    workers = f" and {len(CELERY_WORKERS)} Celery workers" if redis_url else ""
+    began = step(f"starting api-server, scheduler, dag-processor, 6 triggerers{workers}")
     procs.airflow("api_server", ["api-server", "--port", str(api_port), "--workers", "1"], dep.env)
     procs.airflow("scheduler", ["scheduler", "--skip-serve-logs"], dep.env)
     procs.airflow("dag_processor", ["dag-processor"], dep.env)
@@ -471,7 +566,12 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
     dep.start_triggerer("pair_b", "e2e_pair", capacity=PAIR_WAITS // 2)
     dep.start_triggerer("outage", "e2e_outage")
     dep.start_triggerer("no_queue", None)  # asset watchers and tasks started in the triggerer have no queue
+    if redis_url:
+        for name in CELERY_WORKERS:
+            start_celery_worker(dep, name)
     wait_healthy(dep, triggerers=6)
+    if redis_url:
+        wait_celery_ready(dep)
     done(began)
 
     began = step("waiting for the DAGs to be parsed, and unpausing them")
@@ -487,6 +587,8 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         "e2e_poison_row",
     ]
     dag_ids += START_DAGS
+    if redis_url:
+        dag_ids.append(CELERY_DAG)
     for dag_id in dag_ids:
         path = f"/dags/{dag_id}"
         wait_for(f"DAG {dag_id} to be parsed", functools.partial(dep.api_or_none, "GET", path), 180)
@@ -1086,6 +1188,172 @@ def scenario_bulk(dep: Deployment, result: Result) -> None:
     result.check(value.get("succeeded") == 1000, f"the next try's result: {value}")
 
 
+# -- the CeleryExecutor: two workers, each its own disk, one killed mid-import -------------------------
+@dataclass(frozen=True)
+class TryOn:
+    """Where a task instance's try runs or ran: its try, state, pid and hostname (a Celery worker's name)."""
+
+    try_number: int
+    state: str
+    pid: int | None
+    hostname: str
+
+
+def celery_try(run_id: str) -> TryOn:
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(TI.try_number, TI.state, TI.pid, TI.hostname).where(
+                TI.dag_id == CELERY_DAG, TI.run_id == run_id, TI.task_id == "import_tickets"
+            )
+        ).first()
+    if row is None:
+        return TryOn(0, "none", None, "")
+    return TryOn(int(row[0] or 0), str(getattr(row[1], "value", row[1])), row[2], str(row[3] or ""))
+
+
+def earlier_tries(run_id: str) -> list[TryOn]:
+    """The tries Airflow moved to its history table when it made the next one."""
+    from airflow.models.taskinstancehistory import TaskInstanceHistory as TIH
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TIH.try_number, TIH.state, TIH.pid, TIH.hostname)
+            .where(TIH.dag_id == CELERY_DAG, TIH.run_id == run_id, TIH.task_id == "import_tickets")
+            .order_by(TIH.try_number)
+        ).all()
+    return [TryOn(int(n or 0), str(getattr(st, "value", st)), pid, str(host or "")) for n, st, pid, host in rows]
+
+
+def parent_pids() -> dict[int, int]:
+    """pid -> parent pid of every process on the machine, from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after its last ")".
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def descendants(root: int, parents: dict[int, int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    """Running (a zombie whose parent died may wait for a reaper that never comes: it counts as dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def scenario_celery(dep: Deployment, result: Result) -> None:
+    """A bulk import on two Celery workers with their own disks: the one running it dies, the other finishes it."""
+    logs = ", ".join(f"logs_e2e/{name}.log" for name in dep.celery_workers)
+
+    def hint() -> str:
+        return "".join(f"\n  {proc.log}:\n{tail(proc.log, 8)}" for proc in dep.celery_workers.values())
+
+    with dep.write_lock:
+        dep.api("POST", "/pools", {"name": CELERY_POOL, "slots": 1, "include_deferred": True})
+    emu = dep.emulators["bulk_celery"]  # its clock stands still: the first jobs stay active until the kill
+    run_id = dep.trigger(CELERY_DAG, {})
+
+    def five_active() -> TryOn | None:
+        now = celery_try(run_id)
+        if now.try_number != 1 or now.state != "running" or not now.pid or now.hostname not in dep.celery_workers:
+            return None
+        return now if emu.control("/records")["total"] == 500 else None
+
+    try:
+        first = wait_for("the import to run on a Celery worker with 5 jobs active", five_active, 240)
+    except E2EError as exc:
+        raise E2EError(f"{exc} (the task is {celery_try(run_id)}); the workers' logs:{hint()}") from None
+    worker = dep.celery_workers[first.hostname]
+    parents = parent_pids()
+    lineage, pid = [], first.pid
+    while pid and pid not in lineage:
+        lineage.append(pid)
+        pid = parents.get(pid, 0)
+    result.check(
+        worker.pid in lineage, f"the TI says {first.hostname}, but its task (pid {first.pid}) is not under that worker"
+    )
+    # The whole worker, as when its machine dies: its process group, and what left it (the task's own group).
+    victims = [worker.pid, *descendants(worker.pid, parents)]
+    dep.meant_to_exit.add(worker.pid)
+    dep.procs.kill_group(worker, signal.SIGKILL)
+    for victim in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    killed_at = time.monotonic()
+    worker.popen.wait(timeout=30)
+    wait_for("every process of the killed worker to be gone", lambda: not any(map(pid_alive, victims)), 30, 0.2)
+    at_kill = emu.control("/records")["total"]
+    other = next(name for name in dep.celery_workers if name != first.hostname)
+    retried: list[float] = []
+
+    def next_try_started() -> bool:
+        if not retried and celery_try(run_id).try_number >= 2:
+            retried.append(time.monotonic() - killed_at)
+        return bool(retried)
+
+    with clock_running(emu):
+        try:
+            wait_for("the scheduler to start the next try", next_try_started, TASK_HEARTBEAT_TIMEOUT + 150)
+            final_states(CELERY_DAG, run_id, 300)
+        except E2EError as exc:
+            raise E2EError(f"{exc} (the task is {celery_try(run_id)}; see {logs}):{hint()}") from None
+    last = celery_try(run_id)
+    history = earlier_tries(run_id)
+    records = emu.control("/records")
+    value = xcom(CELERY_DAG, run_id, "import_tickets") or {}
+    result.figures.update(
+        workers=list(dep.celery_workers),
+        killed_worker=first.hostname,
+        killed_pids=len(victims),
+        records_at_kill=at_kill,
+        next_try_after_kill_s=round(retried[0], 1) if retried else None,
+        tries={t.try_number: f"{t.hostname or '?'}: {t.state}" for t in [*history, last]},
+        task_state=last.state,
+        records_received=records["total"],
+        duplicates=len(records["duplicates"]),
+        result={key: value.get(key) for key in ("records", "succeeded", "failed")},
+    )
+    result.check(last.state == "success", f"the import ended {last.state} after {last.try_number} tries")
+    result.check(
+        last.hostname == other, f"its last try (try {last.try_number}) ran on {last.hostname!r}, not on {other}"
+    )
+    result.check(
+        records["total"] == CELERY_RECORDS and not records["duplicates"],
+        f"{records['total']} records received, {len(records['duplicates'])} of them more than once "
+        f"(expected {CELERY_RECORDS}, none twice)",
+    )
+    counted = (value.get("succeeded") or 0) + (value.get("failed") or 0)
+    result.check(
+        value.get("records") == CELERY_RECORDS and counted == CELERY_RECORDS,
+        f"the result counts {value.get('records')} records, {counted} succeeded or failed (expected {CELERY_RECORDS})",
+    )
+
+
 # -- starting in the triggerer (Airflow 3.3's start_from_trigger) ---------------------------------------
 #: The two DAGs of the scenario (tests/e2e/dags/e2e_start_in_triggerer.py), unpaused with the others.
 START_DAGS = ["e2e_start_from_trigger_off", "e2e_start_from_trigger_on"]
@@ -1160,6 +1428,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Deployment, Result], None]]] = [
     ("events", "7. a killed job starts a DAG", scenario_events),
     ("bulk", "8. bulk import, killed worker", scenario_bulk),
     ("start_in_triggerer", "9. 30 waits started in the triggerer, and not", scenario_start_in_triggerer),
+    ("celery", "10. Celery worker killed mid-import", scenario_celery),
 ]
 
 
@@ -1218,6 +1487,7 @@ def headline(results: list[Result]) -> dict[str, Any]:
         "two_triggerers": figs("two_triggerers", "waits_per_triggerer", "show_many_per_interval", "waits", "returns"),
         "events": figs("events", "first_kill", "kill_after_restart", "events_fired", "runs"),
         "bulk": figs("bulk", "example_records_received", "killed_task_tries", "killed_records_received"),
+        "celery": figs("celery", "killed_worker", "tries", "records_received", "duplicates"),
     }
 
 
@@ -1264,15 +1534,39 @@ def done(began: float) -> None:
     print(f" done ({time.monotonic() - began:.0f} s)", flush=True)
 
 
+def celery_plan(only: Sequence[str], redis_url: str) -> tuple[str | None, str | None]:
+    """``(the Redis URL the celery scenario runs with, or None; the line that says it is skipped, or None)``.
+
+    Without Redis the other scenarios still run; only ``--only celery`` makes a missing Redis an error.
+    """
+    wanted = not only or "celery" in only
+    if not wanted:
+        return None, None
+    if redis_url:
+        return redis_url, None
+    if only:
+        raise E2EError("--only celery needs Redis, the Celery broker: set E2E_REDIS_URL (see the README)")
+    return None, "- skipping 10. celery: no E2E_REDIS_URL (Redis, the Celery broker; see the README's make e2e)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--airflow-home", type=Path, default=ROOT / ".airflow_home_e2e")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default=os.environ.get("E2E_DB") or "sqlite")
     parser.add_argument("--pg-url", default=os.environ.get("E2E_PG_URL") or DEFAULT_PG_URL)
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("E2E_REDIS_URL") or "",
+        help="Redis for the celery scenario's broker (E2E_REDIS_URL); without it that scenario is skipped",
+    )
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds the whole run may take")
     parser.add_argument("--only", nargs="*", default=[], help="run only these scenarios (names in the summary)")
     args = parser.parse_args(argv)
     args.airflow_home = args.airflow_home.resolve()
+    try:
+        args.celery_redis, skipped = celery_plan(args.only, args.redis_url)
+    except E2EError as exc:
+        parser.error(str(exc))
     began = time.monotonic()
     DEADLINE[0] = began + args.deadline
 
@@ -1283,6 +1577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
     print(f"Zendesk jobs e2e: a real Airflow deployment on {args.db}, against the built-in emulator")
+    if skipped:
+        print(skipped, flush=True)
     procs: Processes | None = None
     results: list[Result] = []
     code = 1
@@ -1290,6 +1586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dep = start_deployment(args)
         procs = dep.procs
         chosen = [name for name, _, _ in SCENARIOS if (not args.only or name in args.only)]
+        chosen = [name for name in chosen if name != "celery" or args.celery_redis]
         print(f"- running {len(chosen)} scenarios side by side", flush=True)
         results.extend(Result(name, title) for name, title, _ in SCENARIOS if name in chosen)
         run_all(dep, results)

@@ -23,6 +23,26 @@ ROOT = Path(__file__).resolve().parents[2]
 E2E_DAGS = ROOT / "tests" / "e2e" / "dags"
 
 
+@pytest.fixture
+def celery_beside_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executors of ``make e2e`` with Redis: a DAG's task may name the CeleryExecutor only where it is configured.
+
+    Airflow caches the executors it read from the config in its loader's module; each test gets
+    empty caches, and the ones it had before come back after it.
+    """
+    from collections import defaultdict
+
+    from airflow.executors import executor_loader
+
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor,CeleryExecutor")
+    monkeypatch.setattr(executor_loader, "_executor_names", [])
+    monkeypatch.setattr(executor_loader, "_alias_to_executors_per_team", defaultdict(dict))
+    monkeypatch.setattr(executor_loader, "_module_to_executors_per_team", defaultdict(dict))
+    monkeypatch.setattr(executor_loader, "_classname_to_executors_per_team", defaultdict(dict))
+    monkeypatch.setattr(executor_loader, "_team_name_to_executors", defaultdict(list))
+
+
+@pytest.mark.usefixtures("celery_beside_local")
 def test_every_e2e_dag_parses_on_its_own_connection_and_queue():
     from tests.airflow_compat import DagBag
 
@@ -71,3 +91,28 @@ def test_the_killed_bulk_import_waits_in_its_worker_with_a_next_try_on_its_own_c
     assert task.deferrable is False and task.retries == 1
     assert task.zendesk_conn_id == "zendesk_bulk_kill" and task.max_active_jobs == 5
     assert len(task.records) == 1000 and len({r["external_id"] for r in task.records}) == 1000
+
+
+@pytest.mark.usefixtures("celery_beside_local")
+def test_the_celery_import_runs_on_the_scripts_queue_with_the_default_ledger_and_next_tries() -> None:
+    from tests.airflow_compat import DagBag
+
+    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    bag = DagBag(dag_folder=str(E2E_DAGS))
+    task = bag.dags[script.CELERY_DAG].get_task("import_tickets")
+    assert (task.executor, task.queue, task.pool) == ("CeleryExecutor", script.CELERY_QUEUE, script.CELERY_POOL)
+    assert task.deferrable is False and task.retries == 2 and task.max_active_jobs == 5
+    # No ledger_path: the scenario proves that the default carries an import from one worker to another.
+    assert task.ledger_path is None
+    assert task.zendesk_conn_id == "zendesk_bulk_celery"
+    assert len(task.records) == script.CELERY_RECORDS == len({r["external_id"] for r in task.records})
+
+
+def test_without_redis_the_celery_scenario_is_skipped_unless_asked_for_alone() -> None:
+    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    assert script.celery_plan([], "redis://127.0.0.1:6390/0") == ("redis://127.0.0.1:6390/0", None)
+    url, skipped = script.celery_plan([], "")
+    assert url is None and "E2E_REDIS_URL" in skipped
+    assert script.celery_plan(["bulk"], "") == (None, None)
+    with pytest.raises(script.E2EError, match="E2E_REDIS_URL"):
+        script.celery_plan(["celery"], "")
