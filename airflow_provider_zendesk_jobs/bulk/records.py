@@ -19,11 +19,12 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
-from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
+from airflow_provider_zendesk_jobs.api.bulk_actions import EXTERNAL_IDS, IDS, OBJECTS, RECORD_IDS, BulkAction
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
 __all__ = ["ReadPoint", "RecordSource", "chunk_fingerprint", "normalise_record"]
@@ -31,25 +32,49 @@ __all__ = ["ReadPoint", "RecordSource", "chunk_fingerprint", "normalise_record"]
 _CSV_SUFFIXES = (".csv",)
 
 
+#: What one record of each kind is, for messages.
+_EXPECTED = {
+    OBJECTS: "a JSON object",
+    IDS: "a record id (a whole number)",
+    EXTERNAL_IDS: "an external id (text without commas)",
+    RECORD_IDS: "a custom object record id (text of letters and digits)",
+}
+_RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _bad(where: str, what: str, action: BulkAction) -> ZendeskInvalidInputError:
-    expected = "a record id (a whole number)" if action.records_are_ids else "a JSON object"
     return ZendeskInvalidInputError(
-        f"{where} {what}; {action.name} takes {expected} per record. Fix the record; nothing was sent to Zendesk."
+        f"{where} {what}; {action.name} takes {_EXPECTED[action.records]} per record. Fix the record; nothing was "
+        "sent to Zendesk."
     )
 
 
 def normalise_record(record: Any, action: BulkAction, where: str) -> Any:
-    """The record as it is sent: an object, or for ``?ids=`` calls an int id (``{"id": n}`` and ``"n"`` accepted)."""
-    if action.records_are_ids:
+    """The record as it is sent: an object, or for calls by id the id (``{"id": n}`` and ``"n"`` accepted).
+
+    An external id or a record id travels in a comma-separated query or a job's items, so it is
+    text without commas; ``{"external_id": ...}`` and ``{"id": ...}`` objects are accepted too.
+    """
+    if action.records == OBJECTS:
+        if not isinstance(record, dict):
+            raise _bad(where, f"is {_shown(record)}, not an object", action)
+        return record
+    if action.records == IDS:
         value = record.get("id") if isinstance(record, dict) else record
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise _bad(where, f"is {_shown(record)}, not an id", action)
         return value
-    if not isinstance(record, dict):
-        raise _bad(where, f"is {_shown(record)}, not an object", action)
-    return record
+    field = "external_id" if action.records == EXTERNAL_IDS else "id"
+    value = record.get(field) if isinstance(record, dict) else record
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or "," in value or value != value.strip():
+        raise _bad(where, f"is {_shown(record)}, not {_EXPECTED[action.records]}", action)
+    if action.records == RECORD_IDS and not _RECORD_ID.fullmatch(value):
+        raise _bad(where, f"is {_shown(record)}, not {_EXPECTED[action.records]}", action)
+    return value
 
 
 def _encoded(record: Any, where: str, action: BulkAction) -> bytes:

@@ -108,9 +108,10 @@ def unreported_chunk(start: int, count: int) -> ChunkResults:
 
 
 def _record_value(record: Any, key: str) -> Any:
-    if key == "id" and not isinstance(record, dict):
-        return record
-    return record.get(key) if isinstance(record, dict) else None
+    """The record's value of ``key``; a record that is itself an id or external id is the value of both keys."""
+    if not isinstance(record, dict):
+        return record if key in ("id", "external_id") else None
+    return record.get(key)
 
 
 def _same(key: str, a: Any, b: Any) -> bool:
@@ -131,6 +132,9 @@ def _item_value(item: JobResult, key: str) -> Any:
 
 def _match(action: BulkAction, item: JobResult, records: Sequence[Any], claimed: set[int]) -> int | None:
     """The place in the chunk of the one record ``item`` speaks of, or None when that is not certain."""
+    position = _position_in_id(action, item, records)
+    if position is not None:
+        return None if position in claimed else position
     for key in action.match_by:
         value = _item_value(item, key)
         if value is None:
@@ -144,6 +148,23 @@ def _match(action: BulkAction, item: JobResult, records: Sequence[Any], claimed:
             return places[0]
         if places:
             return None  # several records carry it, or its record already has an item: not guessed at
+    return None
+
+
+def _position_in_id(action: BulkAction, item: JobResult, records: Sequence[Any]) -> int | None:
+    """A failed create-or-update item that carries its place in ``id`` (as Zendesk answers users' errors).
+
+    Taken as a place only where the shape proves it: a failed item with no ``index`` and none of the
+    fields that name a record, whose ``id`` is below the chunk's length (Zendesk's own ids are far
+    larger); anything else is matched by its fields, or unmapped.
+    """
+    if not action.result_by_status or not item.failed or item.index is not None:
+        return None
+    if any(item.extra.get(key) is not None for key in action.match_by if key not in ("index", "id")):
+        return None
+    value = item.id
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(records):
+        return value
     return None
 
 
@@ -180,6 +201,12 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
             out.failures.append(_failure(start, place, job, position, item))
         else:
             out.succeed(_result_key(action, item), {"record_index": start + place, "id": item.id})
+    if action.count_settles and not claimed and _all_done_by_count(job, records):
+        # Items that name no record, as many as the records and every one a success: every record succeeded.
+        for spot, record in enumerate(records):
+            out.succeed(action.result_key, {"record_index": start + spot, "id": None, "external_id": record})
+        out.unmapped.clear()
+        return out
     for place, record in enumerate(records):
         if place in claimed:
             continue
@@ -188,6 +215,10 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
         else:
             out.failures.append(_job_level_failure(start + place, job, record))
     return out
+
+
+def _all_done_by_count(job: JobStatus, records: Sequence[Any]) -> bool:
+    return job.state is JobState.COMPLETED and len(job.items) == len(records) and not job.failed_items
 
 
 def _result_key(action: BulkAction, item: JobResult) -> str:

@@ -119,6 +119,8 @@ class ImportRun:
     deadline: float | None = None
     #: Where the records' read stands (carried by a deferral).
     read_point: ReadPoint | None = None
+    #: What the call takes beside its records: ``change``, ``params``, ``custom_object_key``.
+    call_arguments: dict[str, Any] = field(default_factory=dict)
     pace: ProgressPace = field(default_factory=ProgressPace)
     #: No bulk call before this time (a refusal asked for a pause).
     submit_not_before: float = 0.0
@@ -373,7 +375,7 @@ class ImportRun:
         for number, records, begins in self._records_of(numbers) if numbers else ():
             fingerprint = chunk_fingerprint(records, self.action)
             ledger.begin(number, self.clock(), fingerprint, None if begins is None else begins.to_dict())
-            method, endpoint, payload = self.action.request(records)
+            method, endpoint, payload = self.action.request(records, **self.call_arguments)
             try:
                 job = self.client.submit_job(method, endpoint, payload, attempts=1, announce=False)
             except ZendeskJobsError as exc:
@@ -403,6 +405,8 @@ class ImportRun:
             return True
         if outcome is Submission.STOP:  # the credentials or the call: no chunk can go through
             ledger.requeue(number)
+            if exc.status_code == 403 and self.action.forbidden_hint:
+                raise type(exc)(f"{exc} {self.action.forbidden_hint}", status_code=403, path=exc.path) from None
             raise exc
         if outcome is Submission.NOT_STARTED:
             ledger.requeue(number)

@@ -18,6 +18,7 @@ mapped and kept in the ledger at once, since Zendesk forgets jobs after about a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,12 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_zendesk_jobs.api.bulk_actions import MAX_CHUNK_SIZE, BulkAction, resolve_action
+from airflow_provider_zendesk_jobs.api.bulk_actions import (
+    MAX_CHUNK_SIZE,
+    BulkAction,
+    check_call_arguments,
+    resolve_action,
+)
 from airflow_provider_zendesk_jobs.bulk.ledger import ImportTakenOverError, Ledger
 from airflow_provider_zendesk_jobs.bulk.ledger_entries import Owner
 from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStoreError
@@ -127,7 +133,16 @@ class ZendeskBulkJobOperator(BaseOperator):
         tests on an emulator's clock.
     """
 
-    template_fields: Sequence[str] = ("records", "records_path", "results_path", "ledger_path", "zendesk_conn_id")
+    template_fields: Sequence[str] = (
+        "records",
+        "records_path",
+        "change",
+        "query_params",
+        "custom_object_key",
+        "results_path",
+        "ledger_path",
+        "zendesk_conn_id",
+    )
     operator_extra_links = (ZendeskJobLink(), ZendeskCreatedTicketLink())
     ui_color = "#e4d4f1"
 
@@ -140,6 +155,9 @@ class ZendeskBulkJobOperator(BaseOperator):
         method: str | None = None,
         endpoint: str | None = None,
         payload_key: str | None = None,
+        change: Mapping[str, Any] | str | None = None,
+        query_params: Mapping[str, Any] | str | None = None,
+        custom_object_key: str | None = None,
         chunk_size: int = MAX_CHUNK_SIZE,
         max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS,
         zendesk_conn_id: str = DEFAULT_CONN_ID,
@@ -158,6 +176,12 @@ class ZendeskBulkJobOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.bulk_action: BulkAction = resolve_action(action, method, endpoint, payload_key)
+        check_call_arguments(
+            self.bulk_action, change=change, params=query_params, custom_object_key=custom_object_key, rendered=False
+        )
+        self.change = change
+        self.query_params = query_params
+        self.custom_object_key = custom_object_key
         self.action = action
         if (records is None) == (records_path is None):
             raise ZendeskInvalidInputError(
@@ -278,6 +302,22 @@ class ZendeskBulkJobOperator(BaseOperator):
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
 
+    def _call_arguments(self) -> dict[str, Any]:
+        """What the call takes beside its records, checked again now that templates are rendered."""
+        check_call_arguments(
+            self.bulk_action, change=self.change, params=self.query_params, custom_object_key=self.custom_object_key
+        )
+        arguments = {"change": self.change, "params": self.query_params, "custom_object_key": self.custom_object_key}
+        return {name: value for name, value in arguments.items() if value is not None}
+
+    def _identity(self) -> str:
+        """The import as its ledger knows it: the call, and what it sends beside the records."""
+        arguments = self._call_arguments()
+        if not arguments:
+            return self.bulk_action.name
+        text = json.dumps(arguments, sort_keys=True, default=str).encode()
+        return f"{self.bulk_action.name} ({hashlib.sha256(text).hexdigest()[:8]})"
+
     def _source(self) -> RecordSource:
         return RecordSource(
             self.bulk_action,
@@ -292,7 +332,7 @@ class ZendeskBulkJobOperator(BaseOperator):
         ledger, corrected = Ledger.start(
             store,
             owner,
-            action=self.bulk_action.name,
+            action=self._identity(),
             records=count,
             chunk_size=self.chunk_size,
             chunk_fingerprints=prints,
@@ -336,6 +376,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             clock=self._now,
             sleep=self._pause,
             max_active_jobs=self.max_active_jobs,
+            call_arguments=self._call_arguments(),
             poll_interval=self.poll_interval,
             deferrable=self.deferrable,
             deadline=started + self.timeout if self.timeout is not None else None,

@@ -186,3 +186,28 @@ def test_the_failed_job_dag_is_scheduled_on_the_watched_asset() -> None:
     assert classpath == "airflow_provider_zendesk_jobs.triggers.job_events.ZendeskJobEventTrigger"
     assert kwargs["statuses"] == ["failed", "killed"] and kwargs["zendesk_conn_id"] == "zendesk_default"
     assert set(dag.task_ids) == {"report_failed_jobs"}
+
+
+def test_the_tagging_example_tags_exactly_the_tickets_the_import_created(
+    airflow_db: Path, emulator: ZendeskEmulator
+) -> None:
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.02):
+            emulator.advance(5)
+
+    driver = threading.Thread(target=tick, daemon=True)
+    driver.start()
+    try:
+        result = dags_test(emulator, "example_zendesk_tag_imported")
+    finally:
+        stop.set()
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    run = latest_run("example_zendesk_tag_imported")
+    created = [entry["id"] for entry in run["xcom"]["import_tickets"]["created"]]
+    tagged = run["xcom"]["tag_imported"]
+    assert len(created) == 150 and tagged["action"] == "tickets.update_many_by_ids"
+    assert [entry["id"] for entry in tagged["updated"]] == created and tagged["failed"] == 0
+    calls = [r for r in emulator.requests if r.path == "/api/v2/tickets/update_many" and r.method == "PUT"]
+    assert len(calls) == 2 and all(r.query.startswith("ids=") for r in calls)  # 150 ids: chunks of 100

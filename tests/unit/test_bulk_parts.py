@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, resolve_action
+from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, check_call_arguments, resolve_action
 from airflow_provider_zendesk_jobs.api.request_builders import submit_request
 from airflow_provider_zendesk_jobs.api.responses import TransportFailure, interpret_transport_error
 from airflow_provider_zendesk_jobs.bulk.chunk_reader import ChunkReader
@@ -42,6 +43,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.jobs import JobStatus
+from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 
 IMPORT = BULK_ACTIONS["tickets.import"]
 DESTROY = BULK_ACTIONS["tickets.destroy_many"]
@@ -69,8 +71,124 @@ def test_each_action_builds_its_request_body_or_ids() -> None:
     )
     assert DESTROY.request([1, 2]) == ("DELETE", "/api/v2/tickets/destroy_many?ids=1,2", None)
     assert BULK_ACTIONS["users.update_many"].request([{"id": 3}])[0:2] == ("PUT", "/api/v2/users/update_many")
-    assert len(BULK_ACTIONS) == 12
+    assert len(BULK_ACTIONS) == 30
     assert {action.result_key for action in BULK_ACTIONS.values()} == {"created", "updated", "deleted"}
+    assert all(
+        action.source.startswith("https://developer.zendesk.com/api-reference/") for action in BULK_ACTIONS.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "records", "arguments", "expected"),
+    [
+        (
+            "tickets.update_many_by_ids",
+            [1, 2],
+            {"change": {"additional_tags": ["imported"]}},
+            ("PUT", "/api/v2/tickets/update_many?ids=1,2", {"ticket": {"additional_tags": ["imported"]}}),
+        ),
+        ("tickets.mark_many_as_spam", [3], {}, ("PUT", "/api/v2/tickets/mark_many_as_spam?ids=3", None)),
+        (
+            "users.update_many_by_external_ids",
+            ["a-1", "b 2"],
+            {"change": {"notes": "x"}},
+            ("PUT", "/api/v2/users/update_many?external_ids=a-1,b+2", {"user": {"notes": "x"}}),
+        ),
+        (
+            "organizations.destroy_many_by_external_ids",
+            ["o-1"],
+            {},
+            ("DELETE", "/api/v2/organizations/destroy_many?external_ids=o-1", None),
+        ),
+        (
+            "group_memberships.create_many",
+            [{"user_id": 1, "group_id": 2}],
+            {},
+            ("POST", "/api/v2/group_memberships/create_many", {"group_memberships": [{"user_id": 1, "group_id": 2}]}),
+        ),
+        (
+            "custom_object_records.delete_by_external_id",
+            ["e-1"],
+            {"custom_object_key": "apartment"},
+            (
+                "POST",
+                "/api/v2/custom_objects/apartment/jobs",
+                {"job": {"action": "delete_by_external_id", "items": ["e-1"]}},
+            ),
+        ),
+        (
+            "tickets.import",
+            [{"subject": "a"}],
+            {"params": {"archive_immediately": True}},
+            ("POST", "/api/v2/imports/tickets/create_many?archive_immediately=true", {"tickets": [{"subject": "a"}]}),
+        ),
+    ],
+)
+def test_each_new_call_sends_what_zendesk_documents(
+    name: str, records: list[Any], arguments: dict[str, Any], expected: tuple[str, str, Any]
+) -> None:
+    action = BULK_ACTIONS[name]
+    check_call_arguments(action, **arguments)
+    assert action.request(records, **arguments) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "message"),
+    [
+        ("tickets.update_many_by_ids", {}, "give change= as a non-empty dict"),
+        ("tickets.update_many_by_ids", {"change": {}}, "give change= as a non-empty dict"),
+        ("tickets.import", {"change": {"status": "open"}}, "takes no change="),
+        ("custom_object_records.create", {}, "needs custom_object_key="),
+        ("custom_object_records.create", {"custom_object_key": "../tickets"}, "needs custom_object_key="),
+        ("tickets.import", {"custom_object_key": "apartment"}, "not a custom object call"),
+        ("tickets.import", {"params": {"ids": "1"}}, "ids and external_ids are the records' own"),
+        ("tickets.import", {"params": {"archive_immediately": 1.5}}, "a value is a string"),
+        ("tickets.import", {"params": ["archive_immediately"]}, "must be a dict"),
+    ],
+)
+def test_what_a_call_needs_beside_its_records_is_checked_before_anything(
+    name: str, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ZendeskInvalidInputError, match=re.escape(message)):
+        check_call_arguments(BULK_ACTIONS[name], **arguments)
+
+
+def test_records_by_external_id_are_text_without_commas_and_custom_record_ids_a_safe_alphabet() -> None:
+    by_external = BULK_ACTIONS["users.destroy_many_by_external_ids"]
+    assert RecordSource(by_external, records=["a", {"external_id": "b"}, 7]).scan(100)[0] == 3
+    with pytest.raises(ZendeskInvalidInputError, match=r"records\[1\] is \"a,b\", not an external id"):
+        RecordSource(by_external, records=["x", "a,b"]).scan(100)
+    delete = BULK_ACTIONS["custom_object_records.delete"]
+    with pytest.raises(ZendeskInvalidInputError, match="not a custom object record id"):
+        RecordSource(delete, records=["01GDXYD7ZTWYP542BA8MDDTE36", "a/b"]).scan(100)
+
+
+def test_items_that_name_no_record_settle_a_chunk_only_when_every_record_is_accounted_for() -> None:
+    action = BULK_ACTIONS["users.destroy_many_by_external_ids"]
+    deleted = [{"action": "delete", "id": 10 + n, "status": "Deleted", "success": True} for n in range(2)]
+    done = map_chunk(action, 0, ["a", "b"], job(results=deleted))
+    assert done.done == {
+        "deleted": [
+            {"record_index": 0, "id": None, "external_id": "a"},
+            {"record_index": 1, "id": None, "external_id": "b"},
+        ]
+    }
+    one_failed = [deleted[0], {"action": "delete", "id": 11, "success": False, "error": "UserDeleteFailed"}]
+    unsure = map_chunk(action, 0, ["a", "b"], job(results=one_failed))
+    assert unsure.done == {} and unsure.unreported == [0, 1] and len(unsure.unmapped) == 2  # never guessed
+
+
+def test_a_create_or_update_failure_that_carries_its_place_in_id_is_placed_only_where_the_shape_proves_it() -> None:
+    action = BULK_ACTIONS["users.create_or_update_many"]
+    records = [{"email": "a@x.org"}, {"email": "b@x.org"}, {"email": "c@x.org"}]
+    results = [
+        {"id": 900001, "status": "Created", "email": "a@x.org"},
+        {"id": 1, "error": "UserUpdateError", "details": "Email is invalid", "status": "Failed"},
+        {"id": 360000001234, "error": "UserUpdateError", "status": "Failed"},  # an id, not a place
+    ]
+    mapped = map_chunk(action, 100, records, job(results=results))
+    assert [f["record_index"] for f in mapped.failures] == [101]
+    assert len(mapped.unmapped) == 1 and mapped.unreported == [102]
 
 
 def test_an_unknown_action_or_both_forms_are_refused_before_anything() -> None:
@@ -80,6 +198,8 @@ def test_an_unknown_action_or_both_forms_are_refused_before_anything() -> None:
         resolve_action("tickets.import", method="POST")
     custom = resolve_action(None, "post", "/api/v2/macros/destroy_many", None)
     assert custom.records_are_ids and custom.method == "POST"
+    with pytest.raises(ZendeskInvalidInputError, match="takes no change="):
+        ZendeskBulkJobOperator(task_id="t", action="tickets.import", records=[], change={"status": "open"})
     with pytest.raises(ZendeskInvalidInputError, match="/api/v2/"):
         resolve_action(None, "POST", "https://elsewhere/api", "x")
 
@@ -571,3 +691,9 @@ def test_progress_lines_and_the_error_table() -> None:
         "TicketCreateFailed    1,200",
         "E                         3",
     ]
+
+
+def test_the_readme_lists_every_action_of_the_catalogue_with_its_reference_page() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for action in BULK_ACTIONS.values():
+        assert f"| `{action.name}` |" in readme and f"]({action.source})" in readme, action.name
