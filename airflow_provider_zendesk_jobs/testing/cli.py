@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=30,
         help="jobs queued or working at once, Zendesk's job limit; one more bulk call answers 429 TooManyJobs",
     )
+    parser.add_argument(
+        "--no-bulk-user-imports",
+        dest="bulk_user_imports",
+        action="store_false",
+        help="users/create_many and create_or_update_many answer 403, as when the account owner has not "
+        "switched bulk user imports on",
+    )
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per clock minute (default: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed for job ids and fault fractions")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -108,6 +115,7 @@ def _build(args: argparse.Namespace, clock: Clock) -> ZendeskEmulator:
         retention_seconds=args.retention_seconds,
         listed_jobs=args.listed_jobs,
         max_active_jobs=args.max_active_jobs,
+        bulk_user_imports=args.bulk_user_imports,
         seed=args.seed,
         verbose=args.verbose,
     )

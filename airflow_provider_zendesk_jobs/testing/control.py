@@ -23,7 +23,8 @@ POST       /__emulator__/jobs/{id}/status       {"status": "killed", "message": 
 POST       /__emulator__/jobs/{id}/expire       {"expired": id}
 POST       /__emulator__/rate_limit             {"per_minute": 10} (null removes it)
 POST       /__emulator__/tokens/expire          issued OAuth tokens stop working
-GET/POST   /__emulator__/settings               pagination_style, next_link_base, failing_ids, timings, limits
+GET/POST   /__emulator__/settings               pagination_style, next_link_base, failing_ids, bulk_user_imports,
+                                                timings, limits
 =========  ===================================  =========================================
 """
 
@@ -223,6 +224,7 @@ class ControlApi:
             pagination_style=api.pagination_style,
             next_link_base=api.next_link_base,
             failing_ids=sorted(api.failing_ids, key=str),
+            bulk_user_imports=api.bulk_user_imports,
             rate_limit=emu.rate_limit,
         )
         return settings
@@ -232,7 +234,15 @@ class ControlApi:
 
     def _change_settings(self, request: Request) -> Response:
         data = _json_object(request)
-        known = {*_STORE_SETTINGS, *_API_LIMITS, *_STORE_LIMITS, "pagination_style", "next_link_base", "failing_ids"}
+        known = {
+            *_STORE_SETTINGS,
+            *_API_LIMITS,
+            *_STORE_LIMITS,
+            "pagination_style",
+            "next_link_base",
+            "failing_ids",
+            "bulk_user_imports",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
             raise ControlError(f"unknown settings: {', '.join(unknown)}")
@@ -257,8 +267,13 @@ class ControlApi:
         if "failing_ids" in data:
             ids = data["failing_ids"]
             if not isinstance(ids, list) or not all(isinstance(i, (int, str)) for i in ids):
-                raise ControlError("failing_ids must be a list of ticket ids")
+                raise ControlError("failing_ids must be a list of ids (integers or strings)")
             emu.failing_ids = ids
+        if "bulk_user_imports" in data:
+            enabled = data["bulk_user_imports"]
+            if not isinstance(enabled, bool):
+                raise ControlError("bulk_user_imports must be true or false")
+            emu.bulk_user_imports = enabled
         return json_response(200, {"settings": self._settings_dict()})
 
 

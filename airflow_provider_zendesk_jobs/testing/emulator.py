@@ -51,6 +51,7 @@ class ZendeskEmulator:
         max_active_jobs: int = 30,
         max_records: int = 100,
         max_show_many: int = 100,
+        bulk_user_imports: bool = True,
         max_logged_requests: int = 100_000,
         seed: int = 0,
         verbose: bool = False,
@@ -70,7 +71,10 @@ class ZendeskEmulator:
             listed_jobs=listed_jobs,
         )
         self._api_settings = ApiSettings(
-            max_active_jobs=max_active_jobs, max_records=max_records, max_show_many=max_show_many
+            max_active_jobs=max_active_jobs,
+            max_records=max_records,
+            max_show_many=max_show_many,
+            bulk_user_imports=bulk_user_imports,
         )
         self._auth = Authenticator(self.credentials, self.clock, oauth_token_ttl, seed)
         self._store = JobStore(self.clock, self._store_settings, seed)
@@ -187,12 +191,28 @@ class ZendeskEmulator:
 
     @property
     def failing_ids(self) -> set[object]:
-        """Ticket ids whose update or deletion fails (checked when a job is created)."""
+        """Ids whose update or deletion fails (checked when a job is created).
+
+        Ticket, user, organization, membership and custom object record ids, or the external ids of the
+        calls by external id; a ``user_id`` in it makes a membership's creation fail.
+        """
         return self._api_settings.failing_ids
 
     @failing_ids.setter
     def failing_ids(self, ids: Iterable[object]) -> None:
         self._api_settings.failing_ids = set(ids)
+
+    @property
+    def bulk_user_imports(self) -> bool:
+        """False: ``users/create_many`` and ``create_or_update_many`` answer 403, as when the account owner
+        has not switched bulk user imports on (nothing is started, recorded or counted)."""
+        return self._api_settings.bulk_user_imports
+
+    @bulk_user_imports.setter
+    def bulk_user_imports(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise ValueError(f"bulk_user_imports must be True or False, not {enabled!r}")
+        self._api_settings.bulk_user_imports = enabled
 
     @property
     def store_settings(self) -> StoreSettings:
@@ -201,7 +221,7 @@ class ZendeskEmulator:
 
     @property
     def api_settings(self) -> ApiSettings:
-        """Limits of the endpoints (max_active_jobs, max_records, max_show_many) and answer styles."""
+        """Limits of the endpoints (max_active_jobs, max_records, max_show_many), switches and answer styles."""
         return self._api_settings
 
     # -- jobs -------------------------------------------------------------------------------

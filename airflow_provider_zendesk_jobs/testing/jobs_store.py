@@ -228,7 +228,9 @@ class JobStore:
         work_seconds: float | None = None,
         job_type: str | None = None,
         max_active: int | None = None,
+        scope: str = "",
     ) -> Job:
+        """A new job; ``scope`` is the custom object key of a custom object records job."""
         kind = kind_named(kind_name)
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, not {outcome!r}")
@@ -257,7 +259,13 @@ class JobStore:
             if bad:
                 raise ValueError(f"fail_indexes {sorted(bad)} are outside the {len(records)} records")
             plan = plan_job(
-                kind, records, outcome=outcome, fail_indexes=indexes, failing_ids=failing_ids, ids=self._ids
+                kind,
+                records,
+                outcome=outcome,
+                fail_indexes=indexes,
+                failing_ids=failing_ids,
+                ids=self._ids,
+                scope=scope,
             )
             self._seq += 1
             work = max(1.0, len(records) * self.settings.seconds_per_item) if work_seconds is None else work_seconds
