@@ -16,6 +16,15 @@ class ErrorKind(str, Enum):
     FAILED = "failed"  # a redirect, a refused request, an odd body, a failed job: a task failure, retries may repeat
 
 
+def is_transient(error: BaseException) -> bool:
+    """True for an error that only says "no answer yet" (an outage, a rate limit, a cut body): a wait asks again.
+
+    The one place that decides it, from the error's :class:`ErrorKind`, for every waiter (a poke, a
+    deferred wait, the job-event watcher, the bulk import).
+    """
+    return getattr(error, "kind", None) is ErrorKind.TRANSIENT
+
+
 class ZendeskJobsError(Exception):
     """Base class: ``except ZendeskJobsError`` catches everything this provider raises on purpose."""
 

@@ -44,24 +44,13 @@ from typing import Any
 from bench_support import write_summary
 
 from airflow_provider_zendesk_jobs.bulk.ledger import Ledger
-
-try:  # the ledger's entries and stores in modules of their own
-    from airflow_provider_zendesk_jobs.bulk.ledger_entries import Outcome, Owner
-    from airflow_provider_zendesk_jobs.bulk.ledger_store import (
-        FileLedgerStore,
-        LedgerStore,
-        TaskStateLedgerStore,
-        ledger_key,
-    )
-except ImportError:  # all in ledger.py
-    from airflow_provider_zendesk_jobs.bulk.ledger import (  # type: ignore[attr-defined,no-redef]
-        FileLedgerStore,
-        LedgerStore,
-        Outcome,
-        Owner,
-        TaskStateLedgerStore,
-        ledger_key,
-    )
+from airflow_provider_zendesk_jobs.bulk.ledger_entries import Outcome, Owner
+from airflow_provider_zendesk_jobs.bulk.ledger_store import (
+    FileLedgerStore,
+    LedgerStore,
+    TaskStateLedgerStore,
+    ledger_key,
+)
 
 CHUNK = 100
 #: The ratio last / first of the ledger's mean chunk time that meets the target.

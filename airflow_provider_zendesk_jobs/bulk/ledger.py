@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow_provider_zendesk_jobs.bulk.ledger_entries import RESENDABLE, ChunkEntry, ChunkState, Outcome, Owner, Totals
@@ -251,7 +251,7 @@ class Ledger:
                 "fingerprint": self.fingerprint,
                 "next": self.next,
                 "open": {str(n): entry.to_dict(with_results=False) for n, entry in sorted(self.open.items())},
-                "totals": self.totals.__dict__,
+                "totals": asdict(self.totals),
                 "watermark": self.watermark,
             },
         )

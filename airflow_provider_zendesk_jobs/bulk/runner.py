@@ -36,6 +36,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskJobLimitError,
     ZendeskJobsError,
     ZendeskRateLimitError,
+    is_transient,
 )
 from airflow_provider_zendesk_jobs.jobs import JobState, JobStatus
 
@@ -121,6 +122,9 @@ class ImportRun:
     read_point: ReadPoint | None = None
     #: What the call takes beside its records: ``change``, ``params``, ``custom_object_key``.
     call_arguments: dict[str, Any] = field(default_factory=dict)
+    #: Each chunk's fingerprint from the try's first pass over the records (None after a deferral, where
+    #: the file's size and modification time were compared instead): a chunk read since must match it.
+    scanned: Sequence[str] | None = None
     pace: ProgressPace = field(default_factory=ProgressPace)
     #: No bulk call before this time (a refusal asked for a pause).
     submit_not_before: float = 0.0
@@ -178,7 +182,7 @@ class ImportRun:
 
     def _transient(self, error: ZendeskJobsError, topic: str, message: str, *args: Any) -> None:
         """An outage is "no answer yet": one warning, then the next round asks again. Anything else stops."""
-        if error.kind is not ErrorKind.TRANSIENT:
+        if not is_transient(error):
             raise error
         self._warn_once(topic, message, *args, error)
 
@@ -213,9 +217,11 @@ class ImportRun:
         for number, records, begins in self.reader.chunks(numbers, keep=ledger.open.__contains__, starts=starts):
             got.add(number)
             entry = ledger.open.get(number)
-            sent = entry.fingerprint if entry is not None else None
+            expected = entry.fingerprint if entry is not None and entry.fingerprint else None
+            if expected is None and self.scanned is not None and number < len(self.scanned):
+                expected = self.scanned[number]
             if len(records) != ledger.chunk_length(number) or (
-                sent is not None and chunk_fingerprint(records, self.action) != sent
+                expected is not None and chunk_fingerprint(records, self.action) != expected
             ):
                 raise self._changed(number)
             yield number, records, begins

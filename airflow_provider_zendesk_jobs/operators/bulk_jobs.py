@@ -59,6 +59,7 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, Z
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.operators.bulk_ledger import ledger_store_for, try_number
+from airflow_provider_zendesk_jobs.triggers.handoff import defer_wait
 from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import WaitOptions
@@ -362,7 +363,9 @@ class ZendeskBulkJobOperator(BaseOperator):
                 "Chunks %s: Zendesk refused them before and their records were corrected since; they are sent again",
                 ", ".join(str(number) for number in corrected),
             )
-        return self._run(source, ledger, None)
+        run = self._run(source, ledger, None)
+        run.scanned = prints
+        return run
 
     def _run(self, source: RecordSource, ledger: Ledger, read_point: ReadPoint | None) -> ImportRun:
         started_at = ledger.claim.get("started_at")
@@ -416,7 +419,7 @@ class ZendeskBulkJobOperator(BaseOperator):
             clock=self._now,
         )
         job_wait.started_at = wait.sent_at
-        job_wait.defer(self, deadline=run.deadline, kwargs={"resume": run.carried()})
+        defer_wait(self, job_wait, deadline=run.deadline, kwargs={"resume": run.carried()})
 
     def _defer_until(self, run: ImportRun, wait: PauseUntil) -> NoReturn:
         """None of its own jobs active (the account is full, or a lost answer not yet settled): a timed pause."""

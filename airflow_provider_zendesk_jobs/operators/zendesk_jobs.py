@@ -23,6 +23,7 @@ from airflow_provider_zendesk_jobs.job_ids import show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.operators import audit_summary
+from airflow_provider_zendesk_jobs.triggers.handoff import defer_wait
 from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
@@ -113,7 +114,7 @@ class ZendeskJobResultsOperator(BaseOperator):
             outcome = wait.check()
             while outcome is None or not outcome.done:
                 if self.deferrable:
-                    wait.defer(self, deadline=deadline)
+                    defer_wait(self, wait, deadline=deadline)
                 now = wait.clock()
                 if deadline is not None and now >= deadline:
                     raise AirflowTaskTimeout(

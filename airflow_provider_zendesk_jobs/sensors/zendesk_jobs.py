@@ -21,11 +21,11 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, Context, Pok
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.links import ZendeskJobLink
+from airflow_provider_zendesk_jobs.triggers.handoff import defer_wait, start_trigger_args
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
 from airflow_provider_zendesk_jobs.waiting.rule import DEFAULT_NOT_FOUND_GRACE, WaitOptions
-from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import start_trigger_args
 
 __all__ = ["ZendeskJobStatusSensor", "ZendeskJobsDeprecationWarning"]
 
@@ -168,7 +168,7 @@ class ZendeskJobStatusSensor(BaseSensorOperator):
         if first:
             self.log.info("Zendesk had already finished; no need to defer.")
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
-        wait.defer(self, deadline=wait.started_at + self.timeout)
+        defer_wait(self, wait, deadline=wait.started_at + self.timeout)
 
     def _say_why_on_a_worker(self, context: Context) -> None:
         """One INFO line when ``start_from_trigger=True`` was asked but the task runs on a worker."""

@@ -7,7 +7,7 @@ in ``run()``, where a bad value ends that one wait with an error event naming it
 that release 0.1.0 wrote and, for ``job_ids``, the text a template renders for a list (as the
 sensor's ``job_id``: ``"V3-a,V3-b"``, ``"['V3-a', 'V3-b']"``, a JSON list).
 
-A wait started in the triggerer (:mod:`..waiting.start_in_triggerer`, Airflow 3.3's ``start_from_trigger``)
+A wait started in the triggerer (:mod:`.handoff`, Airflow 3.3's ``start_from_trigger``)
 is stored with the sensor's ``job_id`` instead of ``job_ids`` (Airflow renders a task's template
 only into a trigger argument of the same name), a ``timeout`` counted from its first run instead
 of an absolute ``deadline`` (no worker computed one), and ``end_in_triggerer``.
@@ -22,9 +22,8 @@ from typing import Any
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, show_value
-from airflow_provider_zendesk_jobs.waiting.start_in_triggerer import TRIGGER_CLASSPATH
 
-__all__ = ["TRIGGER_CLASSPATH", "TriggerArguments", "check_trigger_arguments"]
+__all__ = ["TriggerArguments", "check_trigger_arguments"]
 
 #: The latest epoch second a ``datetime`` can show (9999-12-31T23:59:59Z): deadlines end up in messages.
 _LAST_EPOCH = 253_402_300_799.0

@@ -8,34 +8,56 @@ What each Airflow release does with it:
 
 * 3.3+: watchers of one connection and poll interval share one read of the list (Airflow's
   shared streams: ``shared_stream_key``/``open_shared_stream``/``filter_shared_stream``), and
-  each keeps its cursor in its asset's state store (see :mod:`.reported_jobs`).
+  each keeps its cursor in its asset's state store (:class:`ReportedJobs`).
 * 3.0 to 3.2: each watcher reads the list itself (``run()``) and keeps its cursor in memory.
 
 The DAG processor stores a watcher's trigger under a hash of its kwargs, so the constructor
 turns equal arguments into equal kwargs (sorted, without duplicates). It raises nothing but
 ``TypeError``; the values are checked in ``run()`` (and ``filter_shared_stream()``), whose error
 names what is wrong before any request.
+
+One read of the list serves every watcher of a connection (:class:`JobListStream`): each read
+yields the whole list Zendesk keeps (its recent jobs, newest first, about a hundred), so a
+watcher compares reads rather than asks per job. An outage is "no answer yet": the read is
+skipped with one warning and tried again an interval later, for as long as it lasts; a refusal
+no later read changes (credentials, a host that is not Zendesk's) ends the stream with its error.
+
+The cursor (:class:`ReportedJobs`): Zendesk's job statuses carry no timestamps, and its list holds
+only the recent jobs, so the cursor is the set of ids already reported, pruned to the ids still
+listed. On Airflow 3.3+ it is written to the asset's state store after each event, so a triggerer
+restart goes on where it stopped (with nothing stored yet, every listed job already in a watched
+status is reported once). On 3.0 to 3.2, and for a trigger watched by several assets at once, it
+lives in memory, and the first read of each start is the baseline: a restart never repeats an
+event, but a job that reached a watched status while no triggerer ran the watcher is missed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
+import json
+import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any, Protocol
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError, is_transient
 from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import show_value
 from airflow_provider_zendesk_jobs.jobs import JOB_STATUSES, JobState, JobStatus
-from airflow_provider_zendesk_jobs.triggers.job_list_stream import JobListStream
-from airflow_provider_zendesk_jobs.triggers.reported_jobs import ReportedJobs, cursor_key
 
-__all__ = ["DEFAULT_STATUSES", "ZendeskJobEventTrigger", "job_event_payload"]
+__all__ = [
+    "DEFAULT_STATUSES",
+    "JobListStream",
+    "ReportedJobs",
+    "ZendeskJobEventTrigger",
+    "cursor_key",
+    "job_event_payload",
+]
 
 _CLASSPATH = "airflow_provider_zendesk_jobs.triggers.job_events.ZendeskJobEventTrigger"
 #: The statuses of a job that did not do its work.
@@ -80,6 +102,134 @@ def job_event_payload(job: JobStatus, zendesk_conn_id: str) -> dict[str, Any]:
         "progress": job.progress,
         "zendesk_conn_id": zendesk_conn_id,
     }
+
+
+# -- the list, read once per connection --------------------------------------------------------------
+_log = logging.getLogger(__name__)
+#: What a later read may not see again: Zendesk asked to slow down, or did not answer.
+
+
+class JobLister(Protocol):
+    """What the stream needs of a hook (``ZendeskJobStatusAsyncHook``): the job list."""
+
+    def list_job_statuses(self, limit: int | None = None) -> AsyncIterator[JobStatus]: ...
+
+
+async def list_jobs(hook: JobLister) -> list[JobStatus]:
+    """Every job of the hook's list (``list_job_statuses`` is an async iterator on the async hook)."""
+    return [job async for job in hook.list_job_statuses()]
+
+
+class JobListStream:
+    """Reads the job list now, then every ``poll_interval`` seconds, and yields each read as a list.
+
+    :param hook: the async hook of the connection (the stream closes it when it ends).
+    :param poll_interval: seconds from the end of one read to the start of the next.
+    :param sleep: how the stream waits between reads (tests pass one that moves the emulator's clock).
+    :param log: where the outage warnings go (the trigger's own logger, in a trigger).
+    """
+
+    def __init__(
+        self,
+        hook: JobLister,
+        poll_interval: float,
+        *,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        log: logging.Logger | Any = _log,
+    ) -> None:
+        self.hook = hook
+        self.poll_interval = poll_interval
+        self.sleep = sleep
+        self.log = log
+
+    async def reads(self) -> AsyncIterator[Sequence[JobStatus]]:
+        outage = False
+        try:
+            while True:
+                try:
+                    jobs = await list_jobs(self.hook)
+                except ZendeskJobsError as exc:
+                    if not is_transient(exc):
+                        raise
+                    if not outage:
+                        self.log.warning(
+                            "Zendesk did not answer the job list; reading it again every %g s until it does. %s",
+                            self.poll_interval,
+                            exc,
+                        )
+                    outage = True
+                else:
+                    if outage:
+                        self.log.info("Zendesk answers the job list again")
+                    outage = False
+                    yield jobs
+                await self.sleep(self.poll_interval)
+        finally:
+            aclose = getattr(self.hook, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+# -- the cursor: the jobs already reported -----------------------------------------------------------
+def cursor_key(zendesk_conn_id: str, statuses: Iterable[str], job_types: Iterable[str]) -> str:
+    """The state-store key of one watcher's cursor: the same arguments, the same key, on any triggerer.
+
+    The poll interval is left out: changing it keeps the cursor. Two watchers of one asset
+    that watch different statuses keep apart.
+    """
+    identity = json.dumps([zendesk_conn_id, sorted(statuses), sorted(job_types)])
+    return "zendesk_jobs.reported." + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+class ReportedJobs:
+    """The ids reported so far, and whether the next read is only a baseline.
+
+    :param store: Airflow's ``asset_state_store`` accessor of the trigger (``aget``/``aset``),
+        or None where the release or the watcher offers none.
+    :param key: the store key (:func:`cursor_key`).
+    """
+
+    def __init__(self, store: Any | None, key: str, ids: Iterable[str] = (), *, baseline: bool) -> None:
+        self.store = store
+        self.key = key
+        self.ids: set[str] = set(ids)
+        #: True while the next read's matching jobs are to be taken as reported without an event.
+        self.baseline = baseline
+
+    @classmethod
+    async def load(cls, store: Any | None, key: str, log: Any) -> ReportedJobs:
+        """The cursor as stored; in memory, with a baseline first read, where nothing can be stored."""
+        if store is None:
+            return cls(None, key, baseline=True)
+        try:
+            stored = await store.aget(key)
+        except ValueError as exc:  # several assets watch this one trigger: the accessor cannot pick one
+            log.warning(
+                "Zendesk job events: the cursor is kept in memory only, not in the asset state store (%s). "
+                "Jobs that end while no triggerer runs this watcher are not reported.",
+                exc,
+            )
+            return cls(None, key, baseline=True)
+        ids = [item for item in stored if isinstance(item, str)] if isinstance(stored, list) else []
+        return cls(store, key, ids, baseline=False)
+
+    def __contains__(self, job_id: str) -> bool:
+        return job_id in self.ids
+
+    def keep_only(self, listed: Iterable[str]) -> None:
+        """Forget the ids Zendesk no longer lists: they cannot come back."""
+        self.ids.intersection_update(listed)
+
+    def take_as_reported(self, job_ids: Iterable[str]) -> None:
+        """The baseline read: its jobs count as reported, and the reads after it are compared with it."""
+        self.ids.update(job_ids)
+        self.baseline = False
+
+    async def add(self, job_id: str) -> None:
+        """Record one reported job, in the store when there is one (before the next event is looked for)."""
+        self.ids.add(job_id)
+        if self.store is not None:
+            await self.store.aset(self.key, sorted(self.ids))
 
 
 class ZendeskJobEventTrigger(BaseEventTrigger):

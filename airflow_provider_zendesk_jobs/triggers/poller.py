@@ -22,7 +22,7 @@ from operator import attrgetter
 from types import TracebackType
 
 from airflow_provider_zendesk_jobs.api.request_builders import SHOW_MANY_LIMIT, chunked
-from airflow_provider_zendesk_jobs.exceptions import ErrorKind, ZendeskInvalidInputError, ZendeskRateLimitError
+from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskRateLimitError, is_transient
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.job_ids import show_ids, validate_job_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -284,7 +284,7 @@ class SharedJobStatusPoller:
                 if isinstance(exc, ZendeskRateLimitError) and pause > 0:
                     self.pause_until(self.clock() + pause)  # every wait stays due, for after the pause
                     return
-                if getattr(exc, "kind", None) is ErrorKind.TRANSIENT:
+                if is_transient(exc):
                     self._unanswered(list(hit), sent, exc)
                     return  # the rest of the cycle waits for the backoff; the next try asks for them first
                 for wait in hit:

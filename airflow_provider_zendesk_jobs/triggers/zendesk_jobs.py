@@ -30,11 +30,8 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, Z
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import IDS_SHOWN, show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
-from airflow_provider_zendesk_jobs.triggers.arguments import (
-    TRIGGER_CLASSPATH,
-    TriggerArguments,
-    check_trigger_arguments,
-)
+from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
+from airflow_provider_zendesk_jobs.triggers.handoff import TRIGGER_CLASSPATH
 from airflow_provider_zendesk_jobs.triggers.messages import (
     PollAnswer,
     PollFailure,

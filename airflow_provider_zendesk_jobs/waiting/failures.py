@@ -9,21 +9,16 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_zendesk_jobs.exceptions import (
     ErrorKind,
-    ZendeskJobsError,
-    ZendeskRateLimitError,
-    ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.waiting.events import EVENT_ERROR, EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT
 
-__all__ = ["TRANSIENT_ERRORS", "ZendeskWaitError", "exception_for_error", "result_from_event"]
+__all__ = ["ZendeskWaitError", "exception_for_error", "result_from_event"]
 
 
 class ZendeskWaitError(AirflowException):
     """The wait stopped on an answer it could not get past: a plain failure, the task's ``retries`` apply."""
 
 
-#: Errors that only say "not now": a long wait checks again later instead of failing on them.
-TRANSIENT_ERRORS: tuple[type[ZendeskJobsError], ...] = (ZendeskRateLimitError, ZendeskUnavailableError)
 #: The kind of the errors named by class in events of releases that sent no ``error_kind``.
 _KIND_OF_OLD_EVENT_NAMES = {"ZendeskAuthError": ErrorKind.PERMANENT, "ZendeskInvalidInputError": ErrorKind.PERMANENT}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
@@ -16,13 +16,14 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskInvalidInputError,
     ZendeskJobsError,
     ZendeskRateLimitError,
+    is_transient,
 )
 from airflow_provider_zendesk_jobs.finite_numbers import finite_float
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids, show_value
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.waiting.events import summaries
-from airflow_provider_zendesk_jobs.waiting.failures import TRANSIENT_ERRORS, exception_for_error
+from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error
 from airflow_provider_zendesk_jobs.waiting.progress import Logger, ProgressLog
 from airflow_provider_zendesk_jobs.waiting.rule import (
     DEFERRAL_BACKSTOP_SECONDS,
@@ -33,7 +34,6 @@ from airflow_provider_zendesk_jobs.waiting.rule import (
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import BaseOperator
 
     from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 
@@ -127,14 +127,14 @@ class JobWait:
         try:
             # Inside the try: a finished job's items are read (and checked) only when the rule needs them.
             return self.decide(self.read())
-        except TRANSIENT_ERRORS as exc:
+        except ZendeskJobsError as exc:
+            if not is_transient(exc):
+                raise exception_for_error(exc) from None
             if isinstance(exc, ZendeskRateLimitError) and exc.retry_after:
                 self.not_before = self.clock() + exc.retry_after
             wait = max(self.poll_interval, self.pause_left())
             self.log.warning("Zendesk did not answer normally; checking again in %g s. %s", wait, exc)
             return None
-        except ZendeskJobsError as exc:
-            raise exception_for_error(exc) from None
 
     def pause_left(self) -> float:
         """Seconds until Zendesk's last ``Retry-After`` ends (0 when it asked for none or it has passed)."""
@@ -145,37 +145,3 @@ class JobWait:
     ) -> dict[str, Any] | list[dict[str, Any]] | None:
         """A summary per job (a list when ``job_id`` was one), from parsed statuses by id or an event's ``jobs``."""
         return summaries(jobs, self.job_ids, many=self.many)
-
-    def defer(
-        self,
-        task: BaseOperator,
-        *,
-        deadline: float | None,
-        kwargs: Mapping[str, Any] | None = None,
-    ) -> NoReturn:
-        """Hand the wait, its start, ``deadline`` (epoch seconds or None) and any pause ahead to the triggerer.
-
-        ``kwargs`` come back to the task's ``execute_complete``. Airflow's deferral timeout is set
-        :data:`DEFERRAL_BACKSTOP_SECONDS` past the deadline.
-        """
-        from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger  # only when deferring
-
-        remaining = None if deadline is None else max(0.0, deadline - self.clock())
-        jobs = f"{len(self.job_ids)} job{'' if len(self.job_ids) == 1 else 's'}"
-        until = "" if remaining is None else f" for up to {remaining:.0f} s"
-        self.log.info("Deferring: the triggerer checks %s every %g s%s", jobs, self.poll_interval, until)
-        task.defer(
-            trigger=ZendeskJobStatusTrigger(
-                job_ids=list(self.job_ids),
-                zendesk_conn_id=self.zendesk_conn_id,
-                poll_interval=self.poll_interval,
-                not_found_grace=self.options.not_found_grace,
-                fail_on_item_errors=self.options.fail_on_item_errors,
-                started_at=self.started_at,
-                deadline=deadline,
-                not_before=self.not_before if self.pause_left() > 0 else None,
-            ),
-            method_name="execute_complete",
-            kwargs=None if kwargs is None else dict(kwargs),
-            timeout=None if remaining is None else timedelta(seconds=remaining + DEFERRAL_BACKSTOP_SECONDS),
-        )

@@ -248,3 +248,24 @@ def test_a_thousand_records_write_a_few_lines_not_one_per_chunk(
     lines = [line for line in out.splitlines() if "bulk_jobs" in line or "hooks.base" in line]
     assert out.count(" of 1,000 records (") <= 10 + 1 + 1  # a tenth each, or a minute; the first; the last
     assert len(lines) < 20, lines
+
+
+@pytest.mark.timeout(60)
+def test_a_records_file_edited_while_a_worker_runs_the_import_fails_naming_the_chunk(
+    emulator: ZendeskEmulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "t.jsonl"
+    records = tickets(300)
+    source.write_text("".join(json.dumps(record) + "\n" for record in records))
+    op = operator(emulator, tmp_path, records_path=str(source), max_active_jobs=1)
+    advance = emulator.advance
+
+    def edit_after_the_first_round(seconds: float) -> float:
+        edited = [*records[:250], {**records[250], "external_id": "edited-250"}, *records[251:]]
+        source.write_text("".join(json.dumps(record) + "\n" for record in edited))
+        return advance(seconds)
+
+    op.sleep = edit_after_the_first_round
+    with pytest.raises(AirflowFailException, match=r"chunk 2 \(records 200 to 299\) no longer holds the records"):
+        op.execute(CONTEXT)
+    assert emulator.records_received() == 200 and "edited-250" not in emulator.record_log.counts("external_id")

@@ -17,9 +17,13 @@ import pytest
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskUnavailableError
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from airflow_provider_zendesk_jobs.triggers.job_events import ZendeskJobEventTrigger
-from airflow_provider_zendesk_jobs.triggers.job_list_stream import JobListStream, list_jobs
-from airflow_provider_zendesk_jobs.triggers.reported_jobs import ReportedJobs, cursor_key
+from airflow_provider_zendesk_jobs.triggers.job_events import (
+    JobListStream,
+    ReportedJobs,
+    ZendeskJobEventTrigger,
+    cursor_key,
+    list_jobs,
+)
 from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
 
 pytestmark = pytest.mark.timeout(60)

@@ -74,8 +74,9 @@ class FaultCase:
 
     @property
     def transient(self) -> bool:
-        """A poke treats the give-up as "not now" (rate limit, outage) rather than failing the try."""
-        return self.error in (ZendeskRateLimitError, ZendeskUnavailableError)
+        """Every waiter, a poke as a deferred wait, treats the give-up as "no answer yet" (``exceptions.is_transient``):
+        a rate limit, an outage, and a body that is not JSON (an edge proxy's cut or garbled answer)."""
+        return self.error in (ZendeskRateLimitError, ZendeskUnavailableError) or self.kind == "malformed_json"
 
 
 FAULTS = [

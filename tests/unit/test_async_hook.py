@@ -95,6 +95,7 @@ async def test_async_missing_ids_and_list_pages(monkeypatch: pytest.MonkeyPatch)
         await hook.get_job_statuses(["V3-a", "V3-z"])
     assert [j.id async for j in hook.list_job_statuses()] == ["V3-b", "V3-c"]
 
+
 async def test_the_http_client_is_built_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Building a client loads the CA certificates: in a worker thread, so the triggerer's other tasks run."""
     import asyncio
