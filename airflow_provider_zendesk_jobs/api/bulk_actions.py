@@ -11,9 +11,9 @@ How items point back, from Zendesk's reference pages and the shapes real account
 * updates and deletions: every item has the ``id`` of the record it acted on;
 * users and organizations created: ``index`` where Zendesk sends it (failed items), else the
   ``email`` (users) or ``external_id`` or ``name`` the item carries;
-* calls by external id answer with Zendesk's own ``id`` only: an item names no record, so the
-  chunk's records are known to have succeeded only when every item succeeded and there are as
-  many items as records (:attr:`BulkAction.count_settles`); otherwise they are unresolved;
+* calls by external id answer with Zendesk's own ``id`` only (a failed item may carry ``index``):
+  the records no item names are known to have succeeded only when the items left are as many as
+  those records and every one a success (:attr:`BulkAction.count_settles`); else they are unresolved;
 * a permanent deletion answers one object, ``{"success": true|false}``, for the whole call.
 
 An item that matches no record, or more than one, is never guessed at: it is reported as unmapped.
@@ -156,7 +156,7 @@ def _ids_call(
         path,
         None,
         result,
-        ("external_id",) if by_external_id else _BY_ID,
+        ("index", "external_id") if by_external_id else _BY_ID,
         records=records,
         change_key=change,
         count_settles=by_external_id,
@@ -282,7 +282,7 @@ BULK_ACTIONS: dict[str, BulkAction] = {
         _custom("create", "created", OBJECTS, _BY_INDEX),
         _custom("update", "updated", OBJECTS, _BY_ID),
         _custom("delete", "deleted", RECORD_IDS, _BY_ID),
-        _custom("delete_by_external_id", "deleted", EXTERNAL_IDS, ("external_id",), count_settles=True),
+        _custom("delete_by_external_id", "deleted", EXTERNAL_IDS, ("index", "external_id"), count_settles=True),
         _custom(
             "create_or_update_by_external_id", "created", OBJECTS, ("index", "external_id"), result_by_status=True
         ),

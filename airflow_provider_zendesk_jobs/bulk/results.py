@@ -201,10 +201,13 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
             out.failures.append(_failure(start, place, job, position, item))
         else:
             out.succeed(_result_key(action, item), {"record_index": start + place, "id": item.id})
-    if action.count_settles and not claimed and _all_done_by_count(job, records):
-        # Items that name no record, as many as the records and every one a success: every record succeeded.
-        for spot, record in enumerate(records):
-            out.succeed(action.result_key, {"record_index": start + spot, "id": None, "external_id": record})
+    unnamed = [place for place in range(len(records)) if place not in claimed]
+    if action.count_settles and unnamed and _rest_succeeded(job, out.unmapped, len(unnamed)):
+        # One item per record: the items that name no record, as many as the records left and every one a
+        # success, are those records' items. Each such record succeeded (which of Zendesk's ids is its, no one
+        # can say).
+        for place in unnamed:
+            out.succeed(action.result_key, {"record_index": start + place, "id": None, "external_id": records[place]})
         out.unmapped.clear()
         return out
     for place, record in enumerate(records):
@@ -217,8 +220,10 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
     return out
 
 
-def _all_done_by_count(job: JobStatus, records: Sequence[Any]) -> bool:
-    return job.state is JobState.COMPLETED and len(job.items) == len(records) and not job.failed_items
+def _rest_succeeded(job: JobStatus, unmapped: Sequence[dict[str, Any]], left: int) -> bool:
+    return job.state is JobState.COMPLETED and len(unmapped) == left and not any(
+        item.get("failed") or item.get("error") or item.get("success") is False for item in unmapped
+    )
 
 
 def _result_key(action: BulkAction, item: JobResult) -> str:

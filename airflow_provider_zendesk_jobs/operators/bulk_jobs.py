@@ -305,10 +305,9 @@ class ZendeskBulkJobOperator(BaseOperator):
 
     def _call_arguments(self) -> dict[str, Any]:
         """What the call takes beside its records, checked again now that templates are rendered."""
-        check_call_arguments(
-            self.bulk_action, change=self.change, params=self.query_params, custom_object_key=self.custom_object_key
-        )
-        arguments = {"change": self.change, "params": self.query_params, "custom_object_key": self.custom_object_key}
+        change, query = _json_text(self.change, "change"), _json_text(self.query_params, "query_params")
+        check_call_arguments(self.bulk_action, change=change, params=query, custom_object_key=self.custom_object_key)
+        arguments = {"change": change, "params": query, "custom_object_key": self.custom_object_key}
         return {name: value for name, value in arguments.items() if value is not None}
 
     def _identity(self) -> str:
@@ -484,3 +483,13 @@ class ZendeskBulkJobOperator(BaseOperator):
         with path.open("w", encoding="utf-8") as out:  # type: ignore[no-untyped-call]
             yield out
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
+
+
+def _json_text(value: Any, name: str) -> Any:
+    """A dict argument a template rendered as text (``'{"additional_tags": ["x"]}'``), read back."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ZendeskInvalidInputError(f"{name} rendered as text that is not a JSON object: {value[:80]!r}.") from None

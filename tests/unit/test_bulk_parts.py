@@ -176,6 +176,10 @@ def test_items_that_name_no_record_settle_a_chunk_only_when_every_record_is_acco
     one_failed = [deleted[0], {"action": "delete", "id": 11, "success": False, "error": "UserDeleteFailed"}]
     unsure = map_chunk(action, 0, ["a", "b"], job(results=one_failed))
     assert unsure.done == {} and unsure.unreported == [0, 1] and len(unsure.unmapped) == 2  # never guessed
+    placed = [deleted[0], {"index": 1, "action": "delete", "id": 11, "success": False, "error": "UserDeleteFailed"}]
+    known = map_chunk(action, 0, ["a", "b"], job(results=placed))  # the failure names its place: the rest is "a"
+    assert [f["record_index"] for f in known.failures] == [1] and known.unmapped == []
+    assert known.done == {"deleted": [{"record_index": 0, "id": None, "external_id": "a"}]}
 
 
 def test_a_create_or_update_failure_that_carries_its_place_in_id_is_placed_only_where_the_shape_proves_it() -> None:
