@@ -164,9 +164,9 @@ class Ledger:
     def _recover(self) -> None:
         """After another try: each open chunk's own key is the truth, and chunks past ``next`` may have been sent."""
         for number in sorted(self.open):
-            self._take(number, self._read(number))
+            self._take(number, self.read_chunk(number))
         while self.next < self.total_chunks:
-            entry = self._read(self.next)
+            entry = self.read_chunk(self.next)
             if entry is None:
                 break
             self.next += 1
@@ -183,22 +183,22 @@ class Ledger:
             return
         if entry.state is ChunkState.DONE:
             self.open.pop(number, None)
-            self._count_done(number, entry)
+            self.totals.add(self.chunk_length(number), entry)
         else:
             self.open[number] = entry
 
     def _compare(self, chunk_fingerprints: Sequence[str]) -> list[int]:
         """The input changed: refused chunks may be corrected; a chunk that reached Zendesk may not change."""
         changed_sent: list[int] = []
-        corrected: list[int] = []
+        corrected: dict[int, ChunkEntry] = {}
         for number in range(min(self.next, len(chunk_fingerprints))):
-            entry = self.open.get(number) or self._read(number)
+            entry = self.open.get(number) or self.read_chunk(number)
             if entry is None or entry.fingerprint in (None, chunk_fingerprints[number]):
                 continue
             if entry.state is ChunkState.PENDING:
                 continue
             if entry.state is ChunkState.DONE and entry.outcome in RESENDABLE:
-                corrected.append(number)
+                corrected[number] = entry
             else:
                 changed_sent.append(number)
         if changed_sent:
@@ -212,20 +212,17 @@ class Ledger:
                 f"{self.store.where()}). Only chunks Zendesk refused may be corrected; restore those records, or "
                 "send the new ones as a new import in a new DAG run."
             )
-        for number in corrected:
-            self._uncount(number)
+        for number, entry in corrected.items():
+            self.totals.remove(self.chunk_length(number), entry)
             self.open[number] = ChunkEntry(ChunkState.PENDING, note="its records were corrected after a refusal")
             self._write(number, self.open[number])
-        return corrected
+        return list(corrected)
 
     # -- the store ----------------------------------------------------------------------------------
-    def _read(self, number: int) -> ChunkEntry | None:
+    def read_chunk(self, number: int) -> ChunkEntry | None:
+        """A chunk's key, results included: the truth about that chunk, whichever try wrote it."""
         value = self.store.get(f"chunk.{number}")
         return None if value is None else ChunkEntry.from_value(value, f"chunk {number}")
-
-    def read_chunk(self, number: int) -> ChunkEntry | None:
-        """A chunk's key, results included (the end of the import reads them one by one)."""
-        return self._read(number)
 
     def _write(self, number: int, entry: ChunkEntry) -> None:
         self.store.set(f"chunk.{number}", entry.to_dict())
@@ -337,27 +334,14 @@ class Ledger:
         entry.job_id = job_id or entry.job_id
         entry.results = dict(results)
         self._write(number, entry)
-        self._count_done(number, entry)
+        self.totals.add(self.chunk_length(number), entry)
         if entry.job_id and outcome in (Outcome.COMPLETED, Outcome.FAILED, Outcome.KILLED):
             self.watermark = entry.job_id
-
-    def _count_done(self, number: int, entry: ChunkEntry) -> None:
-        self.totals.add(self.chunk_length(number), entry)
-
-    def _uncount(self, number: int) -> None:
-        entry = self._read(number)
-        if entry is None:
-            return
-        self.totals.records -= self.chunk_length(number)
-        self.totals.succeeded -= entry.succeeded
-        self.totals.failed -= entry.failed
-        self.totals.unresolved -= entry.unresolved
-        self.totals.chunks -= 1
 
     def done_chunks(self) -> Iterator[tuple[int, ChunkEntry]]:
         """Every chunk's key in order, results included (all are done at the end of an import)."""
         for number in range(self.total_chunks):
-            entry = self._read(number)
+            entry = self.read_chunk(number)
             if entry is not None:
                 yield number, entry
 

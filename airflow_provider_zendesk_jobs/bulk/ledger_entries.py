@@ -117,9 +117,13 @@ class Totals:
     unresolved: int = 0
     chunks: int = 0
 
-    def add(self, records: int, entry: ChunkEntry) -> None:
-        self.records += records
-        self.succeeded += entry.succeeded
-        self.failed += entry.failed
-        self.unresolved += entry.unresolved
-        self.chunks += 1
+    def add(self, records: int, entry: ChunkEntry, sign: int = 1) -> None:
+        self.records += sign * records
+        self.succeeded += sign * entry.succeeded
+        self.failed += sign * entry.failed
+        self.unresolved += sign * entry.unresolved
+        self.chunks += sign
+
+    def remove(self, records: int, entry: ChunkEntry) -> None:
+        """A done chunk back to pending (its records were corrected after a refusal)."""
+        self.add(records, entry, sign=-1)

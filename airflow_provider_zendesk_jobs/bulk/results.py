@@ -221,8 +221,10 @@ def map_chunk(action: BulkAction, start: int, records: Sequence[Any], job: JobSt
 
 
 def _rest_succeeded(job: JobStatus, unmapped: Sequence[dict[str, Any]], left: int) -> bool:
-    return job.state is JobState.COMPLETED and len(unmapped) == left and not any(
-        item.get("failed") or item.get("error") or item.get("success") is False for item in unmapped
+    return (
+        job.state is JobState.COMPLETED
+        and len(unmapped) == left
+        and not any(item.get("failed") or item.get("error") or item.get("success") is False for item in unmapped)
     )
 
 

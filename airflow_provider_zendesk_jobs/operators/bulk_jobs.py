@@ -48,6 +48,7 @@ from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStoreError
 from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource
 from airflow_provider_zendesk_jobs.bulk.results import ImportSummary, error_table, failure_reason, result_lines
 from airflow_provider_zendesk_jobs.bulk.runner import (
+    NOT_VISIBLE_GRACE,
     ImportInputChangedError,
     ImportRun,
     ImportTimeoutError,
@@ -71,8 +72,6 @@ __all__ = ["DEFAULT_MAX_ACTIVE_JOBS", "ZendeskBulkJobOperator"]
 
 #: Well under the account's 30, which every integration on the account shares.
 DEFAULT_MAX_ACTIVE_JOBS = 10
-#: Seconds after its call during which a job missing from Zendesk's answers is "not visible yet".
-NOT_VISIBLE_GRACE = 60.0
 
 
 def _check_event(event: Any) -> None:
