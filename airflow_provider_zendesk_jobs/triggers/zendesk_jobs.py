@@ -31,7 +31,6 @@ from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.job_ids import IDS_SHOWN, show_ids
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.triggers.arguments import TriggerArguments, check_trigger_arguments
-from airflow_provider_zendesk_jobs.triggers.handoff import TRIGGER_CLASSPATH
 from airflow_provider_zendesk_jobs.triggers.messages import (
     PollAnswer,
     PollFailure,
@@ -169,7 +168,7 @@ class ZendeskJobStatusTrigger(BaseTrigger):
         if self.end_in_triggerer is not False:
             kwargs["end_in_triggerer"] = self.end_in_triggerer
         kwargs.update(self._unknown)
-        return TRIGGER_CLASSPATH, kwargs
+        return f"{__name__}.ZendeskJobStatusTrigger", kwargs  # a subclass stores as the class it extends
 
     def check_arguments(self) -> TriggerArguments:
         """The stored arguments, checked; :class:`ZendeskInvalidInputError` names every bad one."""

@@ -18,6 +18,7 @@ import pytest
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+from airflow_provider_zendesk_jobs.triggers.handoff import TRIGGER_CLASSPATH
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import capture_airflow_logs
@@ -75,7 +76,7 @@ def test_serialize_holds_only_primitives_and_rebuilds_the_same_trigger() -> None
         deadline=1_700_003_600,
     )
     classpath, kwargs = trigger.serialize()
-    assert classpath == CLASSPATH
+    assert classpath == CLASSPATH == TRIGGER_CLASSPATH  # the hand-off defers to the class the trigger stores
     assert kwargs == {  # as given: the constructor stores, run() checks
         "job_ids": ["V3-a", "V3-b"],
         "zendesk_conn_id": "zendesk_eu",
