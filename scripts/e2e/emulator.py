@@ -1,9 +1,9 @@
 """The emulators of a run: each a console-script process on a free port, driven over its control API.
 
-Everything the scenarios do to an emulator goes through :class:`Emulator`'s methods here (named
-as on the in-process ``ZendeskEmulator``): start it, read its URL, create jobs, change a job's
-status, add and clear faults, read its request and record logs, and move its clock, by a step
-(:meth:`Emulator.advance`) or at real speed for a while (:meth:`Emulator.clock_running`).
+Everything the scenarios do to an emulator goes through :class:`Emulator`'s methods here (named as
+the in-process ``ZendeskEmulator``'s where it has one): start it, read its URL, create jobs, change
+a job's status, add and clear faults, read its request and record logs, and move its clock, by a
+step (:meth:`Emulator.advance`) or at real speed for a while (:meth:`Emulator.clock_running`).
 """
 
 from __future__ import annotations
