@@ -82,14 +82,15 @@ compat-lock: $(UV)
 
 # A real deployment (api-server, scheduler, dag-processor, triggerers; LocalExecutor) against the emulator,
 # under 10 minutes: SQLite by default, PostgreSQL with E2E_DB=postgres (E2E_PG_URL). With E2E_REDIS_URL, the
-# CeleryExecutor beside it and two Celery workers (the celery scenario, skipped without it). See scripts/e2e.py.
+# CeleryExecutor beside it and two Celery workers (the celery scenario, skipped without it). The harness, the
+# scenarios and their DAGs are the package scripts/e2e/ (python -m scripts.e2e).
 E2E_STAMP := $(VENV)/.installed-e2e
 $(E2E_STAMP): $(STAMP)
 	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test --extra e2e
 	touch $(E2E_STAMP)
 
 e2e: $(E2E_STAMP)
-	$(BIN)/python scripts/e2e.py
+	$(BIN)/python -m scripts.e2e
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .venv-compat dist .airflow_home* .mypy_cache .ruff_cache .pytest_cache

@@ -10,7 +10,7 @@ seconds then ``per-item`` seconds per record, a 31st active job refused; the ope
 clock and its waits move it.
 
 By default the emulator runs in a process of its own (``zendesk-jobs-emulator --manual-clock``,
-driven through its control API as ``scripts/e2e.py`` does), so this process holds the task alone
+driven through its control API as ``make e2e`` does), so this process holds the task alone
 and its peak memory is the task's: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` before the task
 (Airflow and the provider imported, the connection set) and after; the emulator's own peak is its
 ``VmHWM``. ``--emulator in-process`` runs ``ZendeskEmulator`` in this process instead, as

@@ -33,6 +33,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+try:  # loaded from its path with the checkout on sys.path (the tests)
+    from scripts.console import done, step, tail
+except ModuleNotFoundError:  # run as a file, python scripts/demo.py: its own folder is on sys.path
+    from console import done, step, tail  # type: ignore[no-redef]
+
 ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "example_zendesk_bulk_import_gate"
 STATUS_PATH = "/api/v2/job_statuses"
@@ -49,15 +54,6 @@ class DemoError(Exception):
     """A step failed; the message says which and where to look."""
 
 
-def step(text: str) -> float:
-    print(f"- {text} ...", end="", flush=True)
-    return time.monotonic()
-
-
-def done(started: float, extra: str = "") -> None:
-    print(f" done ({time.monotonic() - started:.1f} s){extra}", flush=True)
-
-
 def airflow(args: Sequence[str], env: dict[str, str], log_path: Path, timeout: float) -> int:
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.run(
@@ -69,11 +65,6 @@ def airflow(args: Sequence[str], env: dict[str, str], log_path: Path, timeout: f
             check=False,
         )
     return process.returncode
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
-    return "\n".join("    " + line for line in text[-lines:])
 
 
 # -- the emulator, in its own process ---------------------------------------------------------------

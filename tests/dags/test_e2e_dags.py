@@ -1,6 +1,6 @@
 """The DAGs ``make e2e`` runs: they parse, and each scenario's waits sit on its own connection and trigger queue.
 
-``scripts/e2e.py`` relies on both: a scenario's request counts are its own emulator's, and a
+The harness (``scripts/e2e/``) relies on both: a scenario's request counts are its own emulator's, and a
 triggerer killed or poisoned in one scenario holds no other scenario's waits.
 """
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-E2E_DAGS = ROOT / "tests" / "e2e" / "dags"
+E2E_DAGS = ROOT / "scripts" / "e2e" / "dags"
 
 
 @pytest.fixture
@@ -59,6 +59,30 @@ def test_every_e2e_dag_parses_on_its_own_connection_and_queue():
     assert deadline.deferrable is True
 
 
+@pytest.mark.usefixtures("celery_beside_local")
+def test_the_deployment_links_every_dag_it_unpauses_and_names_a_worker_hostname_that_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.utils.net import get_hostname
+
+    from scripts.e2e import config
+    from scripts.e2e.deployment import WORKER_HOSTNAME, dag_files, dag_ids
+    from tests.airflow_compat import DagBag
+
+    for source in dag_files(with_celery=True):
+        (tmp_path / source.name).symlink_to(source)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    assert set(dag_ids(with_celery=True)) <= set(bag.dags)
+    # Without Redis the Celery DAG is neither linked nor waited for.
+    assert config.CELERY_DAG_FILE not in dag_files(with_celery=False)
+    assert config.CELERY_DAG not in dag_ids(with_celery=False)
+    # What a Celery worker's task instances report as their hostname: the name the worker was started under.
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", WORKER_HOSTNAME)
+    monkeypatch.setenv("E2E_WORKER_HOSTNAME", "celery_a")
+    assert get_hostname() == "celery_a"
+
+
 def load(path: Path, name: str) -> Any:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -69,18 +93,20 @@ def load(path: Path, name: str) -> Any:
 
 
 def test_the_script_agrees_with_the_dags_on_poll_interval_and_deadline():
-    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    from scripts.e2e import config
+
     dags = load(E2E_DAGS / "e2e_zendesk_waits.py", "e2e_zendesk_waits")
-    assert (script.POLL_SECONDS, script.DEADLINE_SECONDS) == (dags.POLL_SECONDS, dags.DEADLINE_SECONDS)
+    assert (config.POLL_SECONDS, config.DEADLINE_SECONDS) == (dags.POLL_SECONDS, dags.DEADLINE_SECONDS)
     # The outage must stay shorter than every wait's timeout, or the waits would end as timeouts.
-    assert script.OUTAGE_SECONDS < dags.LONG_TIMEOUT
+    assert config.OUTAGE_SECONDS < dags.LONG_TIMEOUT
 
 
 def test_requests_are_counted_per_poll_interval():
-    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
+    from scripts.e2e.scenarios.common import per_interval
+
     start = 1000.0
     records = [{"wall_time": start + offset} for offset in (0.0, 4.9, 5.0, 12.0, 14.99, 15.0, -0.1)]
-    assert script.per_interval(records, start, 3) == [2, 1, 2]
+    assert per_interval(records, start, 3) == [2, 1, 2]
 
 
 def test_the_killed_bulk_import_waits_in_its_worker_with_a_next_try_on_its_own_connection() -> None:
@@ -95,24 +121,26 @@ def test_the_killed_bulk_import_waits_in_its_worker_with_a_next_try_on_its_own_c
 
 @pytest.mark.usefixtures("celery_beside_local")
 def test_the_celery_import_runs_on_the_scripts_queue_with_the_default_ledger_and_next_tries() -> None:
+    from scripts.e2e import config
     from tests.airflow_compat import DagBag
 
-    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
     bag = DagBag(dag_folder=str(E2E_DAGS))
-    task = bag.dags[script.CELERY_DAG].get_task("import_tickets")
-    assert (task.executor, task.queue, task.pool) == ("CeleryExecutor", script.CELERY_QUEUE, script.CELERY_POOL)
+    task = bag.dags[config.CELERY_DAG].get_task("import_tickets")
+    assert (task.executor, task.queue, task.pool) == ("CeleryExecutor", config.CELERY_QUEUE, config.CELERY_POOL)
     assert task.deferrable is False and task.retries == 2 and task.max_active_jobs == 5
     # No ledger_path: the scenario proves that the default carries an import from one worker to another.
     assert task.ledger_path is None
     assert task.zendesk_conn_id == "zendesk_bulk_celery"
-    assert len(task.records) == script.CELERY_RECORDS == len({r["external_id"] for r in task.records})
+    assert len(task.records) == config.CELERY_RECORDS == len({r["external_id"] for r in task.records})
 
 
 def test_without_redis_the_celery_scenario_is_skipped_unless_asked_for_alone() -> None:
-    script = load(ROOT / "scripts" / "e2e.py", "e2e_script")
-    assert script.celery_plan([], "redis://127.0.0.1:6390/0") == ("redis://127.0.0.1:6390/0", None)
-    url, skipped = script.celery_plan([], "")
+    from scripts.e2e.__main__ import celery_plan
+    from scripts.e2e.harness import E2EError
+
+    assert celery_plan([], "redis://127.0.0.1:6390/0") == ("redis://127.0.0.1:6390/0", None)
+    url, skipped = celery_plan([], "")
     assert url is None and "E2E_REDIS_URL" in skipped
-    assert script.celery_plan(["bulk"], "") == (None, None)
-    with pytest.raises(script.E2EError, match="E2E_REDIS_URL"):
-        script.celery_plan(["celery"], "")
+    assert celery_plan(["bulk"], "") == (None, None)
+    with pytest.raises(E2EError, match="E2E_REDIS_URL"):
+        celery_plan(["celery"], "")

@@ -1,4 +1,4 @@
-"""``[core] hostname_callable`` of the e2e Celery workers (``scripts/e2e.py``): the name each was started under.
+"""``[core] hostname_callable`` of the e2e Celery workers (``deployment.py``): the name each was started under.
 
 Both workers run on one machine, where every process would report the same FQDN; each worker's
 task instances carry its own name (``E2E_WORKER_HOSTNAME``, its ``--celery-hostname``) instead,

@@ -1,4 +1,4 @@
-"""The DAGs ``make e2e`` runs beside the example gate DAG, one per scenario (see ``scripts/e2e.py``).
+"""The DAGs ``make e2e`` runs beside the example gate DAG, one per scenario (see ``scripts/e2e/scenarios/``).
 
 Each DAG waits, deferred, on the Zendesk job ids given in its run's conf (``{"job_ids": [...]}``),
 one mapped sensor per id, on a connection and a trigger queue of its own: the scenarios run at

@@ -18,9 +18,9 @@ from airflow.sdk import dag
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 
 RECORDS = 3000
-#: The Celery queue the scenario's two workers consume (``scripts/e2e.py``, CELERY_QUEUE).
+#: The Celery queue the scenario's two workers consume (``scripts/e2e/config.py``, CELERY_QUEUE).
 QUEUE = "e2e_celery"
-#: Created by ``scripts/e2e.py`` through the REST API.
+#: Created by the celery scenario through the REST API (``scripts/e2e/config.py``, CELERY_POOL).
 POOL = "zendesk_celery"
 
 

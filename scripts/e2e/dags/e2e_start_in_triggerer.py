@@ -1,4 +1,4 @@
-"""Two DAGs of 30 unmapped sensors on ``conf["job_ids"]``, started in the triggerer or not (``scripts/e2e.py``).
+"""Two DAGs of 30 unmapped sensors on ``conf["job_ids"]``, started in the triggerer or not (its scenario).
 
 ``start_from_trigger`` is fixed per task when the DAG is parsed and applies to unmapped tasks
 only, hence one task per id and one DAG per setting. Both use the ``zendesk_start`` connection.
