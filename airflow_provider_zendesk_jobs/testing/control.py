@@ -38,8 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zendesk_jobs.testing.faults import Fault
 from airflow_provider_zendesk_jobs.testing.jobs_store import zendesk_time
-from airflow_provider_zendesk_jobs.testing.messages import Request, Response, error_response, json_response
-from airflow_provider_zendesk_jobs.testing.zendesk_api import method_not_allowed, not_found_endpoint
+from airflow_provider_zendesk_jobs.testing.messages import (
+    Request,
+    Response,
+    error_response,
+    json_response,
+    method_not_allowed,
+    not_found_endpoint,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_zendesk_jobs.testing.emulator import ZendeskEmulator

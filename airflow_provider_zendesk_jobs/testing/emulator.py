@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_zendesk_jobs.testing.api_settings import PAGINATION_STYLES, ApiSettings
 from airflow_provider_zendesk_jobs.testing.clock import Clock, ScaledClock
 from airflow_provider_zendesk_jobs.testing.control import ControlApi
 from airflow_provider_zendesk_jobs.testing.credentials import AUTH_NONE, Authenticator, Credentials
@@ -23,7 +24,7 @@ from airflow_provider_zendesk_jobs.testing.rate_limit import RateLimiter
 from airflow_provider_zendesk_jobs.testing.record_log import RecordLog
 from airflow_provider_zendesk_jobs.testing.request_log import RequestLog, RequestRecord
 from airflow_provider_zendesk_jobs.testing.server import EmulatorHTTPServer, Handlers
-from airflow_provider_zendesk_jobs.testing.zendesk_api import PAGINATION_STYLES, ApiSettings, ZendeskApi
+from airflow_provider_zendesk_jobs.testing.zendesk_api import ZendeskApi
 
 CONN_TYPE = "zendesk_jobs"
 AUTH_FORMS = ("token", "oauth", "client_credentials")
