@@ -23,7 +23,8 @@ GET        /__emulator__/jobs/{id}              {"job_status": ..., "finish_time
 POST       /__emulator__/jobs/{id}/status       {"status": "killed", "message": null}
 POST       /__emulator__/jobs/{id}/expire       {"expired": id}
 POST       /__emulator__/rate_limit             {"per_minute": 10} (null removes it)
-POST       /__emulator__/tokens/expire          issued OAuth tokens stop working
+GET        /__emulator__/tokens                 {"tokens_issued": n}
+POST       /__emulator__/tokens/expire          issued OAuth tokens stop working -> {"tokens_issued": n}
 GET/POST   /__emulator__/settings               pagination_style, next_link_base, failing_ids, bulk_user_imports,
                                                 timings, limits (all or none) -> {"settings": ...}
 =========  ===================================  =========================================
@@ -102,6 +103,7 @@ class ControlApi:
             ("POST", "/clock/advance"): self._advance,
             ("POST", "/jobs"): self._create_job,
             ("POST", "/rate_limit"): self._rate_limit,
+            ("GET", "/tokens"): self._tokens,
             ("POST", "/tokens/expire"): self._expire_tokens,
             ("GET", "/settings"): self._settings,
             ("POST", "/settings"): self._change_settings,
@@ -216,6 +218,9 @@ class ControlApi:
             raise ControlError('the body must be {"per_minute": <int or null>}')
         self.emulator.set_rate_limit(data["per_minute"])
         return json_response(200, {"per_minute": self.emulator.rate_limit})
+
+    def _tokens(self, request: Request) -> Response:
+        return json_response(200, {"tokens_issued": self.emulator.tokens_issued})
 
     def _expire_tokens(self, request: Request) -> Response:
         self.emulator.expire_tokens()
