@@ -83,7 +83,7 @@ STEPS: list[tuple[str, Callable[[EmulatorControl], Any]]] = [
     ("faults after one request", lambda emu: (call(emu, "GET", LIST).status, [f.to_dict() for f in emu.faults])),
     ("clear_faults", lambda emu: (emu.add_fault(Fault("not_found")), emu.clear_faults(), emu.faults)[1:]),
     ("requests", lambda emu: (call(emu, "GET", f"{LIST}?page[size]=2"), requests_seen(emu))[1]),
-    ("request_records", lambda emu: [r.path for r in emu.request_records(LIST, "get")]),
+    ("request_records", lambda emu: _filtered(emu)),
     ("request_count", lambda emu: (emu.request_count(), emu.request_count(LIST), emu.request_count(method="POST"))),
     ("reset_requests", lambda emu: (emu.reset_requests(), emu.request_count())),
     ("records of two bulk calls", lambda emu: (bulk_import(emu, "a", "b"), bulk_import(emu, "b", "FAIL-c"))),
@@ -104,6 +104,12 @@ STEPS: list[tuple[str, Callable[[EmulatorControl], Any]]] = [
     ("a bad change changes nothing", lambda emu: _refused(emu)),
     ("the list after the changes", lambda emu: call(emu, "GET", LIST).json()),
 ]  # fmt: skip
+
+
+def _filtered(emu: EmulatorControl) -> Any:
+    call(emu, "GET", f"{LIST}/V3-nope")
+    by_path = [r.path for r in emu.request_records(f"{LIST}/")]
+    return by_path, [r.path for r in emu.request_records(LIST, "get")], emu.request_records(method="POST")
 
 
 def _changed(emu: EmulatorControl) -> Any:
