@@ -1,8 +1,9 @@
-"""The HTTP layer: sockets, keep-alive, request bodies, writing answers, and connection faults.
+"""The HTTP layer: sockets, keep-alive, one request after another, and connection faults.
 
 It knows nothing about Zendesk: it hands each request to the callables in :class:`Handlers`
-and writes back what they answer. It does the faults that act on the connection itself
-(``slow``, ``hang``, ``truncated``, ``close``), because only it holds the socket.
+and writes back what they answer (reading headers and bodies, and an answer's bytes, are
+:mod:`.http_wire`'s). It does the faults that act on the connection itself (``slow``, ``hang``,
+``truncated``, ``close``), because only it holds the socket.
 
 Speed matters here (a triggerer test polls a lot): an answer is written with one ``send``
 (status line, headers and body together, Nagle off), nothing is logged unless asked, and the
