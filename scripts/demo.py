@@ -3,14 +3,15 @@
 What it does, in order:
 
 1. makes a throwaway Airflow home with SQLite (``.airflow_home_demo``) and migrates it;
-2. starts the emulator (``python -m airflow_provider_zendesk_jobs.testing``) on a free port;
+2. starts the emulator (``python -m airflow_provider_zendesk_jobs.testing``) on a free port, as a
+   ``RemoteEmulator``;
 3. points ``AIRFLOW_CONN_ZENDESK_DEFAULT`` at it and runs ``airflow dags test
    example_zendesk_bulk_import_gate``: the sensor defers, and the trigger polls the emulator;
 4. prints the job id, the created ticket ids, the rejected records with their reasons, the
    requests the emulator served, and whether the run succeeded; stops the emulator.
 
 The emulator's clock stands still until the trigger is polling, then runs at ``--clock-speed``
-times real time: the job therefore always outlives the sensor's first look and the deferred
+times real time (a ``ClockRunner``): the job therefore always outlives the sensor's first look and the deferred
 path always runs, however fast or slow the machine is. Exit status: 0 when the DAG run
 succeeded and the deferred wait really happened, 1 otherwise.
 """
@@ -18,20 +19,18 @@ succeeded and the deferred wait really happened, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
+
+from airflow_provider_zendesk_jobs.testing import ClockRunner, EmulatorProcessError, RemoteEmulator, RequestRecord
 
 try:  # loaded from its path with the checkout on sys.path (the tests)
     from scripts.console import done, step, tail
@@ -68,73 +67,25 @@ def airflow(args: Sequence[str], env: dict[str, str], log_path: Path, timeout: f
 
 
 # -- the emulator, in its own process ---------------------------------------------------------------
-class Emulator:
-    """The console-script emulator on a free port, with a manual clock this script drives."""
-
-    def __init__(self, home: Path) -> None:
-        self.url_file = home / "emulator.url"
-        self.log_path = home / "emulator.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = ""
-
-    def start(self, env: dict[str, str]) -> str:
-        self.url_file.unlink(missing_ok=True)
-        command = [sys.executable, "-m", "airflow_provider_zendesk_jobs.testing", "--port", "0", "--manual-clock"]
-        command += ["--queued-seconds", "2", "--seconds-per-item", "1", "--url-file", str(self.url_file)]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while not self.url_file.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise DemoError(f"the emulator did not start; its output:\n{tail(self.log_path)}")
-            time.sleep(0.05)
-        self.url = self.url_file.read_text(encoding="utf-8").strip()
-        return self.url
-
-    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/__emulator__{path}", data=data, method="POST" if data else "GET")
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def status_reads(self) -> int:
-        return int(self.control(f"/requests?path_prefix={STATUS_PATH}&method=GET")["count"])
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+def start_emulator(home: Path, env: dict[str, str]) -> RemoteEmulator:
+    """The console-script emulator on a free port, with a manual clock; its output in ``emulator.log``."""
+    try:
+        return RemoteEmulator.start(
+            "--manual-clock", "--queued-seconds", "2", "--seconds-per-item", "1",
+            env=env, output=home / "emulator.log", startup_timeout=20,
+        )  # fmt: skip
+    except EmulatorProcessError as exc:
+        raise DemoError(f"the emulator did not start: {exc}") from None
 
 
-class ClockDriver(threading.Thread):
-    """Holds the emulator's time still until the trigger polls, then lets it run at ``speed``."""
+def clock_after_trigger_polls(emulator: RemoteEmulator, speed: float, tick: float = 0.25) -> ClockRunner:
+    """Holds the emulator's time still until the trigger polls, then lets it run at ``speed``.
 
-    def __init__(self, emulator: Emulator, speed: float, tick: float = 0.25) -> None:
-        super().__init__(name="demo-clock", daemon=True)
-        self.emulator = emulator
-        self.speed = speed
-        self.tick = tick
-        self.stopping = threading.Event()
-        self.released = threading.Event()
-
-    def run(self) -> None:
-        try:
-            # Two status reads: the sensor's own first look (if it takes one) and the trigger's.
-            while not self.stopping.wait(self.tick):
-                reads = self.emulator.status_reads()
-                if reads >= 2:
-                    self.released.set()
-                    break
-            while not self.stopping.wait(self.tick):
-                self.emulator.control("/clock/advance", {"seconds": self.tick * self.speed})
-        except OSError:
-            return  # the emulator is gone: the demo is ending
+    Two status reads: the sensor's own first look (if it takes one) and the trigger's.
+    """
+    return ClockRunner(
+        emulator, speed=speed, tick=tick, start_when=lambda: emulator.request_count(STATUS_PATH, "GET") >= 2
+    )
 
 
 # -- reading the run back ---------------------------------------------------------------------------
@@ -161,12 +112,12 @@ def trigger_progress(log_text: str) -> list[str]:
     return [match.group("progress") for match in _TRIGGER_LINE.finditer(log_text)]
 
 
-def describe_requests(records: list[dict[str, Any]]) -> list[str]:
-    counts = Counter((r["method"], r["path"], r["status"]) for r in records)
+def describe_requests(records: Sequence[RequestRecord]) -> list[str]:
+    counts = Counter((r.method, r.path, r.status) for r in records)
     return [f"{n:3d} x {method} {path} -> {status}" for (method, path, status), n in counts.items()]
 
 
-def summary(run: dict[str, Any], records: list[dict[str, Any]], log_text: str) -> list[str]:
+def summary(run: dict[str, Any], records: Sequence[RequestRecord], log_text: str) -> list[str]:
     report = run["xcoms"].get("report") or {}
     results = run["xcoms"].get("read_results") or {}
     lines = ["", "Summary"]
@@ -213,19 +164,6 @@ def demo_env(home: Path, conn: str | None = None) -> dict[str, str]:
     return env
 
 
-def connection_json(url: str) -> str:
-    from airflow_provider_zendesk_jobs.testing import DEFAULT_CREDENTIALS
-
-    return json.dumps(
-        {
-            "conn_type": "zendesk_jobs",
-            "host": url,
-            "login": DEFAULT_CREDENTIALS.email,
-            "password": DEFAULT_CREDENTIALS.api_token,
-        }
-    )
-
-
 def run_demo(home: Path, *, migrate: bool, clock_speed: float) -> int:
     began = time.monotonic()
     print(f"Zendesk jobs demo: {DAG_ID} against the built-in Zendesk emulator")
@@ -238,21 +176,19 @@ def run_demo(home: Path, *, migrate: bool, clock_speed: float) -> int:
         if airflow(["db", "migrate"], env, home / "db_migrate.log", timeout=180) != 0:
             raise DemoError(f"airflow db migrate failed:\n{tail(home / 'db_migrate.log')}")
         done(started)
-    emulator = Emulator(home)
-    driver: ClockDriver | None = None
+    started = step("starting the Zendesk emulator on a free port")
+    emulator = start_emulator(home, env)
+    done(started, f": {emulator.url}")
+    driver = clock_after_trigger_polls(emulator, clock_speed)
     try:
-        started = step("starting the Zendesk emulator on a free port")
-        url = emulator.start(env)
-        done(started, f": {url}")
-        env = demo_env(home, connection_json(url))
-        driver = ClockDriver(emulator, clock_speed)
+        env = demo_env(home, emulator.connection_extra_json())
         driver.start()
         log_path = home / "dags_test.log"
         started = step(f"running 'airflow dags test {DAG_ID}' (log: {log_path.relative_to(ROOT)})")
         code = airflow(["dags", "test", DAG_ID], env, log_path, timeout=DAGS_TEST_TIMEOUT)
         done(started)
-        driver.stopping.set()
-        records = emulator.control("/requests")["requests"]
+        driver.stop()
+        records = emulator.requests
         log_text = log_path.read_text(encoding="utf-8", errors="replace")
         trigger_runs = log_text.count(TRIGGER_RAN)
         run = read_run(env)
@@ -265,8 +201,7 @@ def run_demo(home: Path, *, migrate: bool, clock_speed: float) -> int:
         if trigger_runs == 0:
             raise DemoError("the sensor never deferred, so the trigger did not run; see " + str(log_path))
     finally:
-        if driver is not None:
-            driver.stopping.set()
+        driver.stop()
         emulator.stop()
     print(f"\nThe DAG run succeeded in {time.monotonic() - began:.1f} s. The emulator is stopped.")
     return 0

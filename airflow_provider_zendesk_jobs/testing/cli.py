@@ -2,7 +2,9 @@
 
 It prints where it listens, the demo credentials and a ready ``export AIRFLOW_CONN_...`` line,
 then serves until Ctrl-C or SIGTERM (exit status 0 either way). ``--url-file`` writes the URL
-once the port is bound, so a script can start it with ``--port 0`` and wait for the file.
+once the port is bound, so a script can start it with ``--port 0`` and wait for the file:
+:class:`~airflow_provider_zendesk_jobs.testing.RemoteEmulator` ``.start()`` does that, and then
+drives it over ``/__emulator__/``.
 """
 
 from __future__ import annotations

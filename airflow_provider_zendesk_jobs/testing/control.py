@@ -14,6 +14,7 @@ DELETE     /__emulator__/faults                 {"cleared": n}
 GET        /__emulator__/requests               {"requests": [...], "count": n} (?path_prefix=&method=)
 DELETE     /__emulator__/requests               {"cleared": true}
 GET        /__emulator__/records                {"jobs": {id: n}, "total", "refused_calls", "duplicates"} (?field=)
+GET        /__emulator__/records/counts         {"field": ..., "counts": {value: n}} (?field=)
 DELETE     /__emulator__/records                {"cleared": true}
 GET        /__emulator__/clock                  {"now": epoch, "time": "... +0000"}
 POST       /__emulator__/clock/advance          {"seconds": 5} -> {"now": ...}
@@ -22,10 +23,16 @@ GET        /__emulator__/jobs/{id}              {"job_status": ..., "finish_time
 POST       /__emulator__/jobs/{id}/status       {"status": "killed", "message": null}
 POST       /__emulator__/jobs/{id}/expire       {"expired": id}
 POST       /__emulator__/rate_limit             {"per_minute": 10} (null removes it)
-POST       /__emulator__/tokens/expire          issued OAuth tokens stop working
+GET        /__emulator__/tokens                 {"tokens_issued": n}
+POST       /__emulator__/tokens/expire          issued OAuth tokens stop working -> {"tokens_issued": n}
 GET/POST   /__emulator__/settings               pagination_style, next_link_base, failing_ids, bulk_user_imports,
-                                                timings, limits
+                                                timings, limits (all or none) -> {"settings": ...}
 =========  ===================================  =========================================
+
+The handlers are written against :class:`~.emulator_control.EmulatorControl`, not the emulator
+class: :class:`~airflow_provider_zendesk_jobs.testing.RemoteEmulator` is the client of these routes
+and offers the same protocol. A bad argument answers 400 ``InvalidControlRequest`` with the
+message the emulator's ``ValueError`` gave, an unknown job 404 ``RecordNotFound``.
 """
 
 from __future__ import annotations
@@ -33,28 +40,28 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_zendesk_jobs.testing.emulator_control import EmulatorControl
 from airflow_provider_zendesk_jobs.testing.faults import Fault
 from airflow_provider_zendesk_jobs.testing.jobs_store import zendesk_time
-from airflow_provider_zendesk_jobs.testing.messages import Request, Response, error_response, json_response
-from airflow_provider_zendesk_jobs.testing.zendesk_api import method_not_allowed, not_found_endpoint
-
-if TYPE_CHECKING:
-    from airflow_provider_zendesk_jobs.testing.emulator import ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.messages import (
+    Request,
+    Response,
+    error_response,
+    json_response,
+    method_not_allowed,
+    not_found_endpoint,
+)
 
 PREFIX = "/__emulator__"
 _CREATE_JOB_ARGS = frozenset(
     {"kind", "records", "count", "outcome", "fail_indexes", "queued_seconds", "work_seconds", "job_type"}
 )
-_STORE_SETTINGS = ("queued_seconds", "seconds_per_item", "not_visible_seconds", "retention_seconds")
-_API_LIMITS = ("max_active_jobs", "max_records", "max_show_many")
-_STORE_LIMITS = ("listed_jobs",)
 
 
 class ControlError(Exception):
-    pass
+    """A control request this API cannot read (not JSON, a missing field): 400."""
 
 
 def _json_object(request: Request) -> dict[str, Any]:
@@ -77,8 +84,11 @@ def _number(data: dict[str, Any], name: str) -> float:
 
 
 class ControlApi:
-    def __init__(self, emulator: ZendeskEmulator) -> None:
+    """Routes ``/__emulator__/...`` to ``emulator``; ``clock_name`` is what ``GET /clock`` says the clock is."""
+
+    def __init__(self, emulator: EmulatorControl, clock_name: str) -> None:
         self.emulator = emulator
+        self.clock_name = clock_name
         self._routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("GET", ""): self._overview,
             ("POST", "/faults"): self._add_fault,
@@ -87,11 +97,13 @@ class ControlApi:
             ("GET", "/requests"): self._list_requests,
             ("DELETE", "/requests"): self._clear_requests,
             ("GET", "/records"): self._list_records,
+            ("GET", "/records/counts"): self._record_counts,
             ("DELETE", "/records"): self._clear_records,
             ("GET", "/clock"): self._clock,
             ("POST", "/clock/advance"): self._advance,
             ("POST", "/jobs"): self._create_job,
             ("POST", "/rate_limit"): self._rate_limit,
+            ("GET", "/tokens"): self._tokens,
             ("POST", "/tokens/expire"): self._expire_tokens,
             ("GET", "/settings"): self._settings,
             ("POST", "/settings"): self._change_settings,
@@ -118,7 +130,7 @@ class ControlApi:
 
     def _overview(self, request: Request) -> Response:
         emu = self.emulator
-        return json_response(200, {"url": emu.url, "now": emu.clock.now(), "settings": self._settings_dict()})
+        return json_response(200, {"url": emu.url, "now": emu.now(), "settings": emu.settings()})
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -135,14 +147,8 @@ class ControlApi:
     # -- request log ------------------------------------------------------------------------
 
     def _list_requests(self, request: Request) -> Response:
-        prefix = request.param("path_prefix")
-        method = request.param("method")
-        records = [
-            record.to_dict()
-            for record in self.emulator.requests
-            if (prefix is None or record.path.startswith(prefix))
-            and (method is None or record.method == method.upper())
-        ]
+        found = self.emulator.request_records(request.param("path_prefix"), request.param("method"))
+        records = [record.to_dict() for record in found]
         return json_response(200, {"requests": records, "count": len(records)})
 
     def _clear_requests(self, request: Request) -> Response:
@@ -153,7 +159,11 @@ class ControlApi:
 
     def _list_records(self, request: Request) -> Response:
         field = request.param("field") or "external_id"
-        return json_response(200, self.emulator.record_log.summary(field))
+        return json_response(200, self.emulator.record_summary(field))
+
+    def _record_counts(self, request: Request) -> Response:
+        field = request.param("field") or "external_id"
+        return json_response(200, {"field": field, "counts": self.emulator.record_counts(field)})
 
     def _clear_records(self, request: Request) -> Response:
         self.emulator.reset_records()
@@ -162,8 +172,8 @@ class ControlApi:
     # -- clock ------------------------------------------------------------------------------
 
     def _clock(self, request: Request) -> Response:
-        now = self.emulator.clock.now()
-        return json_response(200, {"now": now, "time": zendesk_time(now), "clock": type(self.emulator.clock).__name__})
+        now = self.emulator.now()
+        return json_response(200, {"now": now, "time": zendesk_time(now), "clock": self.clock_name})
 
     def _advance(self, request: Request) -> Response:
         seconds = _number(_json_object(request), "seconds")
@@ -209,72 +219,18 @@ class ControlApi:
         self.emulator.set_rate_limit(data["per_minute"])
         return json_response(200, {"per_minute": self.emulator.rate_limit})
 
+    def _tokens(self, request: Request) -> Response:
+        return json_response(200, {"tokens_issued": self.emulator.tokens_issued})
+
     def _expire_tokens(self, request: Request) -> Response:
         self.emulator.expire_tokens()
         return json_response(200, {"tokens_issued": self.emulator.tokens_issued})
 
-    def _settings_dict(self) -> dict[str, Any]:
-        emu = self.emulator
-        api = emu.api_settings
-        settings: dict[str, Any] = asdict(emu.store_settings)
-        settings.update(
-            max_active_jobs=api.max_active_jobs,
-            max_records=api.max_records,
-            max_show_many=api.max_show_many,
-            pagination_style=api.pagination_style,
-            next_link_base=api.next_link_base,
-            failing_ids=sorted(api.failing_ids, key=str),
-            bulk_user_imports=api.bulk_user_imports,
-            rate_limit=emu.rate_limit,
-        )
-        return settings
-
     def _settings(self, request: Request) -> Response:
-        return json_response(200, {"settings": self._settings_dict()})
+        return json_response(200, {"settings": self.emulator.settings()})
 
     def _change_settings(self, request: Request) -> Response:
-        data = _json_object(request)
-        known = {
-            *_STORE_SETTINGS,
-            *_API_LIMITS,
-            *_STORE_LIMITS,
-            "pagination_style",
-            "next_link_base",
-            "failing_ids",
-            "bulk_user_imports",
-        }
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ControlError(f"unknown settings: {', '.join(unknown)}")
-        emu = self.emulator
-        for name in _STORE_SETTINGS:
-            if name in data:
-                setattr(emu.store_settings, name, _number(data, name))
-        for names, target in ((_API_LIMITS, emu.api_settings), (_STORE_LIMITS, emu.store_settings)):
-            for name in names:
-                if name in data:
-                    value = data[name]
-                    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                        raise ControlError(f"{name} must be a positive integer")
-                    setattr(target, name, value)
-        if "pagination_style" in data:
-            emu.pagination_style = data["pagination_style"]
-        if "next_link_base" in data:
-            base = data["next_link_base"]
-            if base is not None and not isinstance(base, str):
-                raise ControlError("next_link_base must be a URL or null")
-            emu.next_link_base = base
-        if "failing_ids" in data:
-            ids = data["failing_ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, (int, str)) for i in ids):
-                raise ControlError("failing_ids must be a list of ids (integers or strings)")
-            emu.failing_ids = ids
-        if "bulk_user_imports" in data:
-            enabled = data["bulk_user_imports"]
-            if not isinstance(enabled, bool):
-                raise ControlError("bulk_user_imports must be true or false")
-            emu.bulk_user_imports = enabled
-        return json_response(200, {"settings": self._settings_dict()})
+        return json_response(200, {"settings": self.emulator.change_settings(**_json_object(request))})
 
 
 def _finite(value: float) -> float | None:

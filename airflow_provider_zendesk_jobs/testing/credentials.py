@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import random
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from airflow_provider_zendesk_jobs.testing.clock import Clock
 
@@ -36,6 +38,24 @@ class Credentials:
 
 
 DEFAULT_CREDENTIALS = Credentials()
+
+CONN_TYPE = "zendesk_jobs"
+AUTH_FORMS = ("token", "oauth", "client_credentials")
+
+
+def connection_json(url: str, credentials: Credentials, auth: str = "token") -> str:
+    """JSON for ``AIRFLOW_CONN_<ID>``: the API-token form, or ``"oauth"`` / ``"client_credentials"``."""
+    conn: dict[str, Any] = {"conn_type": CONN_TYPE, "host": url}
+    if auth == "token":
+        conn["login"] = credentials.email
+        conn["password"] = credentials.api_token
+    elif auth == "oauth":
+        conn["extra"] = {"oauth_token": credentials.oauth_token}
+    elif auth == "client_credentials":
+        conn["extra"] = {"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+    else:
+        raise ValueError(f"auth must be one of {AUTH_FORMS}, not {auth!r}")
+    return json.dumps(conn)
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,32 @@
-"""``ZendeskEmulator``: a local Zendesk account for job statuses, driven from Python.
+"""``ZendeskEmulator``: a local Zendesk account for job statuses, in this process, driven from Python.
 
-It wires the pieces together (clock, credentials, job store, faults, rate limit, request log,
-the HTTP server on a background thread) and is the one object tests and demos hold. Every
-method is safe to call while requests are being served.
+It wires the pieces together (clock, credentials, job store, faults, rate limit, request and
+record logs, the HTTP server on a background thread) and is the one object tests and demos hold.
+Its control surface is :class:`~airflow_provider_zendesk_jobs.testing.emulator_control.EmulatorControl`,
+which :class:`~airflow_provider_zendesk_jobs.testing.RemoteEmulator` offers for an emulator in another
+process. Every method is safe to call while requests are being served.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_zendesk_jobs.testing.api_settings import ApiSettings
 from airflow_provider_zendesk_jobs.testing.clock import Clock, ScaledClock
 from airflow_provider_zendesk_jobs.testing.control import ControlApi
-from airflow_provider_zendesk_jobs.testing.credentials import AUTH_NONE, Authenticator, Credentials
+from airflow_provider_zendesk_jobs.testing.credentials import AUTH_NONE, Authenticator, Credentials, connection_json
 from airflow_provider_zendesk_jobs.testing.faults import Fault, FaultSet
 from airflow_provider_zendesk_jobs.testing.jobs_store import JobStore, StoreSettings
 from airflow_provider_zendesk_jobs.testing.rate_limit import RateLimiter
-from airflow_provider_zendesk_jobs.testing.record_log import RecordLog
+from airflow_provider_zendesk_jobs.testing.record_log import RecordLog, RecordSummary
 from airflow_provider_zendesk_jobs.testing.request_log import RequestLog, RequestRecord
 from airflow_provider_zendesk_jobs.testing.server import EmulatorHTTPServer, Handlers
-from airflow_provider_zendesk_jobs.testing.zendesk_api import PAGINATION_STYLES, ApiSettings, ZendeskApi
-
-CONN_TYPE = "zendesk_jobs"
-AUTH_FORMS = ("token", "oauth", "client_credentials")
+from airflow_provider_zendesk_jobs.testing.settings import apply, describe
+from airflow_provider_zendesk_jobs.testing.zendesk_api import ZendeskApi
 
 
 class ZendeskEmulator:
@@ -92,7 +92,7 @@ class ZendeskEmulator:
             base_url=self._current_base_url,
             records=self._records,
         )
-        self._control = ControlApi(self)
+        self._control = ControlApi(self, clock_name=type(self.clock).__name__)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -163,11 +163,24 @@ class ZendeskEmulator:
 
     # -- clock ------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The clock time, epoch seconds (``emu.clock.now()``)."""
+        return self.clock.now()
+
     def advance(self, seconds: float) -> float:
         """Move the clock forward; returns the new clock time."""
         return self.clock.advance(seconds)
 
     # -- settings ---------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting (timings, limits, switches, answer styles) and the rate limit, as JSON-ready values."""
+        return describe(self._store_settings, self._api_settings, self.rate_limit)
+
+    def change_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings by name (see :data:`.settings.SETTING_NAMES`); all or none. Returns them all."""
+        apply(self._store_settings, self._api_settings, changes)
+        return self.settings()
 
     @property
     def pagination_style(self) -> str:
@@ -176,9 +189,7 @@ class ZendeskEmulator:
 
     @pagination_style.setter
     def pagination_style(self, style: str) -> None:
-        if style not in PAGINATION_STYLES:
-            raise ValueError(f"pagination_style must be one of {PAGINATION_STYLES}, not {style!r}")
-        self._api_settings.pagination_style = style
+        self.change_settings(pagination_style=style)
 
     @property
     def next_link_base(self) -> str | None:
@@ -187,7 +198,7 @@ class ZendeskEmulator:
 
     @next_link_base.setter
     def next_link_base(self, base: str | None) -> None:
-        self._api_settings.next_link_base = base.rstrip("/") if base else None
+        self.change_settings(next_link_base=base)
 
     @property
     def failing_ids(self) -> set[object]:
@@ -210,9 +221,7 @@ class ZendeskEmulator:
 
     @bulk_user_imports.setter
     def bulk_user_imports(self, enabled: bool) -> None:
-        if not isinstance(enabled, bool):
-            raise ValueError(f"bulk_user_imports must be True or False, not {enabled!r}")
-        self._api_settings.bulk_user_imports = enabled
+        self.change_settings(bulk_user_imports=enabled)
 
     @property
     def store_settings(self) -> StoreSettings:
@@ -311,6 +320,10 @@ class ZendeskEmulator:
         """A copy of the request log (control calls excluded)."""
         return self._log.records()
 
+    def request_records(self, path_prefix: str | None = None, method: str | None = None) -> list[RequestRecord]:
+        """The requests whose path starts with ``path_prefix`` and whose method is ``method`` (any case)."""
+        return self._log.records(path_prefix, method)
+
     def request_count(self, path_prefix: str | None = None, method: str | None = None) -> int:
         return self._log.count(path_prefix, method)
 
@@ -331,6 +344,14 @@ class ZendeskEmulator:
         """Values of ``field`` that came in more than once, with how often: empty when nothing was sent twice."""
         return self._records.duplicates(field)
 
+    def record_counts(self, field: str = "external_id") -> dict[str, int]:
+        """How often each value of ``field`` (``external_id``, ``email`` or ``id``) was received."""
+        return self._records.counts(field)
+
+    def record_summary(self, field: str = "external_id") -> RecordSummary:
+        """Records per job, the total, refused calls, calls with an Idempotency-Key, duplicates of ``field``."""
+        return self._records.summary(field)
+
     def reset_records(self) -> None:
         self._records.clear()
 
@@ -338,14 +359,4 @@ class ZendeskEmulator:
 
     def connection_extra_json(self, auth: str = "token") -> str:
         """JSON for ``AIRFLOW_CONN_<ID>``: the API-token form, or ``"oauth"`` / ``"client_credentials"``."""
-        conn: dict[str, Any] = {"conn_type": CONN_TYPE, "host": self.url}
-        if auth == "token":
-            conn["login"] = self.credentials.email
-            conn["password"] = self.credentials.api_token
-        elif auth == "oauth":
-            conn["extra"] = {"oauth_token": self.credentials.oauth_token}
-        elif auth == "client_credentials":
-            conn["extra"] = {"client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret}
-        else:
-            raise ValueError(f"auth must be one of {AUTH_FORMS}, not {auth!r}")
-        return json.dumps(conn)
+        return connection_json(self.url, self.credentials, auth)

@@ -26,14 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_zendesk_jobs.testing.clock import Clock
-from airflow_provider_zendesk_jobs.testing.job_kinds import (
-    OUTCOMES,
-    IdAllocator,
-    JobKind,
-    generate_records,
-    kind_named,
-    plan_job,
-)
+from airflow_provider_zendesk_jobs.testing.id_allocator import IdAllocator
+from airflow_provider_zendesk_jobs.testing.job_items import plan_job
+from airflow_provider_zendesk_jobs.testing.job_kinds import OUTCOMES, JobKind, generate_records, kind_named
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "killed"})
 ACTIVE_STATUSES = frozenset({"queued", "working"})

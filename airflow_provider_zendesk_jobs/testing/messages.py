@@ -58,9 +58,30 @@ def error_response(status: int, error: str, description: str, headers: list[tupl
     return json_response(status, {"error": error, "description": description}, headers)
 
 
+def not_found_endpoint() -> Response:
+    """Zendesk's answer for a path it has no endpoint at."""
+    return error_response(404, "InvalidEndpoint", "Not found")
+
+
+def method_not_allowed(allowed: str) -> Response:
+    return error_response(
+        405, "MethodNotAllowed", f"This endpoint only accepts {allowed}", headers=[("Allow", allowed)]
+    )
+
+
 class BadInput(Exception):
     """A request the endpoint refuses; carries the 4xx answer to give."""
 
     def __init__(self, status: int, error: str, description: str) -> None:
         super().__init__(description)
         self.response = error_response(status, error, description)
+
+
+def decode_json_body(body: bytes) -> Any:
+    """The JSON of a request body (None when it is empty), or a 400 ``InvalidJSON``."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(400, "InvalidJSON", f"The request body is not valid JSON: {exc}") from None

@@ -8,6 +8,9 @@
         ...  # AIRFLOW_CONN_ZENDESK_DEFAULT already points at the emulator
 
 Both fixtures use a :class:`ManualClock`, so jobs only move when the test advances the clock.
+They serve from a thread of the test's process; where Airflow runs in other processes (a
+scheduler, ``airflow dags test``), start the emulator as its own with
+:class:`~airflow_provider_zendesk_jobs.testing.RemoteEmulator`, which has the same methods.
 The factory points any connection id at the emulator it starts::
 
     def test_two_accounts(zendesk_emulator_factory):

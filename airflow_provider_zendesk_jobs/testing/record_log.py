@@ -10,10 +10,23 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 #: The fields whose values are counted; a bare id (a destroy call's record) counts as ``id``.
 COUNTED_FIELDS = ("external_id", "email", "id")
+
+
+class RecordSummary(TypedDict):
+    """What the record log says at a glance (``GET /__emulator__/records``)."""
+
+    #: Records per job id.
+    jobs: dict[str, int]
+    total: int
+    #: Bulk calls refused past the job limit (nothing started, nothing counted).
+    refused_calls: int
+    calls_with_idempotency_key: int
+    #: Values of the summarised field received more than once, with how often.
+    duplicates: dict[str, int]
 
 
 class RecordLog:
@@ -61,7 +74,7 @@ class RecordLog:
         """The values of ``name`` received more than once, with how often."""
         return {value: count for value, count in self.counts(name).items() if count > 1}
 
-    def summary(self, name: str = "external_id") -> dict[str, Any]:
+    def summary(self, name: str = "external_id") -> RecordSummary:
         with self._lock:
             refused = self._refused_calls
             keys = sum(self._idempotency_keys.values())

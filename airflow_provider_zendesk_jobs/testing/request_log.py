@@ -43,21 +43,24 @@ class RequestLog:
         with self._lock:
             self._records.append(record)
 
-    def records(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._records)
-
-    def count(self, path_prefix: str | None = None, method: str | None = None) -> int:
+    def records(self, path_prefix: str | None = None, method: str | None = None) -> list[RequestRecord]:
+        """The records whose path starts with ``path_prefix`` and whose method is ``method`` (any case)."""
         wanted = method.upper() if method is not None else None
         with self._lock:
             if path_prefix is None and wanted is None:
-                return len(self._records)
-            return sum(
-                1
+                return list(self._records)
+            return [
+                record
                 for record in self._records
                 if (path_prefix is None or record.path.startswith(path_prefix))
                 and (wanted is None or record.method == wanted)
-            )
+            ]
+
+    def count(self, path_prefix: str | None = None, method: str | None = None) -> int:
+        if path_prefix is None and method is None:
+            with self._lock:
+                return len(self._records)
+        return len(self.records(path_prefix, method))
 
     def clear(self) -> None:
         with self._lock:

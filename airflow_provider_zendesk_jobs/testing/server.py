@@ -1,8 +1,9 @@
-"""The HTTP layer: sockets, keep-alive, request bodies, writing answers, and connection faults.
+"""The HTTP layer: sockets, keep-alive, one request after another, and connection faults.
 
 It knows nothing about Zendesk: it hands each request to the callables in :class:`Handlers`
-and writes back what they answer. It does the faults that act on the connection itself
-(``slow``, ``hang``, ``truncated``, ``close``), because only it holds the socket.
+and writes back what they answer (reading headers and bodies, and an answer's bytes, are
+:mod:`.http_wire`'s). It does the faults that act on the connection itself (``slow``, ``hang``,
+``truncated``, ``close``), because only it holds the socket.
 
 Speed matters here (a triggerer test polls a lot): an answer is written with one ``send``
 (status line, headers and body together, Nagle off), nothing is logged unless asked, and the
@@ -22,33 +23,26 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from airflow_provider_zendesk_jobs.testing.faults import DEFAULT_SLOW_DELAY, Fault, fault_response
+from airflow_provider_zendesk_jobs.testing.http_wire import (
+    REASONS,
+    SERVER_HEADER,
+    BadBody,
+    RequestHeaders,
+    answer_bytes,
+    http_date,
+    read_body,
+)
 from airflow_provider_zendesk_jobs.testing.messages import Request, Response, encode_json, error_response
 from airflow_provider_zendesk_jobs.testing.request_log import NO_ANSWER, RequestRecord
 
 CONTROL_PREFIX = "/__emulator__"
-SERVER_HEADER = "Zendesk-Jobs-Emulator"
-_MAX_BODY = 32 * 1024 * 1024
 _MAX_HEADERS = 100
 _MAX_HEADER_LINE = 65536
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-_date_cache: tuple[int, str] = (0, "")
-
-
-def _http_date(now: float) -> str:
-    """The Date header, on the emulator's clock (so it agrees with job messages and Retry-After dates)."""
-    global _date_cache
-    second = int(now)
-    cached = _date_cache
-    if cached[0] != second:
-        cached = (second, formatdate(second, usegmt=True))
-        _date_cache = cached
-    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -66,40 +60,6 @@ class Handlers:
 def internal_error(exc: BaseException) -> Response:
     """A 500 that names the failure but never carries a traceback."""
     return error_response(500, "InternalError", f"The emulator could not answer this request ({type(exc).__name__}).")
-
-
-class _BadBody(Exception):
-    pass
-
-
-class RequestHeaders:
-    """Request headers by lower-case name; a repeated header's values are joined with ", ".
-
-    The standard library parses headers with the ``email`` package, which costs more than the
-    rest of a show-one answer together; this reads them line by line instead.
-    """
-
-    __slots__ = ("_values",)
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def add(self, name: str, value: str) -> None:
-        key = name.lower()
-        previous = self._values.get(key)
-        self._values[key] = value if previous is None else f"{previous}, {value}"
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._values.get(name.lower(), default)
-
-    def __getitem__(self, name: str) -> str:
-        return self._values[name.lower()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
-
-    def as_dict(self) -> dict[str, str]:
-        return self._values
 
 
 class EmulatorRequestHandler(BaseHTTPRequestHandler):
@@ -212,8 +172,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         arrived = handlers.now()
         raw_path, _, query = self.path.partition("?")
         try:
-            body = self._read_body()
-        except _BadBody as exc:
+            body = read_body(self.headers, self.rfile)
+        except BadBody as exc:
             self.close_connection = True
             self._send(error_response(400, "InvalidRequest", str(exc)), method)
             return
@@ -252,58 +212,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 traceback.print_exc(file=sys.stderr)
             return internal_error(exc)
 
-    def _read_body(self) -> bytes:
-        encoding = self.headers.get("Transfer-Encoding")
-        if encoding is not None and "chunked" in encoding.lower():
-            return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        try:
-            size = int(length)
-        except ValueError:
-            raise _BadBody(f"Content-Length {length!r} is not a number") from None
-        if size < 0 or size > _MAX_BODY:
-            raise _BadBody(f"Content-Length {size} is out of range")
-        return self.rfile.read(size) if size else b""
-
-    def _read_chunked(self) -> bytes:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BadBody("malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > _MAX_BODY:
-                raise _BadBody("request body too large")
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(8)
-
     # -- answers ----------------------------------------------------------------------------
 
     def _send(self, response: Response, method: str, *, truncate: bool = False) -> None:
-        body = response.body
+        date = http_date(self.server.handlers.now())
+        payload = answer_bytes(
+            response, date, close=self.close_connection, with_body=method != "HEAD", truncate=truncate
+        )
         status = response.status
-        lines = [
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
-            f"Server: {SERVER_HEADER}\r\nDate: {_http_date(self.server.handlers.now())}\r\n"
-            f"Content-Type: {response.content_type}\r\nContent-Length: {len(body)}\r\n"
-        ]
-        for name, value in response.headers:
-            lines.append(f"{name}: {value}\r\n")
-        if self.close_connection:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
-        payload = "".join(lines).encode("latin-1")
-        if method != "HEAD":
-            payload += body[: len(body) // 2] if truncate else body
         try:
             self.wfile.write(payload)
         except OSError:
@@ -317,7 +233,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed requests get JSON too, never the standard library's HTML page."""
         self.close_connection = True
-        phrase = _REASONS.get(code, "Error")
+        phrase = REASONS.get(code, "Error")
         body = encode_json({"error": phrase.replace(" ", ""), "description": message or phrase})
         self._send(Response(code, body), getattr(self, "command", None) or "GET")
 

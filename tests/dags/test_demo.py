@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import DEFAULT_CREDENTIALS
+from airflow_provider_zendesk_jobs.testing import DEFAULT_CREDENTIALS, RequestRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "demo.py"
@@ -55,24 +55,35 @@ def wait_for(condition: Any, what: str, limit: float = 20.0) -> None:
 
 @pytest.mark.timeout(60)
 def test_emulator_process_and_clock_held_until_the_trigger_polls(demo: ModuleType, tmp_path: Path) -> None:
-    emulator = demo.Emulator(tmp_path)
-    url = emulator.start(dict(os.environ))
-    driver = demo.ClockDriver(emulator, speed=1000.0, tick=0.05)
+    emulator = demo.start_emulator(tmp_path, dict(os.environ))
+    driver = demo.clock_after_trigger_polls(emulator, speed=1000.0, tick=0.05)
     try:
-        job_id = emulator.control("/jobs", {"kind": "tickets_import", "count": 2})["job_status"]["id"]
+        job_id = emulator.create_job("tickets_import", count=2)
         driver.start()
-        assert read_job(url, job_id)["status"] == "queued"  # the sensor's first look
+        assert read_job(emulator.url, job_id)["status"] == "queued"  # the sensor's first look
         assert not driver.released.is_set()
-        read_job(url, job_id)  # the trigger's first poll releases the clock
+        held = emulator.now()
+        read_job(emulator.url, job_id)  # the trigger's first poll releases the clock
         wait_for(driver.released.is_set, "the clock driver to see two status reads")
-        wait_for(lambda: read_job(url, job_id)["status"] == "completed", "the job to finish on the moving clock")
-        assert emulator.control("/requests")["count"] >= 3
+        wait_for(
+            lambda: read_job(emulator.url, job_id)["status"] == "completed", "the job to finish on the moving clock"
+        )
+        assert held == 1_700_000_000.0  # the clock stood still until then
+        assert emulator.request_count() >= 3
     finally:
-        driver.stopping.set()
+        driver.stop()
         emulator.stop()
-    assert emulator.process is not None
+    assert driver.error is None
     assert emulator.process.returncode == 0
-    assert "Zendesk jobs emulator stopped." in emulator.log_path.read_text()
+    assert "Zendesk jobs emulator stopped." in (tmp_path / "emulator.log").read_text()
+
+
+def test_an_emulator_that_cannot_start_is_a_demo_error_with_its_output(demo: ModuleType, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONHOME=str(tmp_path / "no-python-here"))  # Python itself cannot start
+    with pytest.raises(demo.DemoError, match="the emulator did not start") as caught:
+        demo.start_emulator(tmp_path, env)
+    assert "exited with status 1 before it was ready" in str(caught.value)
+    assert "Fatal Python error" in str(caught.value)
 
 
 def test_summary_names_the_job_created_ids_failures_and_requests(demo: ModuleType) -> None:
@@ -91,9 +102,9 @@ def test_summary_names_the_job_created_ids_failures_and_requests(demo: ModuleTyp
         },
     }
     records = [
-        {"method": "POST", "path": "/api/v2/imports/tickets/create_many", "status": 200},
-        {"method": "GET", "path": "/api/v2/job_statuses/show_many", "status": 200},
-        {"method": "GET", "path": "/api/v2/job_statuses/show_many", "status": 200},
+        RequestRecord(0.0, 0.0, "POST", "/api/v2/imports/tickets/create_many", "", 200, "basic", None),
+        RequestRecord(1.0, 0.0, "GET", "/api/v2/job_statuses/show_many", "", 200, "basic", None),
+        RequestRecord(2.0, 0.0, "GET", "/api/v2/job_statuses/show_many", "", 200, "basic", None),
     ]
     log = (
         "2026-01-01T00:00:00Z [info     ] V3-abc: queued 0/3 [airflow_provider_zendesk_jobs.triggers.zendesk_jobs."

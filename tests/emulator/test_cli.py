@@ -5,43 +5,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from airflow_provider_zendesk_jobs.testing import RemoteEmulator
 from airflow_provider_zendesk_jobs.testing.cli import build_parser, main
 from tests.emulator.support import BASIC
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    url_file = tmp_path / "url.txt"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_zendesk_jobs.testing", "--port", "0", "--url-file", str(url_file),
-         *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while not url_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"the emulator did not start: {out}\n{err}")
-        time.sleep(0.02)
-    return proc, url_file.read_text().strip()
 
 
 def get(url: str, path: str, auth: str | None = BASIC) -> tuple[int, dict]:
@@ -51,24 +25,19 @@ def get(url: str, path: str, auth: str | None = BASIC) -> tuple[int, dict]:
 
 
 @pytest.mark.timeout(60)
-def test_cli_serves_prints_a_banner_and_stops_on_sigterm(tmp_path):
-    proc, url = start(tmp_path, "--seed", "3", "--manual-clock")
-    try:
+def test_cli_serves_prints_a_banner_and_stops_on_sigterm():
+    with RemoteEmulator.start("--seed", "3", "--manual-clock") as emu:
+        url = emu.url
         assert url.startswith("http://127.0.0.1:")
         status, body = get(url, "/api/v2/job_statuses")
         assert status == 200
         assert body["job_statuses"] == []
-        request = urllib.request.Request(
-            url + "/__emulator__/jobs", data=b'{"count": 2}', headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            job_id = json.loads(response.read())["job_status"]["id"]
-        clock = get(url, "/__emulator__/clock", auth=None)[1]
-        assert clock["clock"] == "ManualClock"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+        job_id = emu.create_job(count=2)
+        assert emu.clock_name() == "ManualClock"
+    process = emu.process
+    assert process is not None
+    assert process.returncode == 0  # stop() sends SIGTERM
+    out = process.output()
     assert f"listening on {url}" in out
     assert "demo@example.com" in out
     assert "demo-token" in out
@@ -77,24 +46,30 @@ def test_cli_serves_prints_a_banner_and_stops_on_sigterm(tmp_path):
     export = next(line for line in out.splitlines() if line.startswith("export AIRFLOW_CONN_ZENDESK_DEFAULT="))
     conn = json.loads(export.split("=", 1)[1].strip("'"))
     assert conn == {"conn_type": "zendesk_jobs", "host": url, "login": "demo@example.com", "password": "demo-token"}
+    assert conn == json.loads(emu.connection_extra_json())
     assert "stopped" in out
-    assert "Traceback" not in err
+    assert "Traceback" not in out
     assert job_id.startswith("V3-")
 
 
 @pytest.mark.timeout(60)
-def test_cli_ctrl_c_and_custom_credentials(tmp_path):
-    proc, url = start(tmp_path, "--email", "ops@acme.test", "--api-token", "t0k", "--speed", "50")
+def test_cli_ctrl_c_and_custom_credentials():
+    emu = RemoteEmulator.start("--email", "ops@acme.test", "--api-token", "t0k", "--speed", "50")
+    process = emu.process
+    assert process is not None
     try:
         custom = "Basic " + base64.b64encode(b"ops@acme.test/token:t0k").decode()
-        assert get(url, "/api/v2/job_statuses", auth=custom)[0] == 200
+        assert get(emu.url, "/api/v2/job_statuses", auth=custom)[0] == 200
+        assert emu.clock_name() == "ScaledClock"
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+        process.popen.send_signal(signal.SIGINT)
+        process.popen.wait(timeout=20)
+        emu.stop()
+    assert process.returncode == 0
+    out = process.output()
     assert "ops@acme.test" in out
     assert "clock speed x50" in out
-    assert "Traceback" not in err
+    assert "Traceback" not in out
 
 
 def test_parser_defaults():

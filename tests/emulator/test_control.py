@@ -221,3 +221,49 @@ def test_request_log_keeps_only_the_newest_records():
     assert log.count("/api/v2/job_statuses/") == 3
     with pytest.raises(ValueError, match="max_records"):
         RequestLog(max_records=0)
+
+
+def test_record_counts_and_tokens_over_http(emu):
+    tickets = [{"subject": "a", "external_id": "x"}, {"subject": "b", "external_id": "x"}]
+    call(emu, "POST", "/api/v2/imports/tickets/create_many", {"tickets": tickets})
+    assert control(emu, "GET", "/records/counts").json() == {"field": "external_id", "counts": {"x": 2}}
+    assert control(emu, "GET", "/records/counts?field=email").json() == {"field": "email", "counts": {}}
+    assert control(emu, "GET", "/records/counts?field=colour").status == 400
+    assert control(emu, "GET", "/records").json()["duplicates"] == {"x": 2}
+    assert control(emu, "GET", "/tokens").json() == {"tokens_issued": 0}
+    assert control(emu, "POST", "/tokens").status == 405
+
+
+def test_a_remote_client_attached_to_the_in_process_emulator_changes_it(emu):
+    """The client and the handlers agree on every route: what the client does, the emulator object shows."""
+    from airflow_provider_zendesk_jobs.testing import Fault, RemoteEmulator
+
+    remote = RemoteEmulator.attach(emu.url)
+    assert remote.advance(7) == emu.now() == 1_700_000_007.0
+    job_id = remote.create_job("users_create", count=2, work_seconds=3)
+    assert emu.job(job_id) == remote.job(job_id)
+    assert remote.finish_time(job_id) == emu.finish_time(job_id)
+    remote.set_job_status(job_id, "killed", "by hand")
+    assert emu.job(job_id)["message"] == "by hand"
+    remote.expire_job(job_id)
+    with pytest.raises(KeyError):
+        emu.job(job_id)
+    with pytest.raises(KeyError):
+        remote.job(job_id)
+    remote.add_fault(Fault("rate_limit", count=1, method="get"))
+    assert [fault.method for fault in emu.faults] == ["GET"]
+    assert call(emu, "GET", LIST).status == 429
+    assert remote.faults == []
+    assert [record.status for record in remote.requests] == [record.status for record in emu.requests] == [429]
+    remote.set_rate_limit(100)
+    assert emu.rate_limit == 100
+    assert remote.change_settings(failing_ids={3}, not_visible_seconds=1)["failing_ids"] == [3]
+    assert emu.failing_ids == {3}
+    assert emu.store_settings.not_visible_seconds == 1.0
+    with pytest.raises(ValueError, match="pagination_style must be one of"):
+        remote.change_settings(pagination_style="pages", failing_ids=[4])
+    assert emu.failing_ids == {3}  # all or none
+    remote.reset_requests()
+    assert emu.request_count() == 0
+    remote.stop()  # attached: the emulator keeps serving
+    assert call(emu, "GET", LIST).status == 200

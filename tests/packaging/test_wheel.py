@@ -14,10 +14,8 @@ import email.policy
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from typing import Any
 import pytest
 
 import airflow_provider_zendesk_jobs
+from airflow_provider_zendesk_jobs.testing import RemoteEmulator
 from tests.emulator.support import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,40 +213,26 @@ def test_airflow_lists_the_provider_with_its_hooks_sensors_operators_triggers_an
 
 
 @pytest.fixture
-def emulator_process(installed: Installed) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    url_file = installed.home / "emulator-url.txt"
-    url_file.unlink(missing_ok=True)
+def installed_emulator(installed: Installed) -> Iterator[RemoteEmulator]:
+    """The installed console script, started from outside the source tree, driven over its control API."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.Popen(
-        [installed.bin("zendesk-jobs-emulator"), "--port", "0", "--manual-clock", "--url-file", str(url_file)],
-        cwd=installed.home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not url_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"zendesk-jobs-emulator did not start: {out}\n{err}")
-        time.sleep(0.02)
-    try:
-        yield proc, url_file.read_text().strip()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    with RemoteEmulator.start(
+        "--manual-clock", command=[installed.bin("zendesk-jobs-emulator")], cwd=installed.home, env=env
+    ) as emulator:
+        yield emulator
 
 
-def test_the_emulator_console_script_serves_and_stops(
-    installed: Installed, emulator_process: tuple[subprocess.Popen[str], str]
-) -> None:
+def test_the_emulator_console_script_serves_and_stops(installed: Installed, installed_emulator: RemoteEmulator) -> None:
     help_text = installed.run(installed.bin("zendesk-jobs-emulator"), "--help")
     assert help_text.returncode == 0 and "usage: zendesk-jobs-emulator" in help_text.stdout
-    proc, url = emulator_process
-    request = urllib.request.Request(url + "/api/v2/job_statuses", headers={"Authorization": BASIC})
+    emu = installed_emulator
+    request = urllib.request.Request(emu.url + "/api/v2/job_statuses", headers={"Authorization": BASIC})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         assert json.loads(response.read())["job_statuses"] == []
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0
-    assert f"listening on {url}" in out
+    job_id = emu.create_job("tickets_import", count=2)
+    emu.advance(emu.finish_time(job_id) - emu.now())
+    assert emu.job(job_id)["status"] == "completed"
+    emu.stop()
+    assert emu.process is not None and emu.process.returncode == 0
+    assert f"listening on {emu.url}" in emu.process.output()
