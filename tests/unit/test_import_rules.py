@@ -1,4 +1,6 @@
-"""Imports only go down: the tasks sit on the waiting component, which sits on the hooks and the API.
+"""Imports only go down and never in a circle, and modules stay small: the house rules, read from the source.
+
+The tasks sit on the waiting component, which sits on the hooks and the API.
 
 Read from the source (an AST scan of every module of the package), so a new import that breaks
 a rule fails here, wherever it is written: at the top of a module or inside a function.
@@ -89,8 +91,10 @@ def test_tasks_reach_the_trigger_only_through_the_hand_off() -> None:
     assert all(not at_load for target, at_load in handoff if area(target) == "triggers")
 
 
-#: What each layer may import of the package's areas, lowest first (``testing/`` stands apart).
+#: What each layer may import of the package's areas, lowest first; ``testing/`` (the emulator) sits on top,
+#: and nothing of the package imports it.
 BELOW = {
+    "testing": {"", "api", "hooks", "waiting", "triggers", "sensors", "operators", "bulk", "testing"},
     "hooks": {"", "api", "hooks"},
     "waiting": {"", "api", "hooks", "waiting"},
     "triggers": {"", "api", "hooks", "waiting", "triggers"},
@@ -111,3 +115,93 @@ def test_imports_only_go_down() -> None:
         if area(target) not in BELOW[area(name)]
     ]
     assert upward == []
+
+
+MODULES = {name for name, _ in ALL}
+
+
+def module_of(target: str) -> str:
+    """The module an imported name lives in: the name itself when it is a module, else its parent."""
+    return target if target in MODULES else target.rsplit(".", 1)[0]
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    """The modules of the package ``tree`` imports, anywhere in it (``TYPE_CHECKING`` blocks too).
+
+    ``from package import module`` imports that module; ``from module import name``, that module.
+    """
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(module_of(f"{node.module}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(module_of(alias.name) for alias in node.names)
+    return {name for name in found if name == ROOT or name.startswith(ROOT + ".")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {name: imported_modules(tree) - {name} for name, tree in ALL}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of two or more modules (Tarjan), each sorted: every one is an import circle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_anywhere_in_the_package() -> None:
+    """A package's ``__init__`` re-exporting its modules is not a circle: its modules import their siblings, not it."""
+    assert circles(import_graph()) == []
+
+
+def test_no_module_imports_the_package_it_sits_in() -> None:
+    """Modules import their neighbours directly, never their package's ``__init__``, which may import them."""
+    assert [
+        (name, target)
+        for name, tree in ALL
+        for target in imported_modules(tree)
+        if name.startswith(target + ".") and target != ROOT
+    ] == []
+
+
+#: No module of the package is longer: a module has one job a reader takes in at once.
+MAX_LINES = 400
+
+
+def test_no_module_of_the_package_is_over_400_lines() -> None:
+    sizes = {str(path.relative_to(PACKAGE)): len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_LINES} == {}
