@@ -30,6 +30,8 @@ html_title = "airflow-provider-zendesk-jobs"
 html_static_path = ["_static"]
 html_css_files = ["tables.css"]
 
+# Headings name the class, not its whole import path (the section says the module).
+add_module_names = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
@@ -50,7 +52,7 @@ nitpick_ignore_regex = [
     # Relative names in those docstrings (a sibling module, a method of the class being described).
     (r"py:(mod|meth)", r"(poller|events|arguments|job_kinds|serialize|render_template_fields)"),
     (r"py:class", r"(JobLister|Logger|XComArg|timedelta|BaseOperator|TaskInstanceKey)"),
-    (r"py:class", r"(ZendeskInvalidInputError|ZendeskResponseError)"),
+    (r"py:class", r"(ZendeskInvalidInputError|ZendeskResponseError|ZendeskJobStatusHook)"),
     (r"py:.*", r"(airflow|requests|httpx|urllib3|pendulum|sqlalchemy|jinja2|datetime|collections|typing|asyncio|"
      r"pathlib|enum|abc|types|os|logging|threading|concurrent|contextlib|http|json|re|socket|_?io|builtins)(\..*)?"),
     (r"py:.*", r"(Any|Callable|Awaitable|Iterator|AsyncIterator|Iterable|Mapping|Sequence|Context|Self|"
