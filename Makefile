@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := True
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV
 
-.PHONY: help install test lint typecheck pytest demo bench clean lock compat-lock test-compat dist e2e
+.PHONY: help install test lint typecheck pytest demo bench clean lock compat-lock test-compat dist e2e docs docs-shots
 
 help:
 	@echo "make test        - set up .venv and run ruff, mypy and the test suite"
@@ -25,6 +25,8 @@ help:
 	@echo "make e2e         - the scenarios in a real Airflow deployment (E2E_DB=postgres for PostgreSQL)"
 	@echo "make dist        - build the sdist and the wheel into dist/"
 	@echo "make bench       - compare with the alternatives and write benchmarks/RESULTS.md"
+	@echo "make docs        - build the documentation site into docs/_build/html (warnings are errors)"
+	@echo "make docs-shots  - render the index and the bulk operator page to PNG in docs/_build/shots"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -92,5 +94,38 @@ $(E2E_STAMP): $(STAMP)
 e2e: $(E2E_STAMP)
 	$(BIN)/python -m scripts.e2e
 
+# The docs extra (Sphinx, MyST, Furo) goes into .venv only for `make docs`. Another extra's sync
+# (`make bench`, `make e2e`) takes Sphinx out of .venv again: the stamp then counts as missing.
+DOCS_STAMP := $(VENV)/.installed-docs
+DOCS_OUT := docs/_build
+$(DOCS_STAMP): $(STAMP)
+	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test --extra docs
+	touch $(DOCS_STAMP)
+ifeq ($(wildcard $(BIN)/sphinx-build),)
+.PHONY: $(DOCS_STAMP)
+endif
+
+# The Sphinx site in docs/: every warning (a broken include, an unresolved reference) fails the build.
+docs: $(DOCS_STAMP)
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs $(DOCS_OUT)/html
+
+# The index and the bulk operator page as a reader sees them, rendered by Debian's chromium
+# (`apt-get install chromium`) into docs/_build/shots/ (not committed).
+CHROMIUM ?= chromium
+DOCS_SHOTS := index bulk
+docs-shots: docs
+	@command -v $(CHROMIUM) >/dev/null || { echo "docs-shots needs $(CHROMIUM): apt-get install -y chromium" >&2; exit 1; }
+	mkdir -p $(DOCS_OUT)/shots
+	@for page in $(DOCS_SHOTS); do \
+		profile="$$(mktemp -d)"; \
+		$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+			--disable-background-networking --disable-component-update --disable-sync \
+			--user-data-dir="$$profile" --window-size=1280,2000 \
+			--screenshot="$(CURDIR)/$(DOCS_OUT)/shots/$$page.png" "file://$(CURDIR)/$(DOCS_OUT)/html/$$page.html" \
+			>/dev/null 2>&1; status=$$?; rm -rf "$$profile"; \
+		[ $$status -eq 0 ] && [ -s $(DOCS_OUT)/shots/$$page.png ] || { echo "docs-shots: $$page failed" >&2; exit 1; }; \
+		echo "$(DOCS_OUT)/shots/$$page.png"; \
+	done
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .venv-compat dist .airflow_home* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .venv-compat dist .airflow_home* .mypy_cache .ruff_cache .pytest_cache $(DOCS_OUT)

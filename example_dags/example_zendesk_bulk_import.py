@@ -88,6 +88,7 @@ def example_zendesk_bulk_import() -> None:
 
     source = write_tickets()
 
+    # [START howto_operator_bulk_import]
     import_tickets = ZendeskBulkJobOperator(
         task_id="import_tickets",
         action="tickets.import",
@@ -99,6 +100,7 @@ def example_zendesk_bulk_import() -> None:
         pool=POOL,
         retries=2,
     )
+    # [END howto_operator_bulk_import]
 
     @task
     def report_failures(result: dict[str, Any], path: str) -> list[dict[str, Any]]:

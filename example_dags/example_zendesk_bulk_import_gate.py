@@ -61,6 +61,7 @@ def build_tickets(count: int, include_failing_record: bool, subject_prefix: str)
     ]
 
 
+# [START howto_gate_pipeline]
 @dag(
     dag_id="example_zendesk_bulk_import_gate",
     schedule=None,
@@ -117,6 +118,7 @@ def example_zendesk_bulk_import_gate() -> None:
 
     wait_for_import >> read_results
     report(read_results.output)
+# [END howto_gate_pipeline]
 
 
 example_zendesk_bulk_import_gate()

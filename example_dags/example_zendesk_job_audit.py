@@ -28,6 +28,7 @@ CONN_ID = "zendesk_default"
 )
 def example_zendesk_job_audit() -> None:
     audit = ZendeskJobStatusAuditOperator(task_id="audit_jobs", zendesk_conn_id=CONN_ID)
+    # [START howto_operator_audit]
     failed_imports = ZendeskJobStatusAuditOperator(
         task_id="audit_failed_imports",
         zendesk_conn_id=CONN_ID,
@@ -35,6 +36,7 @@ def example_zendesk_job_audit() -> None:
         job_types=["Bulk Import Ticket", "Bulk Create Ticket"],
         fail_on_failed_jobs=True,
     )
+    # [END howto_operator_audit]
     audit >> failed_imports
 
 

@@ -26,6 +26,7 @@ WATCH_SECONDS = float(os.environ.get("ZENDESK_EXAMPLE_WATCH_SECONDS", "60"))
 
 log = logging.getLogger(__name__)
 
+# [START howto_trigger_job_events]
 failed_jobs = Asset(
     "zendesk_failed_jobs",
     watchers=[
@@ -63,6 +64,7 @@ def example_zendesk_on_failed_job() -> None:
         return jobs
 
     report_failed_jobs()
+# [END howto_trigger_job_events]
 
 
 example_zendesk_on_failed_job()

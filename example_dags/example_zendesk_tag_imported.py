@@ -65,6 +65,7 @@ def example_zendesk_tag_imported() -> None:
         """The ids of the tickets the import created, in the order of their source records."""
         return [entry["id"] for entry in result["created"]]
 
+    # [START howto_operator_bulk_tag]
     ZendeskBulkJobOperator(
         task_id="tag_imported",
         action="tickets.update_many_by_ids",
@@ -73,6 +74,7 @@ def example_zendesk_tag_imported() -> None:
         zendesk_conn_id=CONN_ID,
         poll_interval=POLL_SECONDS,
     )
+    # [END howto_operator_bulk_tag]
 
 
 example_zendesk_tag_imported()

@@ -28,7 +28,9 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
 TEST_FERNET_KEY = base64.urlsafe_b64encode(b"airflow-provider-zendesk-jobs/ts").decode()
 os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", TEST_FERNET_KEY)
 
+# [START howto_pytest_plugin]
 pytest_plugins = ["airflow_provider_zendesk_jobs.testing.pytest_plugin"]
+# [END howto_pytest_plugin]
 
 
 @pytest.fixture(scope="session")

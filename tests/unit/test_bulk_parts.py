@@ -695,9 +695,3 @@ def test_progress_lines_and_the_error_table() -> None:
         "TicketCreateFailed    1,200",
         "E                         3",
     ]
-
-
-def test_the_readme_lists_every_action_of_the_catalogue_with_its_reference_page() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for action in BULK_ACTIONS.values():
-        assert f"| `{action.name}` |" in readme and f"]({action.source})" in readme, action.name
