@@ -51,7 +51,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"airflow_provider_zendesk_jobs\.testing\.[a-z_]+(\..*)?"),
     # Relative names in those docstrings (a sibling module, a method of the class being described).
     (r"py:(mod|meth)", r"(poller|events|arguments|job_kinds|serialize|render_template_fields)"),
-    (r"py:class", r"(JobLister|Logger|XComArg|timedelta|BaseOperator|TaskInstanceKey)"),
+    (r"py:class", r"(JobLister|Logger|XComArg|timedelta|BaseOperator|TaskInstanceKey|EmulatorProcess)"),
     (r"py:class", r"(ZendeskInvalidInputError|ZendeskResponseError|ZendeskJobStatusHook)"),
     (r"py:.*", r"(airflow|requests|httpx|urllib3|pendulum|sqlalchemy|jinja2|datetime|collections|typing|asyncio|"
      r"pathlib|enum|abc|types|os|logging|threading|concurrent|contextlib|http|json|re|socket|_?io|builtins)(\..*)?"),

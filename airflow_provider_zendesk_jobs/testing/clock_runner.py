@@ -22,7 +22,7 @@ class ClockRunner:
     """Advances ``emulator``'s clock at ``speed`` clock seconds per real second; a context manager.
 
     If a call to the emulator fails (it was stopped, its process ended), the runner stops and
-    keeps the exception in :attr:`error`.
+    keeps the exception in ``error``.
     """
 
     def __init__(

@@ -178,7 +178,7 @@ class ZendeskEmulator:
         return describe(self._store_settings, self._api_settings, self.rate_limit)
 
     def change_settings(self, **changes: Any) -> dict[str, Any]:
-        """Change settings by name (see :data:`.settings.SETTING_NAMES`); all or none. Returns them all."""
+        """Change settings by name (see ``testing.settings.SETTING_NAMES``); all or none. Returns them all."""
         apply(self._store_settings, self._api_settings, changes)
         return self.settings()
 

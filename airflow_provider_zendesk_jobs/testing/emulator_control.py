@@ -158,7 +158,7 @@ class EmulatorControl(Protocol):
         ...
 
     def settings(self) -> dict[str, Any]:
-        """Timings, limits, switches and answer styles (see :data:`.settings.SETTING_NAMES`), and the rate limit."""
+        """Timings, limits, switches and answer styles (see ``testing.settings.SETTING_NAMES``), and the rate limit."""
         ...
 
     def change_settings(self, **changes: Any) -> dict[str, Any]:

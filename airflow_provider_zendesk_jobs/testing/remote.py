@@ -64,7 +64,7 @@ class RemoteEmulator:
     """A running emulator at ``url``, controlled over HTTP; :meth:`start` and :meth:`attach` make one.
 
     ``credentials`` are the account's (for :meth:`connection_extra_json`); ``timeout`` bounds each
-    control call, in seconds. ``process`` is the :class:`~.emulator_process.EmulatorProcess` this
+    control call, in seconds. ``process`` is the ``EmulatorProcess`` this
     object owns, if it started one.
     """
 
@@ -100,7 +100,7 @@ class RemoteEmulator:
         ``command`` replaces ``python -m airflow_provider_zendesk_jobs.testing`` (e.g. the path of an
         installed ``zendesk-jobs-emulator``). Credentials other than the demo ones are passed as the
         CLI's ``--email``, ``--api-token``... options. Raises
-        :class:`~.emulator_process.EmulatorProcessError` with the end of the emulator's output when it
+        :class:`EmulatorProcessError` with the end of the emulator's output when it
         exits first or is not ready within ``startup_timeout`` seconds.
         """
         options = [
