@@ -75,9 +75,7 @@ def fill_asset_events(task: BulkImportTask, outlet_events: Any, log: Any) -> Non
     """
     summary = task.import_summary
     outlets = [
-        outlet
-        for outlet in task.outlets
-        if isinstance(outlet, Asset) and outlet.uri.startswith(f"{ZENDESK_SCHEME}://")
+        outlet for outlet in task.outlets if isinstance(outlet, Asset) and outlet.uri.startswith(f"{ZENDESK_SCHEME}://")
     ]
     if summary is None or not outlets:
         return
