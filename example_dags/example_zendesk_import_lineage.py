@@ -105,7 +105,8 @@ def example_zendesk_on_imported_tickets() -> None:
     @task
     def report_import(*, triggering_asset_events: Any = None) -> list[dict[str, Any]]:
         """Each import behind this run, from its asset event: the counts and the first 100 job ids."""
-        imports = [dict(event.extra) for event in (triggering_asset_events or {}).get(tickets, [])]
+        events = triggering_asset_events[tickets] if triggering_asset_events else []  # none in a manual run
+        imports = [dict(event.extra) for event in events]
         for counts in imports:
             log.info(
                 "%s: %s of %s records succeeded, %s failed, %s unresolved, in %s jobs",
