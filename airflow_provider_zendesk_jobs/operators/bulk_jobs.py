@@ -242,7 +242,8 @@ class ZendeskBulkJobOperator(BaseOperator):
             count, prints = source.scan(self.chunk_size)
             if count == 0:
                 self.log.info("%s: %s holds no records; nothing to send.", self.bulk_action.name, source.describe())
-                return ImportSummary(self.bulk_action, 0).xcom(path=self.results_path)
+                self.import_summary = ImportSummary(self.bulk_action, 0).xcom(path=self.results_path)
+                return self.import_summary
             run = self._start(context, source, count, prints)
             return self._drive(context, run)
 
@@ -441,7 +442,7 @@ class ZendeskBulkJobOperator(BaseOperator):
                 if out is not None:
                     for line in result_lines(self.bulk_action, part):
                         out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
-        value = summary.xcom(path=self.results_path)
+        value = self.import_summary = summary.xcom(path=self.results_path)
         self.log.info(
             "%s finished: %s records, %s succeeded, %s failed, %s unresolved (%d unmapped items, %d unreported, "
             "%d uncertain chunks)",
@@ -482,6 +483,30 @@ class ZendeskBulkJobOperator(BaseOperator):
         with path.open("w", encoding="utf-8") as out:  # type: ignore[no-untyped-call]
             yield out
         self.log.info("Wrote the mapping of every record to %s", self.results_path)
+
+    # -- lineage and assets (lineage/) ------------------------------------------------------------
+    #: The return value once the import finished (kept when it fails too): what lineage and asset events report.
+    import_summary: dict[str, Any] | None = None
+
+    def post_execute(self, context: Context, result: Any = None) -> None:
+        """The finished import's counts go into the asset event of an outlet that is its Zendesk object's asset.
+
+        A subclass that overrides this calls ``super().post_execute(context, result)``.
+        """
+        super().post_execute(context, result)
+        from airflow_provider_zendesk_jobs.lineage.assets import fill_asset_events
+
+        fill_asset_events(self, context["outlet_events"], self.log)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the file read, the Zendesk object written, the counts and the jobs."""
+        from airflow_provider_zendesk_jobs.lineage.facets import bulk_import_lineage
+
+        return bulk_import_lineage(self)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on completion; the counts are there when the import finished and failed on its results."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
 
 def _json_text(value: Any, name: str) -> Any:

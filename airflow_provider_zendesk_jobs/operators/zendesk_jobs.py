@@ -164,6 +164,15 @@ class ZendeskJobResultsOperator(BaseOperator):
         values = [job.to_dict(include_results=self.include_results) for job in jobs]
         return values if wait.many else values[0]
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the Zendesk jobs read, one input each (``job_statuses/<id>``)."""
+        from airflow_provider_zendesk_jobs.lineage.facets import job_results_lineage
+
+        return job_results_lineage(self, self.job_id)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
 
 class ZendeskJobStatusAuditOperator(BaseOperator):
     """List the jobs Zendesk still keeps (about the last 100), count them, and flag the failed ones.
@@ -213,3 +222,12 @@ class ZendeskJobStatusAuditOperator(BaseOperator):
         if self.fail_on_failed_jobs and summary["failed_jobs"]:
             raise AirflowFailException(audit_summary.failure_message(summary))
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: Zendesk's job list, the one input the audit reads."""
+        from airflow_provider_zendesk_jobs.lineage.facets import job_audit_lineage
+
+        return job_audit_lineage(self)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self.get_openlineage_facets_on_complete(task_instance)
