@@ -8,6 +8,7 @@ so job ids, clock times and answers must agree exactly; only the URL and the req
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import signal
 import sys
@@ -287,3 +288,20 @@ def test_clock_runner_refuses_bad_speeds_and_ticks() -> None:
     for bad in ({"speed": 0}, {"speed": math.inf}, {"tick": 0}):
         with pytest.raises(ValueError, match=r"(speed|tick) must be"):
             ClockRunner(local, **bad)
+
+
+def test_howto_drive_an_emulator_in_its_own_process(tmp_path: Path) -> None:
+    """The docs' example: the emulator in its own process, for Airflow processes the test starts."""
+    # [START howto_remote_emulator]
+    from airflow_provider_zendesk_jobs.testing import RemoteEmulator
+
+    with RemoteEmulator.start("--manual-clock", output=tmp_path / "emulator.log") as emu:
+        conn = emu.connection_extra_json()  # AIRFLOW_CONN_ZENDESK_DEFAULT of the processes you start
+        job_id = emu.create_job(count=3)
+        emu.advance(emu.finish_time(job_id) - emu.now())  # the job ends when the test says so
+        assert emu.job(job_id)["status"] == "completed"
+        assert emu.request_count("/api/v2/job_statuses") == 0  # what your DAG asked, on the emulator's log
+    # the process is stopped and waited for
+    # [END howto_remote_emulator]
+    assert json.loads(conn)["conn_type"] == "zendesk_jobs"
+    assert emu.process is not None and emu.process.popen.poll() is not None
