@@ -43,13 +43,18 @@ on it, since 7 kills it:
     stops, and the next try, on the other worker, finishes it: every record received exactly
     once. It needs Redis (the broker) at ``E2E_REDIS_URL``; without it the scenario is skipped.
 
-Every process it started is stopped by process group at the end, on failure and on Ctrl-C too.
-The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``. Exit status: 0
-when every scenario passed, 1 otherwise.
+Every process it started is stopped at the end (the Airflow ones by process group), on failure
+and on Ctrl-C too. The summary is printed and written to ``.airflow_home_e2e/e2e_summary.json``.
+Exit status: 0 when every scenario passed, 1 otherwise.
+
+The emulators are the package's own ``airflow_provider_zendesk_jobs.testing.RemoteEmulator``: each
+the CLI emulator in a process of its own, driven over its control API (jobs, faults, the request
+and record logs, the clock, moved by a step or at real speed by a ``ClockRunner``), and stopped
+with the run.
 
 It runs as ``python -m scripts.e2e`` from the checkout. The package: ``harness`` (the run object:
-deadline, processes, stop flag, every wait), ``processes``, ``emulator`` (starting the emulators and
-driving their clocks), ``deployment`` (the Airflow processes), ``airflow_api``, ``metadata`` and
-``task_logs`` (reading Airflow's state), ``scenarios/`` (one module per scenario), ``runner`` and
-``summary``; the scenarios' DAGs are in ``dags/``.
+deadline, processes, cleanups, stop flag, every wait), ``processes``, ``deployment`` (the Airflow
+processes and the emulators), ``airflow_api``, ``metadata`` and ``task_logs`` (reading Airflow's
+state), ``scenarios/`` (one module per scenario), ``runner`` and ``summary``; the scenarios' DAGs
+are in ``dags/``.
 """

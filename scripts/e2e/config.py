@@ -24,6 +24,12 @@ START_DAGS = ("e2e_start_from_trigger_off", "e2e_start_from_trigger_on")
 #: The waits DAGs of dags/e2e_zendesk_waits.py, one per scenario.
 WAITS_DAGS = ("e2e_many_waits", "e2e_restart", "e2e_two_triggerers", "e2e_outage", "e2e_poison_row")
 
+#: The paths of the job-status reads in the emulators' request logs: the job list (and one job's), show_many.
+STATUS_READS = "/api/v2/job_statuses"
+SHOW_MANY = "/api/v2/job_statuses/show_many"
+#: How often a running emulator clock moves (by the real time elapsed), in seconds.
+CLOCK_TICK = 0.5
+
 #: How often the example's watcher reads the job list (ZENDESK_EXAMPLE_WATCH_SECONDS).
 WATCH_SECONDS = 5.0
 #: Must match POLL_SECONDS, DEADLINE_SECONDS in dags/e2e_zendesk_waits.py.

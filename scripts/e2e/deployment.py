@@ -1,7 +1,8 @@
 """The deployment: api-server, scheduler, dag-processor, triggerers and (with Redis) two Celery workers.
 
 Each runs as a separate process, as in production, in the run's throwaway ``AIRFLOW_HOME`` on
-SQLite or PostgreSQL, with one emulator per scenario, each behind its own connection.
+SQLite or PostgreSQL, with one emulator per scenario (the package's ``RemoteEmulator``, a process
+of its own on a free port), each behind its own connection.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import signal
 import socket
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_provider_zendesk_jobs.testing import EmulatorProcessError, RemoteEmulator
 from scripts.console import done, step
 from scripts.e2e import config
 from scripts.e2e.airflow_api import AirflowApi
-from scripts.e2e.emulator import Emulator
 from scripts.e2e.harness import E2EError, E2ERun
 from scripts.e2e.metadata import alive_triggerer_jobs, heartbeat_age
 from scripts.e2e.processes import Proc
@@ -51,7 +53,7 @@ class Deployment:
     db_url: str
     env: dict[str, str]
     api: AirflowApi
-    emulators: dict[str, Emulator] = field(default_factory=dict)
+    emulators: dict[str, RemoteEmulator] = field(default_factory=dict)
     triggerers: dict[str, Proc] = field(default_factory=dict)
     #: The Celery workers (celery scenario), by their Celery hostname, which is also their TI hostname.
     celery_workers: dict[str, Proc] = field(default_factory=dict)
@@ -77,11 +79,17 @@ class Deployment:
         proc.popen.wait(timeout=30)
 
     def unexpected_exits(self) -> list[str]:
-        """The processes that exited on their own (a migration and the poisoned triggerer may)."""
-        return [
+        """The processes that exited on their own (a migration and the poisoned triggerer may), emulators too."""
+        gone = [
             f"{p.name} (pid {p.pid}, exit {p.popen.returncode})"
             for p in self.run.procs.started
             if not p.alive() and p.pid not in self.meant_to_exit and p.name not in ("db_migrate", "triggerer_poison")
+        ]
+        emulators = [(name, emu.process) for name, emu in self.emulators.items() if emu.process is not None]
+        return gone + [
+            f"emulator_{name} (pid {process.pid}, exit {process.returncode})"
+            for name, process in emulators
+            if not process.alive()
         ]
 
 
@@ -222,6 +230,22 @@ def wait_celery_ready(dep: Deployment) -> None:
     dep.run.wait_for("the Celery workers to be ready", ready, 180, every=1.0)
 
 
+# -- the emulators ---------------------------------------------------------------------------------------
+def start_emulator(run: E2ERun, name: str, env: dict[str, str], options: Sequence[str]) -> RemoteEmulator:
+    """The CLI emulator with ``options`` on a free port, its output in ``logs_e2e/emulator_<name>.log``.
+
+    Its stop is one of the run's cleanups from the moment it listens, so it ends on every way out.
+    """
+    try:
+        emulator = RemoteEmulator.start(
+            *options, env=env, cwd=run.home, output=run.home / "logs_e2e" / f"emulator_{name}.log", startup_timeout=30
+        )
+    except EmulatorProcessError as exc:
+        raise E2EError(f"the {name} emulator did not start: {exc}") from None
+    run.on_cleanup(f"the {name} emulator", emulator.stop)
+    return emulator
+
+
 # -- starting it ------------------------------------------------------------------------------------------
 def dag_files(with_celery: bool) -> list[Path]:
     """The DAG files the deployment parses: three examples, unchanged, and the scenarios' own."""
@@ -256,10 +280,9 @@ def start_deployment(run: E2ERun, db: str, pg_url: str, redis_url: str | None) -
     for name in [*EMULATORS, *(["bulk_celery"] if redis_url else [])]:
         # The gate's job stays queued 15 s on a real-time clock: longer than the sensor's first look, so it defers.
         clock = ["--speed", "1", "--queued-seconds", "15"] if name == "gate" else ["--manual-clock"]
-        emulator = Emulator.start(run, name, dep.env, [*clock, "--seed", str(len(dep.emulators) + 1)])
-        dep.emulators[name] = emulator
+        dep.emulators[name] = start_emulator(run, name, dep.env, [*clock, "--seed", str(len(dep.emulators) + 1)])
     for name, emulator in dep.emulators.items():
-        dep.env[f"AIRFLOW_CONN_ZENDESK_{CONN_IDS.get(name, name).upper()}"] = emulator.connection()
+        dep.env[f"AIRFLOW_CONN_ZENDESK_{CONN_IDS.get(name, name).upper()}"] = emulator.connection_extra_json()
     done(began)
 
     began = step(f"migrating the metadata database ({db})")

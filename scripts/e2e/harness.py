@@ -1,4 +1,4 @@
-"""The run object: one ``make e2e`` run's home, deadline, processes and stop flag, and every wait's deadline.
+"""The run object: one ``make e2e`` run's home, deadline, processes, cleanups and stop flag, and every wait's deadline.
 
 A scenario waits only through :meth:`E2ERun.wait_for`, which polls with a deadline of its own,
 never past the run's (less the time kept for stopping everything), and gives up at once when the
@@ -7,6 +7,7 @@ run is stopping (Ctrl-C, SIGTERM, the run's deadline).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,11 @@ class Interrupted(Exception):
 
 
 class E2ERun:
-    """One run: its home (``.airflow_home_e2e``), its deadline, the processes it started, its stop flag."""
+    """One run: its home (``.airflow_home_e2e``), its deadline, the processes it started, its stop flag.
+
+    What it started outside :attr:`procs` (the emulators, each a process of its own owner) registers
+    its stop with :meth:`on_cleanup`, so :meth:`stop_all` ends it too, on every way out.
+    """
 
     def __init__(self, home: Path, deadline_seconds: float) -> None:
         self.home = home
@@ -38,6 +43,8 @@ class E2ERun:
         self.deadline = self.began + deadline_seconds
         self.procs = Processes(home)
         self.stopping = threading.Event()
+        self._cleanups: list[tuple[str, Callable[[], object]]] = []
+        self._cleanups_lock = threading.Lock()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -71,11 +78,28 @@ class E2ERun:
         """The end of a process's log, to put in an error about it."""
         return tail(proc.log, lines)
 
+    def on_cleanup(self, what: str, cleanup: Callable[[], object]) -> None:
+        """``cleanup`` (stopping ``what``) runs in :meth:`stop_all`, before the run's processes are stopped."""
+        with self._cleanups_lock:
+            self._cleanups.append((what, cleanup))
+
     def stop_all(self) -> None:
-        """Stop every process the run started (and their children), whatever state they are in."""
+        """Run every cleanup, newest first, then stop every process the run started (and their children),
+        whatever state they are in. A cleanup that fails is reported and the others still run.
+
+        The cleanups come first: the stray search of :meth:`Processes.stop_all` would otherwise kill,
+        by ``AIRFLOW_HOME``, the emulators they stop cleanly.
+        """
         self.stop()
-        if self.procs.started:
+        with self._cleanups_lock:
+            cleanups, self._cleanups = list(reversed(self._cleanups)), []
+        if self.procs.started or cleanups:
             print("- stopping every process this run started", flush=True)
+        for what, cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # the rest of the cleanup must still run
+                print(f"  warning: stopping {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         self.procs.stop_all()
 
 

@@ -102,10 +102,19 @@ def test_the_script_agrees_with_the_dags_on_poll_interval_and_deadline():
 
 
 def test_requests_are_counted_per_poll_interval():
+    from airflow_provider_zendesk_jobs.testing import RequestRecord
+    from scripts.e2e.config import SHOW_MANY
     from scripts.e2e.scenarios.common import per_interval
 
     start = 1000.0
-    records = [{"wall_time": start + offset} for offset in (0.0, 4.9, 5.0, 12.0, 14.99, 15.0, -0.1)]
+
+    def show_many_at(offset: float) -> RequestRecord:
+        return RequestRecord(
+            time=0.0, wall_time=start + offset, method="GET", path=SHOW_MANY, query="ids=1", status=200,
+            auth="basic", fault=None,
+        )  # fmt: skip
+
+    records = [show_many_at(offset) for offset in (0.0, 4.9, 5.0, 12.0, 14.99, 15.0, -0.1)]
     assert per_interval(records, start, 3) == [2, 1, 2]
 
 

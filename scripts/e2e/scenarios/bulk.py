@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
-from scripts.e2e.config import BULK_DAG, BULK_KILLED_DAG
+from airflow_provider_zendesk_jobs.testing import ClockRunner
+from scripts.e2e.config import BULK_DAG, BULK_KILLED_DAG, CLOCK_TICK
 from scripts.e2e.deployment import Deployment
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import task_try, xcom
@@ -30,12 +31,13 @@ def bulk(dep: Deployment, result: Result) -> None:
 def the_example(dep: Deployment, result: Result) -> None:
     run, emu = dep.run, dep.emulators["bulk"]
     dep.api.create_pool("zendesk_jobs", slots=4)
-    with emu.clock_running():
+    with ClockRunner(emu, speed=1.0, tick=CLOCK_TICK):
         run_id = dep.api.trigger(BULK_DAG, {})
         tis = final_states(run, BULK_DAG, run_id, 300)
     result.figures["example_tasks"] = {ti.task_id: ti.state for ti in tis}
     value = xcom(BULK_DAG, run_id, TASK_ID) or {}
-    received, duplicates = emu.records_received(), emu.duplicate_records()
+    records = emu.record_summary()
+    received, duplicates = records["total"], records["duplicates"]
     result.figures.update(
         example_result={key: value.get(key) for key in COUNTS},
         example_jobs=len(value.get("jobs") or []),
@@ -64,10 +66,11 @@ def killed_mid_import(dep: Deployment, result: Result) -> None:
 
     pid = int(run.wait_for("the bulk import to have 5 jobs active", five_active, 240))
     os.kill(pid, signal.SIGKILL)
-    with emu.clock_running():
+    with ClockRunner(emu, speed=1.0, tick=CLOCK_TICK):
         final_states(run, BULK_KILLED_DAG, run_id, 300)
     last = task_try(BULK_KILLED_DAG, run_id, TASK_ID)
-    received, duplicates = emu.records_received(), emu.duplicate_records()
+    summary = emu.record_summary()
+    received, duplicates = summary["total"], summary["duplicates"]
     value = xcom(BULK_KILLED_DAG, run_id, TASK_ID) or {}
     result.figures.update(
         killed_pid=pid,

@@ -14,7 +14,8 @@ import os
 import signal
 import time
 
-from scripts.e2e.config import CELERY_DAG, CELERY_POOL, CELERY_RECORDS, TASK_HEARTBEAT_TIMEOUT
+from airflow_provider_zendesk_jobs.testing import ClockRunner
+from scripts.e2e.config import CELERY_DAG, CELERY_POOL, CELERY_RECORDS, CLOCK_TICK, TASK_HEARTBEAT_TIMEOUT
 from scripts.e2e.deployment import Deployment
 from scripts.e2e.harness import E2EError, Result
 from scripts.e2e.metadata import TryOn, earlier_tries, task_try, xcom
@@ -74,7 +75,7 @@ def celery(dep: Deployment, result: Result) -> None:
             retried.append(time.monotonic() - killed_at)
         return bool(retried)
 
-    with emu.clock_running():
+    with ClockRunner(emu, speed=1.0, tick=CLOCK_TICK):
         try:
             run.wait_for("the scheduler to start the next try", next_try_started, TASK_HEARTBEAT_TIMEOUT + 150)
             final_states(run, CELERY_DAG, run_id, 300)
@@ -82,7 +83,8 @@ def celery(dep: Deployment, result: Result) -> None:
             raise E2EError(f"{exc} (the task is {now()}; see {logs}):{hint()}") from None
     last = now()
     history = earlier_tries(CELERY_DAG, run_id, TASK_ID)
-    received, duplicates = emu.records_received(), emu.duplicate_records()
+    records = emu.record_summary()
+    received, duplicates = records["total"], records["duplicates"]
     value = xcom(CELERY_DAG, run_id, TASK_ID) or {}
     result.figures.update(
         workers=list(dep.celery_workers),

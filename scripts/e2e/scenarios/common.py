@@ -4,21 +4,22 @@ and check that every wait ended once."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from scripts.e2e.config import POLL_SECONDS
+from airflow_provider_zendesk_jobs.testing import RemoteEmulator, RequestRecord
+from scripts.e2e.config import POLL_SECONDS, SHOW_MANY, STATUS_READS
 from scripts.e2e.deployment import Deployment
-from scripts.e2e.emulator import SHOW_MANY, Emulator
 from scripts.e2e.harness import E2ERun, Result
 from scripts.e2e.metadata import TERMINAL, Ti, task_instances
 from scripts.e2e.task_logs import FIRED, STARTED, task_log_text
 
 
-def create_jobs(emu: Emulator, count: int, *, work_seconds: Callable[[int], float], records: int = 3) -> list[str]:
+def create_jobs(
+    emu: RemoteEmulator, count: int, *, work_seconds: Callable[[int], float], records: int = 3
+) -> list[str]:
     """``count`` ticket jobs, each queued 2 s and then working ``work_seconds(index)`` on the emulator's clock."""
     return [
-        emu.create_job(kind="tickets_create", count=records, queued_seconds=2, work_seconds=work_seconds(index))
+        emu.create_job("tickets_create", count=records, queued_seconds=2, work_seconds=work_seconds(index))
         for index in range(count)
     ]
 
@@ -35,30 +36,36 @@ def final_states(run: E2ERun, dag_id: str, run_id: str, timeout: float, expected
     return list(run.wait_for(f"every task of {dag_id} to finish", finished, timeout))
 
 
-def per_interval(records: list[dict[str, Any]], start: float, intervals: int) -> list[int]:
+def per_interval(records: Sequence[RequestRecord], start: float, intervals: int) -> list[int]:
     """Requests per poll interval from ``start`` (wall time), for ``intervals`` intervals."""
     counts = [0] * intervals
     for record in records:
-        slot = int((float(record["wall_time"]) - start) // POLL_SECONDS)
+        slot = int((record.wall_time - start) // POLL_SECONDS)
         if 0 <= slot < intervals:
             counts[slot] += 1
     return counts
 
 
-def show_many_per_interval(run: E2ERun, emu: Emulator, intervals: int = 3) -> tuple[list[dict[str, Any]], list[int]]:
+def show_many_per_interval(
+    run: E2ERun, emu: RemoteEmulator, intervals: int = 3
+) -> tuple[list[RequestRecord], list[int]]:
     """One interval to settle, then ``intervals`` measured: the show_many requests in them, and their count per
     interval."""
     start = time.time() + POLL_SECONDS
     end = start + intervals * POLL_SECONDS
     run.wait_for("the measured intervals to pass", lambda: time.time() >= end, 60, 0.5)
-    measured = [r for r in emu.requests(SHOW_MANY) if start <= float(r["wall_time"]) < end]
+    measured = [r for r in emu.request_records(SHOW_MANY, "GET") if start <= r.wall_time < end]
     return measured, per_interval(measured, start, intervals)
 
 
-def wait_for_a_poll(run: E2ERun, emu: Emulator) -> None:
+def wait_for_a_poll(run: E2ERun, emu: RemoteEmulator) -> None:
     """Until the emulator serves a job-status read from now on."""
     since = time.time()
-    run.wait_for("the triggerer to poll", lambda: any(float(r["wall_time"]) >= since for r in emu.requests()), 60, 0.5)
+
+    def polled() -> bool:
+        return any(r.wall_time >= since for r in emu.request_records(STATUS_READS, "GET"))
+
+    run.wait_for("the triggerer to poll", polled, 60, 0.5)
 
 
 def ends_once(dep: Deployment, dag_id: str, run_id: str, tis: list[Ti], job_ids: list[str], result: Result) -> None:

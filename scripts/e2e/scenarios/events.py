@@ -12,16 +12,16 @@ import time
 from datetime import datetime
 from typing import Any
 
-from scripts.e2e.config import EVENTS_DAG, WATCH_SECONDS
+from airflow_provider_zendesk_jobs.testing import RemoteEmulator
+from scripts.e2e.config import EVENTS_DAG, STATUS_READS, WATCH_SECONDS
 from scripts.e2e.deployment import Deployment
-from scripts.e2e.emulator import STATUS_READS, Emulator
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import run_state, watcher_cursor, xcom
 
 
-def list_reads(emu: Emulator, since: float = 0.0) -> list[float]:
+def list_reads(emu: RemoteEmulator, since: float = 0.0) -> list[float]:
     """Wall times of the reads of the job list itself (not of single jobs or show_many)."""
-    times = [float(r["wall_time"]) for r in emu.requests() if r["path"] == STATUS_READS]
+    times = [r.wall_time for r in emu.request_records(STATUS_READS, "GET") if r.path == STATUS_READS]
     return [t for t in times if t >= since]
 
 
@@ -32,9 +32,7 @@ def events(dep: Deployment, result: Result) -> None:
 
 def events_through_a_restart(dep: Deployment, result: Result) -> None:
     run, emu = dep.run, dep.emulators["events"]
-    first, second = (
-        emu.create_job(kind="tickets_import", count=2, queued_seconds=0, work_seconds=1e7) for _ in range(2)
-    )
+    first, second = (emu.create_job("tickets_import", count=2, queued_seconds=0, work_seconds=1e7) for _ in range(2))
     run.wait_for("the watcher to read the job list twice", lambda: len(list_reads(emu)) >= 2, 300)
 
     def killed_starts_one_run(job_id: str, runs_before: int) -> dict[str, Any]:

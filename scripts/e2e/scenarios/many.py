@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-from scripts.e2e.config import POLL_SECONDS
+from airflow_provider_zendesk_jobs.testing import ClockRunner
+from scripts.e2e.config import CLOCK_TICK, POLL_SECONDS
 from scripts.e2e.deployment import Deployment
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import all_deferred_and_held
@@ -27,11 +28,11 @@ def many(dep: Deployment, result: Result, waits: int = 30) -> None:
     )
     # The clock stands still: every job is pending.
     measured, counts = show_many_per_interval(run, emu)
-    ids_asked = {job for r in measured for job in urllib.parse.parse_qs(r["query"]).get("ids", [""])[0].split(",")}
+    ids_asked = {job for r in measured for job in urllib.parse.parse_qs(r.query).get("ids", [""])[0].split(",")}
     result.figures.update(waits=waits, show_many_per_interval=counts, ids_covered=len(ids_asked & set(job_ids)))
     result.check(max(counts) <= 2, f"show_many per {POLL_SECONDS:g} s interval while all pending: {counts} (max 2)")
     result.check(min(counts) >= 1, f"an interval without a show_many while waits were pending: {counts}")
-    with emu.clock_running():
+    with ClockRunner(emu, speed=1.0, tick=CLOCK_TICK):
         tis = final_states(run, DAG_ID, run_id, 240)
     waits_tis = [ti for ti in tis if ti.task_id == "wait"]
     succeeded = sum(ti.state == "success" for ti in waits_tis)

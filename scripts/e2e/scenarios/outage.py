@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from scripts.e2e.config import OUTAGE_SECONDS
+from airflow_provider_zendesk_jobs.testing import Fault
+from scripts.e2e.config import OUTAGE_SECONDS, STATUS_READS
 from scripts.e2e.deployment import Deployment
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import all_deferred_and_held, mapped_waits
@@ -20,7 +21,7 @@ def outage(dep: Deployment, result: Result, waits: int = 6) -> None:
     run_id = dep.api.trigger(DAG_ID, {"job_ids": job_ids})
     run.wait_for("the waits deferred and held", lambda: all_deferred_and_held(DAG_ID, run_id, waits), 300)
     wait_for_a_poll(run, emu)
-    emu.add_fault("server_error")
+    emu.add_fault(Fault("server_error"))
     began = time.time()
     ended_early: dict[int, float] = {}
 
@@ -33,7 +34,7 @@ def outage(dep: Deployment, result: Result, waits: int = 6) -> None:
     run.wait_for("the outage to last its two minutes", outage_over, OUTAGE_SECONDS + 30, 1.0)
     emu.clear_faults()
     outage_ended = time.time()
-    served_503 = sum(1 for r in emu.requests() if r["status"] == 503)
+    served_503 = sum(1 for r in emu.request_records(STATUS_READS, "GET") if r.status == 503)
     emu.advance(60)
     tis = [ti for ti in final_states(run, DAG_ID, run_id, 180) if ti.task_id == "wait"]
     succeeded = sum(ti.state == "success" for ti in tis)

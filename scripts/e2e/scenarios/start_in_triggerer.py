@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import urllib.parse
 
+from airflow_provider_zendesk_jobs.testing import ClockRunner
+from scripts.e2e.config import CLOCK_TICK, SHOW_MANY
 from scripts.e2e.deployment import Deployment
-from scripts.e2e.emulator import SHOW_MANY
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import task_instances
 from scripts.e2e.scenarios.common import create_jobs, final_states
@@ -35,7 +36,7 @@ def waits_of(dep: Deployment, result: Result, mode: str, waits: int) -> dict[str
     """One DAG's run (``e2e_start_from_trigger_<mode>``) to its end, and what it cost."""
     run, emu = dep.run, dep.emulators["start"]
     dag_id = f"e2e_start_from_trigger_{mode}"
-    before = len(emu.requests(""))
+    before = emu.request_count(None, "GET")
     job_ids = create_jobs(emu, waits, work_seconds=lambda i: 5.0 + i)
     run_id = dep.api.trigger(dag_id, {"job_ids": job_ids})
     run.wait_for(
@@ -43,11 +44,11 @@ def waits_of(dep: Deployment, result: Result, mode: str, waits: int) -> dict[str
         lambda: sum(ti.state == "deferred" for ti in task_instances(dag_id, run_id)) == waits,
         300,
     )
-    with emu.clock_running():
+    with ClockRunner(emu, speed=1.0, tick=CLOCK_TICK):
         tis = final_states(run, dag_id, run_id, 300, expected=waits)
     succeeded = sum(ti.state == "success" for ti in tis)
-    requests = emu.requests("")[before:]
-    asked = [urllib.parse.parse_qs(r["query"]).get("ids", [""])[0] for r in requests if r["path"].startswith(SHOW_MANY)]
+    requests = emu.request_records(None, "GET")[before:]
+    asked = [urllib.parse.parse_qs(r.query).get("ids", [""])[0] for r in requests if r.path.startswith(SHOW_MANY)]
     single_id = sum(1 for ids in asked if "," not in ids)
     runs = run.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
     # "attempt=*.log" also matches the triggerer's "attempt=1.log.trigger.N.log": a worker's log has no ".trigger."
