@@ -23,7 +23,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.dags.test_example_dags import ROOT, latest_run
+from tests.support.dag_runs import ROOT, latest_run
 
 DAG_ID = "example_zendesk_bulk_import"
 LOGICAL_DATE = "2026-01-01T00:00:00+00:00"

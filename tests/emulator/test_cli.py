@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_zendesk_jobs.testing.cli import build_parser, main
-from tests.emulator.support import BASIC
+from tests.support.emulator_http import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
 

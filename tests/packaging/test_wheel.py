@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 import airflow_provider_zendesk_jobs
-from tests.emulator.support import BASIC
+from tests.support.emulator_http import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_NAME = "airflow-provider-zendesk-jobs"
