@@ -56,7 +56,7 @@ def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
         AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
         ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
     if not AIRFLOW_V_3_3_PLUS:
         env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")

@@ -29,7 +29,7 @@ def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.Comp
     env.update(
         AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
     return subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", dag_id, *extra],
