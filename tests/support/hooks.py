@@ -1,4 +1,5 @@
-"""Helpers for unit tests: a clock the test owns, and connections set through the environment."""
+"""A Zendesk account without a server (requests-mock, httpx mock transports): its address and credentials, a clock
+the test owns, connections set through the environment, hooks on them, and one call to a sync or async hook method."""
 
 from __future__ import annotations
 
