@@ -45,8 +45,11 @@ typecheck: install
 	$(BIN)/mypy
 
 # tests/packaging builds and installs the wheel; here a missing build tool fails it instead of skipping.
+# One pytest-xdist worker per core (PYTEST_WORKERS=0 runs in this process), each with its own AIRFLOW_HOME;
+# loadgroup hands tests out one by one, the longest first (tests/conftest.py orders them).
+PYTEST_WORKERS ?= auto
 pytest: install
-	ZENDESK_REQUIRE_PACKAGING=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	ZENDESK_REQUIRE_PACKAGING=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

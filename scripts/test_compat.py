@@ -176,7 +176,9 @@ def run_env(env: Env, pytest_args: list[str]) -> Outcome:
         return outcome
     environ = dict(os.environ, AIRFLOW_HOME=str(home), VIRTUAL_ENV=str(env.venv))
     environ["PATH"] = f"{env.venv / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
-    cmd = [str(env.venv / "bin" / "python"), "-m", "pytest", "-q", f"--junitxml={junit}", *pytest_args]
+    # One pytest-xdist worker per core, as `make test` runs it (each worker has its own AIRFLOW_HOME under home).
+    cmd = [str(env.venv / "bin" / "python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup",
+           f"--junitxml={junit}", *pytest_args]  # fmt: skip
     with log.open("a") as out:
         result = subprocess.run(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     outcome.seconds = time.monotonic() - started

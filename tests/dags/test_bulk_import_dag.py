@@ -23,7 +23,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.dags.test_example_dags import ROOT, latest_run
+from tests.support.dag_runs import ROOT, latest_run
 
 DAG_ID = "example_zendesk_bulk_import"
 LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
@@ -56,7 +56,7 @@ def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
         AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
         ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
     if not AIRFLOW_V_3_3_PLUS:
         env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from tests.support.dag_runs import ROOT, latest_run
 
-ROOT = Path(__file__).resolve().parents[2]
 GATE = "example_zendesk_bulk_import_gate"
 AUDIT = "example_zendesk_job_audit"
 STATUS_READS = "/api/v2/job_statuses"
@@ -30,7 +29,7 @@ def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.Comp
     env.update(
         AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
     return subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", dag_id, *extra],
@@ -40,26 +39,6 @@ def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.Comp
         timeout=150,
         check=False,
     )
-
-
-def latest_run(dag_id: str) -> dict[str, Any]:
-    """Task states and XCom return values of the DAG's latest run, from the test metadata database."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
-        assert run is not None
-        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
-        return {
-            "run_id": run.run_id,
-            "state": str(run.state),
-            "tasks": tasks,
-            "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
-        }
 
 
 class ClockAfterTrigger(threading.Thread):

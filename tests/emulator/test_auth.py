@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.emulator.support import BASIC, BEARER, call
+from tests.support.emulator_http import BASIC, BEARER, call
 
 UNAUTHORIZED = {"error": "Couldn't authenticate you"}
 

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import JOB_KINDS, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.cli import build_parser
-from tests.emulator.support import call, get_json
+from tests.support.emulator_http import call, get_json
 
 USER, ORG = 360_000_001_000, 360_000_001_001
 MEMBERSHIP = 480_000_001_000

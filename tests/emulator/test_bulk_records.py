@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from tests.emulator.support import call
+from tests.support.emulator_http import call
 
 # fmt: off
 CASES = [

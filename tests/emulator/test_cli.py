@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import RemoteEmulator
 from airflow_provider_zendesk_jobs.testing.cli import build_parser, main
-from tests.emulator.support import BASIC
+from tests.support.emulator_http import BASIC
 
 
 def get(url: str, path: str, auth: str | None = BASIC) -> tuple[int, dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import RequestRecord
-from tests.emulator.support import BASIC, call, get_json
+from tests.support.emulator_http import BASIC, call, get_json
 
 LIST = "/api/v2/job_statuses"
 

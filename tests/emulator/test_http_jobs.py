@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.support import call, get_json
+from tests.support.emulator_http import call, get_json
 
 JSON = "application/json; charset=utf-8"
 

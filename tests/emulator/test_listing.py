@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.emulator.support import call, get_json
+from tests.support.emulator_http import call, get_json
 
 
 def path_of(link: str) -> str:

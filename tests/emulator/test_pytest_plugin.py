@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ManualClock
-from tests.emulator.support import call, host_port
+from tests.support.emulator_http import call, host_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +53,7 @@ def test_a_named_connection_is_gone_after_the_test():
     assert "AIRFLOW_CONN_ZENDESK_EU" not in os.environ
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_project_that_opts_in_gets_the_fixtures_and_they_clean_up(tmp_path):
     project = tmp_path / "project"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.support import call
+from tests.support.emulator_http import call
 
 LIST = "/api/v2/job_statuses"
 

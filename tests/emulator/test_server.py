@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
-from tests.emulator.support import BASIC, call, host_port
+from tests.support.emulator_http import BASIC, call, host_port
 
 LIST = "/api/v2/job_statuses"
 

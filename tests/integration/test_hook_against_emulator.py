@@ -1,7 +1,7 @@
-"""The sync hook against the emulator over loopback: reads, auth modes, pagination, bulk calls, faults.
+"""The sync hook against the emulator over loopback: reads, auth modes, pagination, bulk calls.
 
-The hook sleeps on the emulator's manual clock, so every Retry-After and backoff is measured in
-clock seconds and no test waits in real time.
+The hook sleeps on the emulator's manual clock, so no test waits in real time. Both hooks under every
+fault (429s, 5xx, hangs, broken answers) are in tests/reliability/test_faults_hook.py.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import pytest
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
     ZendeskNotFoundError,
-    ZendeskRateLimitError,
     ZendeskResponseError,
-    ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.jobs import JobState
-from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 
 
 def hook_for(
@@ -198,70 +196,3 @@ def test_every_bulk_call_shape(
     else:
         item = done.items[0]
         assert expected in {item.action, item.status, "index" if item.index is not None else None}
-
-
-# -- faults -------------------------------------------------------------------------------------------
-def test_429_with_retry_after_seconds_is_honoured(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    job_id = emulator.create_job(count=1)
-    emulator.add_fault(Fault("rate_limit", count=2, retry_after=7))
-    hook = hook_for(emulator, monkeypatch)
-    assert hook.get_job_status(job_id).id == job_id
-    times = [r.time for r in emulator.requests]
-    assert [r.status for r in emulator.requests] == [429, 429, 200]
-    assert times[1] - times[0] >= 7
-    assert times[2] - times[1] >= 7
-
-
-def test_429_with_http_date_is_honoured(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    job_id = emulator.create_job(count=1)
-    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, retry_after_http_date=True))
-    hook = hook_for(emulator, monkeypatch)
-    hook.get_job_status(job_id)
-    first, second = emulator.requests
-    assert second.time - first.time >= 29  # HTTP dates carry whole seconds
-
-
-def test_requests_per_minute_limit(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    job_id = emulator.create_job(count=1)
-    emulator.set_rate_limit(5)
-    hook = hook_for(emulator, monkeypatch)
-    for _ in range(8):
-        hook.get_job_status(job_id)
-    served = [r for r in emulator.requests if r.status == 200]
-    assert len(served) == 8
-    assert any(r.status == 429 for r in emulator.requests)
-    # Never more than five served in any clock minute.
-    for first in served:
-        assert sum(1 for r in served if first.time <= r.time < first.time + 60) <= 5
-
-
-@pytest.mark.parametrize("kind", ["server_error", "html_error", "malformed_json", "truncated", "close"])
-def test_transient_faults_are_retried(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    job_id = emulator.create_job(count=1)
-    emulator.add_fault(Fault(kind, count=2))
-    assert hook_for(emulator, monkeypatch).get_job_status(job_id).id == job_id
-    assert emulator.request_count() == 3
-
-
-def test_html_errors_past_the_budget_give_a_short_excerpt(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    emulator.add_fault(Fault("html_error"))
-    with pytest.raises(ZendeskUnavailableError) as info:
-        hook_for(emulator, monkeypatch, retry_limit=3).get_job_status("V3-a")
-    assert emulator.request_count() == 3
-    assert "<" not in str(info.value) and len(str(info.value)) < 600
-
-
-def test_rate_limit_past_the_budget(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    emulator.add_fault(Fault("rate_limit", retry_after=1))
-    with pytest.raises(ZendeskRateLimitError):
-        hook_for(emulator, monkeypatch, retry_limit=2).get_job_status("V3-a")
-
-
-@pytest.mark.timeout(30)
-def test_a_hang_is_cut_off_by_the_read_timeout(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    job_id = emulator.create_job(count=1)
-    emulator.add_fault(Fault("hang", count=1))
-    hook = hook_for(emulator, monkeypatch, read_timeout=0.5)
-    assert hook.get_job_status(job_id).id == job_id

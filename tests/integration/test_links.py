@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -20,22 +17,13 @@ from airflow_provider_zendesk_jobs.links import (
 )
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from tests.airflow_compat import register_dag
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("airflow_db")]
 
 JOB_LINK = "_link_ZendeskJobLink"
 TICKET_LINK = "_link_ZendeskCreatedTicketLink"
-
-
-@pytest.fixture
-def emulator(airflow_db: Path, zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
-    """The plugin's emulator, its manual clock at the real time (the run's dates come from the database)."""
-    emulator: ZendeskEmulator = zendesk_emulator_factory(
-        conn_id="zendesk_default", clock=ManualClock(start=time.time()), max_active_jobs=10_000
-    )
-    return emulator
 
 
 def run_and_read_xcoms(dag: Any) -> dict[tuple[str, str], Any]:
@@ -59,36 +47,38 @@ def finished_job(emu: ZendeskEmulator, kind: str = "tickets_create", count: int 
     return job_id
 
 
-def test_results_operator_links_to_its_job_and_its_first_created_ticket(emulator: ZendeskEmulator) -> None:
+def test_results_operator_links_to_its_job_and_its_first_created_ticket(emulator_at_real_time: ZendeskEmulator) -> None:
     from airflow.sdk import DAG
 
-    job_id = finished_job(emulator)
+    job_id = finished_job(emulator_at_real_time)
     with DAG("zd_links_results", schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False) as dag:
         ZendeskJobResultsOperator(task_id="results", job_id=job_id)
     xcoms = run_and_read_xcoms(dag)
 
     created = xcoms[("results", "return_value")]["succeeded_ids"]
     assert len(created) == 3
-    assert xcoms[("results", JOB_LINK)] == f"{emulator.url}/api/v2/job_statuses/{job_id}.json"
-    assert xcoms[("results", TICKET_LINK)] == f"{emulator.url}/agent/tickets/{created[0]}"
+    assert xcoms[("results", JOB_LINK)] == f"{emulator_at_real_time.url}/api/v2/job_statuses/{job_id}.json"
+    assert xcoms[("results", TICKET_LINK)] == f"{emulator_at_real_time.url}/agent/tickets/{created[0]}"
 
 
-def test_results_operator_of_an_update_job_has_no_ticket_link(emulator: ZendeskEmulator) -> None:
+def test_results_operator_of_an_update_job_has_no_ticket_link(emulator_at_real_time: ZendeskEmulator) -> None:
     from airflow.sdk import DAG
 
-    job_id = finished_job(emulator, "tickets_update")
+    job_id = finished_job(emulator_at_real_time, "tickets_update")
     with DAG("zd_links_update", schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False) as dag:
         ZendeskJobResultsOperator(task_id="results", job_id=[job_id])
     xcoms = run_and_read_xcoms(dag)
 
-    assert xcoms[("results", JOB_LINK)] == f"{emulator.url}/api/v2/job_statuses/{job_id}.json"  # a list of one
+    assert (
+        xcoms[("results", JOB_LINK)] == f"{emulator_at_real_time.url}/api/v2/job_statuses/{job_id}.json"
+    )  # a list of one
     assert xcoms[("results", TICKET_LINK)] == ""
 
 
-def test_sensor_links_to_the_jobs_of_its_xcom_arg(emulator: ZendeskEmulator) -> None:
+def test_sensor_links_to_the_jobs_of_its_xcom_arg(emulator_at_real_time: ZendeskEmulator) -> None:
     from airflow.sdk import DAG, task
 
-    first, second = finished_job(emulator), finished_job(emulator)
+    first, second = finished_job(emulator_at_real_time), finished_job(emulator_at_real_time)
     with DAG("zd_links_sensor", schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False) as dag:
 
         @task
@@ -98,7 +88,10 @@ def test_sensor_links_to_the_jobs_of_its_xcom_arg(emulator: ZendeskEmulator) -> 
         ZendeskJobStatusSensor(task_id="wait", job_id=start_imports(), poke_interval=5)
     xcoms = run_and_read_xcoms(dag)
 
-    assert xcoms[("wait", JOB_LINK)] == f"{emulator.url}/api/v2/job_statuses/show_many.json?ids={first},{second}"
+    assert (
+        xcoms[("wait", JOB_LINK)]
+        == f"{emulator_at_real_time.url}/api/v2/job_statuses/show_many.json?ids={first},{second}"
+    )
     assert ("wait", TICKET_LINK) not in xcoms  # the sensor's summary holds no ticket ids: no such button
 
 
@@ -129,7 +122,7 @@ def test_provider_info_registers_both_links() -> None:
 
 
 def test_the_bulk_operator_links_to_its_jobs_and_its_first_created_ticket_from_its_return_value(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow_provider_zendesk_jobs import links
     from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator

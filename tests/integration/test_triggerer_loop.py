@@ -93,6 +93,7 @@ def run_in_a_fresh_triggerer() -> dict[str, object]:
     return result
 
 
+@pytest.mark.slow
 def test_the_first_trigger_imports_nothing_heavy_on_the_event_loop() -> None:
     result = run_in_a_fresh_triggerer()
     assert result["statuses"] == ["success"] * 25

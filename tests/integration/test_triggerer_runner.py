@@ -24,7 +24,7 @@ from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_1_PLUS
 from airflow_provider_zendesk_jobs.waiting.failures import result_from_event
 from tests.airflow_compat import RunTrigger, stored_trigger_kwargs_text
-from tests.unit.test_poller_support import (
+from tests.support.pollers import (
     on_emulator_time,
 )
 

@@ -8,45 +8,21 @@ a wait of minutes takes well under a second. Task states and XCom values are rea
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pendulum
 import pytest
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
-from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
-from tests.airflow_compat import AIRFLOW_V_3_1_PLUS, register_dag
-from tests.task_clock import on_clock
-from tests.unit.test_poller_support import show_many_requests
+from tests.airflow_compat import AIRFLOW_V_3_1_PLUS
+from tests.support.dag_runs import run_dag
+from tests.support.pollers import show_many_requests
+from tests.support.task_clock import on_clock
 
-pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def emulator(airflow_db: Path, zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
-    """The plugin's emulator, its manual clock at the real time (reschedule dates come from the database)."""
-    emulator: ZendeskEmulator = zendesk_emulator_factory(
-        conn_id="zendesk_default", clock=ManualClock(start=time.time()), max_active_jobs=10_000
-    )
-    return emulator
-
-
-def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
-    """Register the DAG as the DAG processor would, run it with ``dag.test()``, read back states and XComs."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    register_dag(dag)
-    run = dag.test(**kwargs)
-    with create_session() as session:
-        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key="return_value")).all()
-        xcom = {row.task_id: XComModel.deserialize_value(row) for row in rows}
-    return {"state": str(run.state), "tasks": tasks, "xcom": xcom}
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("airflow_db")]
 
 
 def gate_dag(emu: ZendeskEmulator, dag_id: str, start_job: Callable[[], str], **sensor_kwargs: Any) -> Any:
@@ -65,11 +41,14 @@ def gate_dag(emu: ZendeskEmulator, dag_id: str, start_job: Callable[[], str], **
     return dag
 
 
-def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator) -> None:
+def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator_at_real_time: ZendeskEmulator) -> None:
     dag = gate_dag(
-        emulator, "zd_wait_deferred_ok", lambda: emulator.create_job(count=3, work_seconds=27), deferrable=True
+        emulator_at_real_time,
+        "zd_wait_deferred_ok",
+        lambda: emulator_at_real_time.create_job(count=3, work_seconds=27),
+        deferrable=True,
     )
-    with triggers_on_clock(emulator.clock.now, emulator.advance):
+    with triggers_on_clock(emulator_at_real_time.clock.now, emulator_at_real_time.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"start_import": "success", "wait": "success"}
     job_id = result["xcom"]["start_import"]
@@ -78,22 +57,22 @@ def test_deferred_wait_succeeds_on_the_trigger_s_event(emulator: ZendeskEmulator
         "status": "completed",
         "total": 3,
         "progress": 3,
-        "message": emulator.job(job_id)["message"],
+        "message": emulator_at_real_time.job(job_id)["message"],
     }
-    times = [r.time for r in show_many_requests(emulator)]
+    times = [r.time for r in show_many_requests(emulator_at_real_time)]
     # The sensor's own check, then the trigger every 5 s until the job was seen completed (+28 s).
     assert [t - times[0] for t in times] == [0, 5, 10, 15, 20, 25, 30]
 
 
-def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -> None:
+def test_deferred_wait_fails_for_good_on_a_dead_job(emulator_at_real_time: ZendeskEmulator) -> None:
     dag = gate_dag(
-        emulator,
+        emulator_at_real_time,
         "zd_wait_deferred_killed",
-        lambda: emulator.create_job(count=2, work_seconds=12, outcome="killed"),
+        lambda: emulator_at_real_time.create_job(count=2, work_seconds=12, outcome="killed"),
         deferrable=True,
         retries=3,
     )
-    with triggers_on_clock(emulator.clock.now, emulator.advance):
+    with triggers_on_clock(emulator_at_real_time.clock.now, emulator_at_real_time.advance):
         result = run_dag(dag)
     # AirflowFailException: failed at once, not up for retry, although the task has retries.
     assert result["tasks"] == {"start_import": "success", "wait": "failed"}
@@ -101,31 +80,33 @@ def test_deferred_wait_fails_for_good_on_a_dead_job(emulator: ZendeskEmulator) -
 
 
 @pytest.mark.parametrize(("soft_fail", "state"), [(True, "skipped"), (False, "failed")])
-def test_the_sensor_timeout_holds_in_deferred_mode(emulator: ZendeskEmulator, soft_fail: bool, state: str) -> None:
+def test_the_sensor_timeout_holds_in_deferred_mode(
+    emulator_at_real_time: ZendeskEmulator, soft_fail: bool, state: str
+) -> None:
     dag = gate_dag(
-        emulator,
+        emulator_at_real_time,
         f"zd_wait_deferred_timeout_{state}",
-        lambda: emulator.create_job(count=2, work_seconds=3600),
+        lambda: emulator_at_real_time.create_job(count=2, work_seconds=3600),
         deferrable=True,
         timeout=42,
         poke_interval=30,
         soft_fail=soft_fail,
     )
-    with triggers_on_clock(emulator.clock.now, emulator.advance):
+    with triggers_on_clock(emulator_at_real_time.clock.now, emulator_at_real_time.advance):
         result = run_dag(dag)
     assert result["tasks"]["wait"] == state
-    times = [r.time for r in show_many_requests(emulator)]
+    times = [r.time for r in show_many_requests(emulator_at_real_time)]
     assert [t - times[0] for t in times] == [0, 30, 42]  # a last read exactly at the deadline
 
 
-def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator: ZendeskEmulator) -> None:
+def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator_at_real_time: ZendeskEmulator) -> None:
     """Zendesk goes down once the sensor has deferred and stays down: the deadline is kept, soft_fail skips."""
     from airflow_provider_zendesk_jobs.testing import Fault
 
     dag = gate_dag(
-        emulator,
+        emulator_at_real_time,
         "zd_wait_deferred_outage_skipped",
-        lambda: emulator.create_job(count=2, work_seconds=3600),
+        lambda: emulator_at_real_time.create_job(count=2, work_seconds=3600),
         deferrable=True,
         timeout=120,
         poke_interval=10,
@@ -133,46 +114,46 @@ def test_an_outage_past_the_timeout_skips_a_soft_fail_sensor(emulator: ZendeskEm
     )
 
     def advance(seconds: float) -> float:  # the trigger's first sleep: from then on every read is a 503
-        if not emulator.faults:
-            emulator.add_fault(Fault("server_error", path_prefix="/api/v2/job_statuses/show_many"))
-        return emulator.advance(seconds)
+        if not emulator_at_real_time.faults:
+            emulator_at_real_time.add_fault(Fault("server_error", path_prefix="/api/v2/job_statuses/show_many"))
+        return emulator_at_real_time.advance(seconds)
 
-    with triggers_on_clock(emulator.clock.now, advance):
+    with triggers_on_clock(emulator_at_real_time.clock.now, advance):
         result = run_dag(dag)
     assert result["tasks"] == {"start_import": "success", "wait": "skipped"}
-    records = show_many_requests(emulator)
+    records = show_many_requests(emulator_at_real_time)
     assert records[0].status == 200 and {r.status for r in records[1:]} == {503}
     assert records[-1].time - records[0].time <= 120
     assert len(records) <= 2 + 2 * 120 / 10
 
 
-def test_a_templated_list_of_ids_waits_on_every_job(emulator: ZendeskEmulator) -> None:
+def test_a_templated_list_of_ids_waits_on_every_job(emulator_at_real_time: ZendeskEmulator) -> None:
     from airflow.sdk import DAG
 
-    ids = [emulator.create_job(count=1, work_seconds=w) for w in (4, 9)]
+    ids = [emulator_at_real_time.create_job(count=1, work_seconds=w) for w in (4, 9)]
     with DAG("zd_wait_templated_list", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-        on_clock(ZendeskJobStatusSensor, emulator.clock.now, emulator.advance)(
+        on_clock(ZendeskJobStatusSensor, emulator_at_real_time.clock.now, emulator_at_real_time.advance)(
             task_id="wait", job_id="{{ dag_run.conf['job_ids'] }}", deferrable=True, poke_interval=5
         )
-    with triggers_on_clock(emulator.clock.now, emulator.advance):
+    with triggers_on_clock(emulator_at_real_time.clock.now, emulator_at_real_time.advance):
         result = run_dag(dag, run_conf={"job_ids": ids})
     assert result["tasks"] == {"wait": "success"}
     assert [job["id"] for job in result["xcom"]["wait"]] == ids
 
 
-def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: ZendeskEmulator) -> None:
+def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator_at_real_time: ZendeskEmulator) -> None:
     """Each try reads the clock; it moves 250 s per reading, so only the first try's start ends the grace."""
     from airflow.sdk import DAG
 
     def clock() -> float:
-        return emulator.advance(250)
+        return emulator_at_real_time.advance(250)
 
     with DAG("zd_wait_reschedule_grace", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-        on_clock(ZendeskJobStatusSensor, clock, emulator.advance)(
+        on_clock(ZendeskJobStatusSensor, clock, emulator_at_real_time.advance)(
             task_id="wait", job_id="V3-notcreatedyet", mode="reschedule", poke_interval=0, not_found_grace=1000
         )
 
-    with triggers_on_clock(clock, emulator.advance):
+    with triggers_on_clock(clock, emulator_at_real_time.advance):
         result = run_dag(dag)
     assert result["tasks"] == {"wait": "failed"}
     # Try 1 (first check +250 s, the hook's request +500 s, read +750 s): in the grace, rescheduled. Try 2
@@ -180,4 +161,4 @@ def test_reschedule_mode_keeps_the_not_found_grace_across_reschedules(emulator: 
     # the grace. A grace restarting
     # at each try would never have ended. How many readings a try takes is the sensor base class's: on
     # Airflow 3.0 try 2 starts past the grace already and fails before reading the job.
-    assert len(show_many_requests(emulator)) == (2 if AIRFLOW_V_3_1_PLUS else 1)
+    assert len(show_many_requests(emulator_at_real_time)) == (2 if AIRFLOW_V_3_1_PLUS else 1)

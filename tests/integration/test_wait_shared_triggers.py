@@ -17,7 +17,7 @@ import pytest
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
-from tests.unit.test_poller_support import (
+from tests.support.pollers import (
     SHOW_MANY,
     on_emulator_time,
     requests_per_time,

@@ -28,7 +28,7 @@ import pytest
 
 import airflow_provider_zendesk_jobs
 from airflow_provider_zendesk_jobs.testing import RemoteEmulator
-from tests.emulator.support import BASIC
+from tests.support.emulator_http import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_NAME = "airflow-provider-zendesk-jobs"

@@ -25,7 +25,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook, ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from tests.reliability.fault_support import (
+from tests.support.faults import (
     FAULTS_BY_NAME,
     RATE_LIMITS,
     SHOW_MANY,
@@ -82,17 +82,17 @@ def finished_jobs(emu: ZendeskEmulator) -> list[str]:
 @pytest.mark.parametrize("case", faults())
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_fault_within_the_retry_budget_loses_nothing(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
 ) -> None:
-    connect_for(case, emulator, monkeypatch)
-    ids = finished_jobs(emulator)
-    schedule = Schedule(emulator)
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    ids = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
     clean = read_many(schedule, shell, ids)
-    emulator.reset_requests()
-    emulator.add_fault(case.fault(count=case.burst))
+    emulator_at_real_time.reset_requests()
+    emulator_at_real_time.add_fault(case.fault(count=case.burst))
     assert read_many(schedule, shell, ids) == clean
     assert clean[0]["counts"] == {"succeeded": 2, "failed": 1} and clean[1]["counts"]["succeeded"] == 4
-    records = api_reads(emulator)
+    records = api_reads(emulator_at_real_time)
     assert [record.fault for record in records] == [case.kind] * case.burst + [None]
     assert records[-1].status == 200
     if case.retry_after is not None:
@@ -102,24 +102,24 @@ def test_a_fault_within_the_retry_budget_loses_nothing(
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in RATE_LIMITS])
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_429_storm_sends_nothing_before_retry_after_has_passed(
-    emulator: ZendeskEmulator, shell: str, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, shell: str, case: FaultCase
 ) -> None:
-    ids = finished_jobs(emulator)
-    schedule = Schedule(emulator)
-    emulator.add_fault(case.fault(count=4))
+    ids = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
+    emulator_at_real_time.add_fault(case.fault(count=4))
     read_many(schedule, shell, ids)
-    times = [record.time for record in api_reads(emulator)]
+    times = [record.time for record in api_reads(emulator_at_real_time)]
     assert [later - earlier for earlier, later in itertools.pairwise(times)] == [case.retry_after] * 4
     assert schedule.slept == [case.retry_after] * 4  # exactly what was asked, not a backoff on top
 
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_retry_after_longer_than_a_call_may_block_still_holds_back_the_next_call(
-    emulator: ZendeskEmulator, shell: str
+    emulator_at_real_time: ZendeskEmulator, shell: str
 ) -> None:
-    ids = finished_jobs(emulator)
-    schedule = Schedule(emulator)
-    emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
+    ids = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
+    emulator_at_real_time.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
 
     async def twice_async(hook: ZendeskJobStatusAsyncHook) -> tuple[BaseException, Any]:
         with pytest.raises(ZendeskRateLimitError) as first:
@@ -136,15 +136,15 @@ def test_a_retry_after_longer_than_a_call_may_block_still_holds_back_the_next_ca
     assert isinstance(error, ZendeskRateLimitError) and error.retry_after == 900
     assert "asked to wait 900 s, longer than the 300 s this call may block" in str(error)
     assert [job.id for job in second] == ids
-    first_request, second_request = api_reads(emulator)
+    first_request, second_request = api_reads(emulator_at_real_time)
     assert second_request.time - first_request.time == 900
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_requests_per_minute_limit_is_never_exceeded(emulator: ZendeskEmulator, shell: str) -> None:
-    ids = finished_jobs(emulator)
-    schedule = Schedule(emulator)
-    emulator.set_rate_limit(5)
+def test_a_requests_per_minute_limit_is_never_exceeded(emulator_at_real_time: ZendeskEmulator, shell: str) -> None:
+    ids = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
+    emulator_at_real_time.set_rate_limit(5)
 
     def sync_reads(hook: ZendeskJobStatusHook) -> list[int]:
         return [len(hook.get_job_statuses(ids)) for _ in range(12)]
@@ -153,7 +153,7 @@ def test_a_requests_per_minute_limit_is_never_exceeded(emulator: ZendeskEmulator
         return [len(await hook.get_job_statuses(ids)) for _ in range(12)]
 
     assert with_hook(schedule, shell, sync_reads if shell == "sync" else async_reads) == [2] * 12
-    records = api_reads(emulator)
+    records = api_reads(emulator_at_real_time)
     assert sum(record.status == 200 for record in records) == 12
     assert sum(record.status == 429 for record in records) == 2  # one per minute of budget spent
     assert_per_minute_limit_honoured(records, 5)
@@ -163,13 +163,13 @@ def test_a_requests_per_minute_limit_is_never_exceeded(emulator: ZendeskEmulator
 @pytest.mark.parametrize("case", faults())
 @pytest.mark.parametrize("shell", SHELLS)
 def test_past_the_retry_budget_the_provider_error_carries_the_status_and_an_excerpt(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
 ) -> None:
-    connect_for(case, emulator, monkeypatch)
-    ids = finished_jobs(emulator)
-    emulator.add_fault(case.fault())
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    ids = finished_jobs(emulator_at_real_time)
+    emulator_at_real_time.add_fault(case.fault())
     with pytest.raises(ZendeskJobsError) as info:
-        read_many(Schedule(emulator), shell, ids, retry_limit=3)
+        read_many(Schedule(emulator_at_real_time), shell, ids, retry_limit=3)
     error = info.value
     assert type(error) is case.error
     assert error.status_code == case.status
@@ -178,30 +178,30 @@ def test_past_the_retry_budget_the_provider_error_carries_the_status_and_an_exce
     assert case.says in message
     assert f"GET {SHOW_MANY} " in message and "ids=" not in message  # the full path only at DEBUG (error.path)
     assert len(message) < 600 and "<" not in message  # an excerpt, never the whole page
-    assert [record.fault for record in api_reads(emulator)] == [case.kind] * 3
+    assert [record.fault for record in api_reads(emulator_at_real_time)] == [case.kind] * 3
 
 
 # -- jobs not there (yet, or any more) -------------------------------------------------------------------
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_new_job_answers_404_until_it_is_visible(emulator: ZendeskEmulator, shell: str) -> None:
-    emulator.store_settings.not_visible_seconds = 20
-    job_id = emulator.create_job(count=2)
-    schedule = Schedule(emulator)
+def test_a_new_job_answers_404_until_it_is_visible(emulator_at_real_time: ZendeskEmulator, shell: str) -> None:
+    emulator_at_real_time.store_settings.not_visible_seconds = 20
+    job_id = emulator_at_real_time.create_job(count=2)
+    schedule = Schedule(emulator_at_real_time)
     with pytest.raises(ZendeskNotFoundError) as info:
         with_hook(schedule, shell, lambda hook: hook.get_job_status(job_id))
     assert info.value.job_ids == (job_id,) and info.value.status_code == 404
     assert with_hook(schedule, shell, lambda hook: hook.get_job_statuses_by_id([job_id])) == {}
-    assert [record.status for record in api_reads(emulator)] == [404, 200]  # a 404 is not retried
-    emulator.advance(20)
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [404, 200]  # a 404 is not retried
+    emulator_at_real_time.advance(20)
     assert with_hook(schedule, shell, lambda hook: hook.get_job_status(job_id)).id == job_id
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_job_expiring_mid_wait_is_reported_gone_by_id(emulator: ZendeskEmulator, shell: str) -> None:
-    job_id, other = finished_jobs(emulator)
-    schedule = Schedule(emulator)
+def test_a_job_expiring_mid_wait_is_reported_gone_by_id(emulator_at_real_time: ZendeskEmulator, shell: str) -> None:
+    job_id, other = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
     assert len(read_many(schedule, shell, [job_id, other])) == 2
-    emulator.expire_job(job_id)
+    emulator_at_real_time.expire_job(job_id)
     with pytest.raises(ZendeskNotFoundError) as one:
         with_hook(schedule, shell, lambda hook: hook.get_job_status(job_id))
     with pytest.raises(ZendeskNotFoundError) as many:
@@ -217,25 +217,25 @@ def test_a_job_expiring_mid_wait_is_reported_gone_by_id(emulator: ZendeskEmulato
 # -- OAuth tokens ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_token_revoked_mid_wait_is_renewed_once_and_the_reads_go_on(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str
 ) -> None:
-    connect(emulator, monkeypatch, "client_credentials")
-    ids = finished_jobs(emulator)
-    schedule = Schedule(emulator)
+    connect(emulator_at_real_time, monkeypatch, "client_credentials")
+    ids = finished_jobs(emulator_at_real_time)
+    schedule = Schedule(emulator_at_real_time)
 
     def sync_reads(hook: ZendeskJobStatusHook) -> list[int]:
         first = len(hook.get_job_statuses(ids))
-        emulator.expire_tokens()
+        emulator_at_real_time.expire_tokens()
         return [first, len(hook.get_job_statuses(ids)), len(hook.get_job_statuses(ids))]
 
     async def async_reads(hook: ZendeskJobStatusAsyncHook) -> list[int]:
         first = len(await hook.get_job_statuses(ids))
-        emulator.expire_tokens()
+        emulator_at_real_time.expire_tokens()
         return [first, len(await hook.get_job_statuses(ids)), len(await hook.get_job_statuses(ids))]
 
     assert with_hook(schedule, shell, sync_reads if shell == "sync" else async_reads) == [2, 2, 2]
-    assert emulator.tokens_issued == 2
-    assert [(record.path[:13], record.status) for record in emulator.requests] == [
+    assert emulator_at_real_time.tokens_issued == 2
+    assert [(record.path[:13], record.status) for record in emulator_at_real_time.requests] == [
         (TOKENS, 200),
         (SHOW_MANY[:13], 200),
         (SHOW_MANY[:13], 401),
@@ -247,17 +247,17 @@ def test_a_token_revoked_mid_wait_is_renewed_once_and_the_reads_go_on(
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_renewed_token_refused_too_is_not_renewed_again(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str
 ) -> None:
-    connect(emulator, monkeypatch, "client_credentials")
-    ids = finished_jobs(emulator)
-    emulator.add_fault(Fault("server_error", status=401, path_prefix=SHOW_MANY))
+    connect(emulator_at_real_time, monkeypatch, "client_credentials")
+    ids = finished_jobs(emulator_at_real_time)
+    emulator_at_real_time.add_fault(Fault("server_error", status=401, path_prefix=SHOW_MANY))
     with pytest.raises(ZendeskAuthError) as info:
-        read_many(Schedule(emulator), shell, ids)
+        read_many(Schedule(emulator_at_real_time), shell, ids)
     assert info.value.status_code == 401
-    assert emulator.tokens_issued == 2
-    assert [record.status for record in api_reads(emulator)] == [401, 401]
-    assert emulator.credentials.client_secret not in str(info.value)
+    assert emulator_at_real_time.tokens_issued == 2
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [401, 401]
+    assert emulator_at_real_time.credentials.client_secret not in str(info.value)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -298,21 +298,25 @@ def test_a_token_is_renewed_before_its_lifetime_ends(
     ],
 )
 def test_a_bulk_call_is_sent_again_only_when_zendesk_did_not_start_the_job(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase, sent_again: bool, started: int
+    emulator_at_real_time: ZendeskEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    case: FaultCase,
+    sent_again: bool,
+    started: int,
 ) -> None:
-    connect_for(case, emulator, monkeypatch)
-    schedule = Schedule(emulator)
-    emulator.add_fault(case.fault(count=1, path_prefix=IMPORT))
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    schedule = Schedule(emulator_at_real_time)
+    emulator_at_real_time.add_fault(case.fault(count=1, path_prefix=IMPORT))
     hook = sync_hook(schedule)
     tickets = {"tickets": [{"subject": "one"}, {"subject": "two"}]}
     if sent_again:
         job = hook.submit_job("POST", IMPORT, tickets)
-        assert [record.status for record in api_reads(emulator)] == [case.status, 200]
+        assert [record.status for record in api_reads(emulator_at_real_time)] == [case.status, 200]
         assert [listed.id for listed in hook.list_job_statuses()] == [job.id]
         return
     with pytest.raises((ZendeskUnavailableError, ZendeskResponseError)) as info:
         hook.submit_job("POST", IMPORT, tickets)
-    assert len(api_reads(emulator)) == 1
+    assert len(api_reads(emulator_at_real_time)) == 1
     assert "may have started the job" in str(info.value)
     assert "Look for it in the job status list" in str(info.value)
     assert len(list(hook.list_job_statuses())) == started
@@ -322,42 +326,44 @@ def test_a_bulk_call_is_sent_again_only_when_zendesk_did_not_start_the_job(
 # (a sync call killed during a Retry-After pause: test_faults_waiting.py, with the tasks)
 @pytest.mark.parametrize("where", ["retry-after", "hang"])
 async def test_an_async_call_cancelled_mid_wait_sends_nothing_more(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, where: str
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    ids = finished_jobs(emulator)
+    ids = finished_jobs(emulator_at_real_time)
     if where == "hang":
-        connect(emulator, monkeypatch, read_timeout=30)  # only the cancellation can end it
-        emulator.add_fault(Fault("hang", count=1, path_prefix=SHOW_MANY))
+        connect(emulator_at_real_time, monkeypatch, read_timeout=30)  # only the cancellation can end it
+        emulator_at_real_time.add_fault(Fault("hang", count=1, path_prefix=SHOW_MANY))
     else:
-        emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
+        emulator_at_real_time.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
     asleep = asyncio.Event()
 
     async def forever(seconds: float) -> None:
         asleep.set()
         await asyncio.Event().wait()
 
-    hook = ZendeskJobStatusAsyncHook(clock=emulator.clock.now, sleep=forever)
+    hook = ZendeskJobStatusAsyncHook(clock=emulator_at_real_time.clock.now, sleep=forever)
     task = asyncio.create_task(hook.get_job_statuses(ids))
     for _ in range(500):  # until the request is in the emulator's log (a hang) or the hook is asleep
-        if asleep.is_set() or api_reads(emulator):
+        if asleep.is_set() or api_reads(emulator_at_real_time):
             break
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await hook.aclose()
-    assert [record.fault for record in api_reads(emulator)] == ["rate_limit" if where != "hang" else "hang"]
+    assert [record.fault for record in api_reads(emulator_at_real_time)] == [
+        "rate_limit" if where != "hang" else "hang"
+    ]
 
 
 @pytest.mark.parametrize("case", faults("5xx", "html-error-page", "truncated-body", "closed-connection", "hang"))
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_fault_on_the_token_endpoint_is_retried_like_a_read(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, shell: str, case: FaultCase
 ) -> None:
-    connect_for(case, emulator, monkeypatch, "client_credentials")
-    ids = finished_jobs(emulator)
-    emulator.add_fault(case.fault(count=case.burst, path_prefix=TOKENS))
-    assert len(read_many(Schedule(emulator), shell, ids)) == 2
-    tokens = [record for record in emulator.requests if record.path == TOKENS]
+    connect_for(case, emulator_at_real_time, monkeypatch, "client_credentials")
+    ids = finished_jobs(emulator_at_real_time)
+    emulator_at_real_time.add_fault(case.fault(count=case.burst, path_prefix=TOKENS))
+    assert len(read_many(Schedule(emulator_at_real_time), shell, ids)) == 2
+    tokens = [record for record in emulator_at_real_time.requests if record.path == TOKENS]
     assert [record.fault for record in tokens] == [case.kind] * case.burst + [None]
-    assert [record.status for record in api_reads(emulator)] == [200]
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [200]

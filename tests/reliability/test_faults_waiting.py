@@ -22,7 +22,7 @@ from airflow_provider_zendesk_jobs.jobs import parse_job_status_body
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import AirflowTaskTerminated, TaskDeferred
-from tests.reliability.fault_support import (
+from tests.support.faults import (
     SHOW_MANY,
     FaultCase,
     Outcome,
@@ -127,20 +127,20 @@ waiters = pytest.mark.parametrize("waiter", [pytest.param(waiter, id=waiter.name
 @pytest.mark.parametrize("case", faults())
 @waiters
 def test_a_fault_mid_wait_within_the_retry_budget_loses_nothing(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter, case: FaultCase
 ) -> None:
-    connect_for(case, emulator, monkeypatch)
-    job_ids = waiter.jobs(emulator, FINISH)
-    schedule = Schedule(emulator)
-    schedule.at(15, lambda: emulator.add_fault(case.fault(count=case.burst)))
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    job_ids = waiter.jobs(emulator_at_real_time, FINISH)
+    schedule = Schedule(emulator_at_real_time)
+    schedule.at(15, lambda: emulator_at_real_time.add_fault(case.fault(count=case.burst)))
     outcome = waiter.run(schedule, job_ids, monkeypatch)
     assert outcome.error is None
-    waiter.assert_value(outcome.value, emulator, job_ids)
+    waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
     assert outcome.deferred is waiter.deferrable
-    records = api_reads(emulator)
+    records = api_reads(emulator_at_real_time)
     assert [record.fault for record in records].count(case.kind) == case.burst
     assert records[-1].status == 200
-    assert records[-1].time >= max(emulator.finish_time(job_id) for job_id in job_ids)
+    assert records[-1].time >= max(emulator_at_real_time.finish_time(job_id) for job_id in job_ids)
     if case.retry_after is not None:
         assert_retry_after_honoured(records, case.retry_after)
 
@@ -148,14 +148,14 @@ def test_a_fault_mid_wait_within_the_retry_budget_loses_nothing(
 @pytest.mark.parametrize("case", faults())
 @pytest.mark.parametrize("waiter", [*(pytest.param(w, id=w.name) for w in WAITERS), pytest.param(None, id="read-once")])
 def test_an_outage_past_the_retry_budget(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter | None, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter | None, case: FaultCase
 ) -> None:
     """A poke or a poll says "not yet" to a rate limit or an outage; a deferred wait waits out any answer
     waiting can fix; reading once (``wait_for_completion=False``) gives up with what Zendesk sent."""
-    connect_for(case, emulator, monkeypatch)
-    job_ids = (waiter.jobs if waiter else operator_jobs)(emulator, FINISH)
-    schedule = Schedule(emulator)
-    schedule.at(15, lambda: emulator.add_fault(case.fault(count=5)))  # one check's whole retry budget
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    job_ids = (waiter.jobs if waiter else operator_jobs)(emulator_at_real_time, FINISH)
+    schedule = Schedule(emulator_at_real_time)
+    schedule.at(15, lambda: emulator_at_real_time.add_fault(case.fault(count=5)))  # one check's whole retry budget
     if waiter is None:
         schedule.advance(15)
         outcome = run_operator(schedule, job_ids, "read-once")
@@ -163,8 +163,8 @@ def test_an_outage_past_the_retry_budget(
         outcome = waiter.run(schedule, job_ids, monkeypatch)
     if waiter is not None and (case.transient or waiter.deferrable):
         assert outcome.error is None
-        waiter.assert_value(outcome.value, emulator, job_ids)
-        assert [record.fault for record in api_reads(emulator)].count(case.kind) == 5
+        waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
+        assert [record.fault for record in api_reads(emulator_at_real_time)].count(case.kind) == 5
         return
     error = outcome.raised(ZendeskWaitError)  # a check meeting a body that is not JSON, past the budget
     assert not isinstance(error, AirflowFailException)
@@ -175,13 +175,13 @@ def test_an_outage_past_the_retry_budget(
 
 @waiters
 def test_a_retry_after_longer_than_a_check_may_block_is_still_honoured(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
 ) -> None:
-    job_ids = waiter.jobs(emulator, FINISH)
-    emulator.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
-    outcome = waiter.run(Schedule(emulator), job_ids, monkeypatch)
-    waiter.assert_value(outcome.value, emulator, job_ids)
-    records = api_reads(emulator)
+    job_ids = waiter.jobs(emulator_at_real_time, FINISH)
+    emulator_at_real_time.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
+    outcome = waiter.run(Schedule(emulator_at_real_time), job_ids, monkeypatch)
+    waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
+    records = api_reads(emulator_at_real_time)
     assert_retry_after_honoured(records, 900)
     assert len(records) == waiter.reads_after_long_pause  # the jobs had long finished once the pause was over
 
@@ -189,13 +189,13 @@ def test_a_retry_after_longer_than_a_check_may_block_is_still_honoured(
 @pytest.mark.parametrize("limit", [2, 3])
 @waiters
 def test_a_requests_per_minute_limit_is_never_exceeded(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter, limit: int
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter, limit: int
 ) -> None:
-    job_ids = waiter.jobs(emulator, 300)
-    emulator.set_rate_limit(limit)
-    outcome = waiter.run(Schedule(emulator), job_ids, monkeypatch, interval=5)
-    waiter.assert_value(outcome.value, emulator, job_ids)
-    records = api_reads(emulator)
+    job_ids = waiter.jobs(emulator_at_real_time, 300)
+    emulator_at_real_time.set_rate_limit(limit)
+    outcome = waiter.run(Schedule(emulator_at_real_time), job_ids, monkeypatch, interval=5)
+    waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
+    records = api_reads(emulator_at_real_time)
     assert any(record.status == 429 for record in records)
     assert_per_minute_limit_honoured(records, limit)
     for index, record in enumerate(records):
@@ -206,31 +206,31 @@ def test_a_requests_per_minute_limit_is_never_exceeded(
 # -- jobs not there (yet, or any more) -------------------------------------------------------------------------
 @waiters
 def test_a_new_job_not_visible_yet_is_waited_for(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
 ) -> None:
-    emulator.store_settings.not_visible_seconds = 25
-    job_ids = waiter.jobs(emulator, FINISH)
-    outcome = waiter.run(Schedule(emulator), job_ids, monkeypatch, not_found_grace=60)
-    waiter.assert_value(outcome.value, emulator, job_ids)
+    emulator_at_real_time.store_settings.not_visible_seconds = 25
+    job_ids = waiter.jobs(emulator_at_real_time, FINISH)
+    outcome = waiter.run(Schedule(emulator_at_real_time), job_ids, monkeypatch, not_found_grace=60)
+    waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
     # +0, +10, +20: not in the answer yet
-    assert [record.status for record in api_reads(emulator)] == [200] * waiter.reads_while_not_visible
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [200] * waiter.reads_while_not_visible
 
 
-def test_reading_once_a_job_not_visible_yet_fails_naming_the_ids(emulator: ZendeskEmulator) -> None:
-    emulator.store_settings.not_visible_seconds = 25
-    job_ids = operator_jobs(emulator, FINISH)
-    error = run_operator(Schedule(emulator), job_ids, "read-once").raised(AirflowFailException)
+def test_reading_once_a_job_not_visible_yet_fails_naming_the_ids(emulator_at_real_time: ZendeskEmulator) -> None:
+    emulator_at_real_time.store_settings.not_visible_seconds = 25
+    job_ids = operator_jobs(emulator_at_real_time, FINISH)
+    error = run_operator(Schedule(emulator_at_real_time), job_ids, "read-once").raised(AirflowFailException)
     assert str(error).startswith(f"Zendesk does not know job ids {job_ids[0]}, {job_ids[1]}: ")
     assert "started a moment ago (wait_for_completion=True allows for that)" in str(error)
 
 
 @waiters
 def test_a_job_expiring_mid_wait_fails_the_task_naming_it(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
 ) -> None:
-    job_ids = waiter.jobs(emulator, 300)
-    schedule = Schedule(emulator)
-    schedule.at(35, lambda: emulator.expire_job(job_ids[0]))
+    job_ids = waiter.jobs(emulator_at_real_time, 300)
+    schedule = Schedule(emulator_at_real_time)
+    schedule.at(35, lambda: emulator_at_real_time.expire_job(job_ids[0]))
     outcome = waiter.run(schedule, job_ids, monkeypatch, not_found_grace=30)
     error = outcome.raised(AirflowFailException)
     assert str(error) == (
@@ -244,59 +244,59 @@ def test_a_job_expiring_mid_wait_fails_the_task_naming_it(
 # -- OAuth tokens and cancellation --------------------------------------------------------------------------------
 @waiters
 def test_an_oauth_token_revoked_mid_wait_is_renewed_once_and_the_wait_goes_on(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
 ) -> None:
     """Each worker try, the triggerer and the resumed task fetch their own token; a revoked one is renewed once."""
-    connect(emulator, monkeypatch, "client_credentials")
-    job_ids = waiter.jobs(emulator, FINISH)
-    schedule = Schedule(emulator)
-    schedule.at(15, emulator.expire_tokens)
+    connect(emulator_at_real_time, monkeypatch, "client_credentials")
+    job_ids = waiter.jobs(emulator_at_real_time, FINISH)
+    schedule = Schedule(emulator_at_real_time)
+    schedule.at(15, emulator_at_real_time.expire_tokens)
     outcome = waiter.run(schedule, job_ids, monkeypatch)
-    waiter.assert_value(outcome.value, emulator, job_ids)
+    waiter.assert_value(outcome.value, emulator_at_real_time, job_ids)
     tokens, refused = waiter.tokens
-    assert emulator.tokens_issued == tokens
-    assert_token_renewed_once_per_refusal(emulator, refused)
+    assert emulator_at_real_time.tokens_issued == tokens
+    assert_token_renewed_once_per_refusal(emulator_at_real_time, refused)
 
 
 @pytest.mark.parametrize("waiter", [pytest.param(waiter, id=waiter.name) for waiter in [*WAITERS, HOOK_READ]])
 def test_a_task_killed_during_a_retry_after_pause_sends_nothing_more(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, waiter: Waiter
 ) -> None:
-    job_ids = waiter.jobs(emulator, FINISH)
-    emulator.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
-    schedule = Schedule(emulator)
+    job_ids = waiter.jobs(emulator_at_real_time, FINISH)
+    emulator_at_real_time.add_fault(Fault("rate_limit", count=1, retry_after=30, path_prefix=SHOW_MANY))
+    schedule = Schedule(emulator_at_real_time)
     kill_at_next_sleep(schedule, monkeypatch)
     with pytest.raises(AirflowTaskTerminated):
         waiter.run(schedule, job_ids, monkeypatch)
-    assert [record.status for record in api_reads(emulator)] == [429]
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [429]
 
 
 # -- the results read after a deferred wait (the operator only) ------------------------------------------------
 @pytest.mark.parametrize("case", faults())
 def test_the_results_read_after_a_deferred_wait_survive_a_fault(
-    emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase
+    emulator_at_real_time: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch, case: FaultCase
 ) -> None:
     """execute_complete reads the results once more, in the worker: a fault then costs nothing either."""
-    connect_for(case, emulator, monkeypatch)
-    job_ids = operator_jobs(emulator, FINISH)
-    schedule = Schedule(emulator)
+    connect_for(case, emulator_at_real_time, monkeypatch)
+    job_ids = operator_jobs(emulator_at_real_time, FINISH)
+    schedule = Schedule(emulator_at_real_time)
     with pytest.raises(TaskDeferred) as deferred:
         operator(schedule, job_ids, "deferrable").execute({})
     event = run_trigger(schedule, deferred.value.trigger)
-    emulator.add_fault(case.fault(count=case.burst))
-    assert_whole(operator(schedule, job_ids, "deferrable").execute_complete({}, event), emulator, job_ids)
+    emulator_at_real_time.add_fault(case.fault(count=case.burst))
+    assert_whole(operator(schedule, job_ids, "deferrable").execute_complete({}, event), emulator_at_real_time, job_ids)
 
 
 def test_a_job_expiring_between_the_trigger_s_event_and_the_results_read_fails_for_good(
-    emulator: ZendeskEmulator,
+    emulator_at_real_time: ZendeskEmulator,
 ) -> None:
-    job_ids = operator_jobs(emulator, FINISH)
-    schedule = Schedule(emulator)
+    job_ids = operator_jobs(emulator_at_real_time, FINISH)
+    schedule = Schedule(emulator_at_real_time)
     with pytest.raises(TaskDeferred) as deferred:
         operator(schedule, job_ids, "deferrable").execute({})
     event = run_trigger(schedule, deferred.value.trigger)
     assert event["status"] == "success"
-    emulator.expire_job(job_ids[0])
+    emulator_at_real_time.expire_job(job_ids[0])
     with pytest.raises(AirflowFailException) as info:
         operator(schedule, job_ids, "deferrable").execute_complete({}, event)
     assert str(info.value).startswith(f"Zendesk does not know job id {job_ids[0]}: ")

@@ -10,7 +10,6 @@ that a request to anywhere would be seen.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import socket
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AIRFLOW_V_3_3_PLUS
-from tests.unit.support import set_connection
+from tests.support.hooks import call_to_the_end, set_connection
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -183,18 +182,6 @@ def task_error(kind: str, job_id: Any, upstream_value: Any = None, *, native: bo
     return str(info.value)
 
 
-def call_to_the_end(call: Callable[[], Any]) -> Any:
-    """Call, and run the coroutine an async hook method returns (or read the async iterator to its end)."""
-    result = call()
-    if hasattr(result, "__aiter__"):
-
-        async def read_all() -> list[Any]:
-            return [item async for item in result]
-
-        return asyncio.run(read_all())
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
-
-
 def hook_error(call: Callable[[], Any]) -> str:
     with pytest.raises(ZendeskInvalidInputError) as info:
         call_to_the_end(call)
@@ -204,7 +191,7 @@ def hook_error(call: Callable[[], Any]) -> str:
 # -- job ids --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("value", "message"), HOSTILE_ID_TEXT, ids=ID_TEXT_IDS)
 def test_hostile_job_id_text_fails_every_level_with_the_same_message_and_no_request(
-    emulator: ZendeskEmulator, value: str, message: str
+    emulator_at_real_time: ZendeskEmulator, value: str, message: str
 ) -> None:
     hook = ZendeskJobStatusHook()
     assert hook_error(lambda: hook.get_job_status(value)) == message
@@ -227,21 +214,21 @@ def test_hostile_job_id_text_fails_every_level_with_the_same_message_and_no_requ
     kwargs = ZendeskJobStatusTrigger(["V3-fine"], poll_interval=5).serialize()[1]
     rebuilt = ZendeskJobStatusTrigger(**{**kwargs, "job_ids": ["V3-fine", value]})
     assert hook_error(rebuilt.check_arguments) == in_trigger
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
 @pytest.mark.parametrize(
     ("value", "native_message", "text_message"), NON_STRINGS, ids=[repr(v) for v, _, _ in NON_STRINGS]
 )
 def test_non_strings_from_xcom_or_a_template_fail_every_task_with_no_request(
-    emulator: ZendeskEmulator, value: Any, native_message: str, text_message: str
+    emulator_at_real_time: ZendeskEmulator, value: Any, native_message: str, text_message: str
 ) -> None:
     for kind in TASKS:
         assert task_error(kind, XCOM, value) == native_message, kind
         assert task_error(kind, TEMPLATE, value, native=True) == native_message, kind
         assert task_error(kind, TEMPLATE, value) == text_message, kind
         assert task_error(kind, value) == native_message, kind
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
 @pytest.mark.parametrize(
@@ -259,20 +246,20 @@ def test_non_strings_from_xcom_or_a_template_fail_every_task_with_no_request(
     ids=["none", "number", "list", "empty", "nested", "none-list", "text-list", "number-in-list"],
 )
 def test_non_strings_at_the_hooks_fail_with_no_request(
-    emulator: ZendeskEmulator, call: Callable[[Any], Any], message: str
+    emulator_at_real_time: ZendeskEmulator, call: Callable[[Any], Any], message: str
 ) -> None:
     assert hook_error(lambda: call(ZendeskJobStatusHook())) == message
     assert hook_error(lambda: call(ZendeskJobStatusAsyncHook())) == message
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
-def test_the_same_tasks_with_a_real_id_do_reach_zendesk(emulator: ZendeskEmulator) -> None:
+def test_the_same_tasks_with_a_real_id_do_reach_zendesk(emulator_at_real_time: ZendeskEmulator) -> None:
     """The control for the tests above: the request log does see what a valid id sends."""
-    job_id = emulator.create_job(count=1, work_seconds=1)
-    emulator.advance(10)
+    job_id = emulator_at_real_time.create_job(count=1, work_seconds=1)
+    emulator_at_real_time.advance(10)
     run_task("results now", XCOM, job_id)
     run_task("sensor poke", TEMPLATE, job_id)
-    assert emulator.request_count("/api/v2/job_statuses/show_many") == 2
+    assert emulator_at_real_time.request_count("/api/v2/job_statuses/show_many") == 2
 
 
 @pytest.mark.timeout(120)
@@ -282,10 +269,10 @@ def test_the_same_tasks_with_a_real_id_do_reach_zendesk(emulator: ZendeskEmulato
     "context, where this test reads it; test_faults_* cover the same inputs through execute()",
 )
 def test_airflow_s_own_task_runner_fails_hostile_values_for_good_without_a_request(
-    airflow_db: Path, emulator: ZendeskEmulator
+    airflow_db: Path, emulator_at_real_time: ZendeskEmulator
 ) -> None:
     """``dag.test()``: the real XCom and templating path, task retries set, the exception the task saw."""
-    from tests.integration.test_wait_sensor_dag import run_dag
+    from tests.support.dag_runs import run_dag
 
     values: dict[str, Any] = {"none": None, "number": 12, "empty": [], "nested": [["V3-a"]], "path": "../admin"}
     expected = {
@@ -330,7 +317,7 @@ def test_airflow_s_own_task_runner_fails_hostile_values_for_good_without_a_reque
         expected, "failed"
     )  # failed for good: not up for retry although every task has retries
     assert seen == {task_id: ("AirflowFailException", message) for task_id, message in expected.items()}
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
 # -- submit_job endpoints -------------------------------------------------------------------------------
@@ -365,13 +352,13 @@ REFUSED_ENDPOINTS = [
 
 @pytest.mark.parametrize("endpoint", REFUSED_ENDPOINTS)
 def test_submit_job_endpoints_outside_api_v2_are_refused_with_no_request(
-    emulator: ZendeskEmulator, endpoint: str
+    emulator_at_real_time: ZendeskEmulator, endpoint: str
 ) -> None:
     hook = ZendeskJobStatusHook()
     with pytest.raises(ZendeskInvalidInputError) as info:
         hook.submit_job("POST", endpoint, {"tickets": [{"subject": "x"}]})
     assert str(info.value) == refused_endpoint(endpoint)
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
 @pytest.mark.parametrize(
@@ -388,12 +375,12 @@ def test_submit_job_endpoints_outside_api_v2_are_refused_with_no_request(
     ],
 )
 def test_submit_job_methods_and_non_string_endpoints_are_refused(
-    emulator: ZendeskEmulator, method: Any, endpoint: Any, message: str
+    emulator_at_real_time: ZendeskEmulator, method: Any, endpoint: Any, message: str
 ) -> None:
     with pytest.raises(ZendeskInvalidInputError) as info:
         ZendeskJobStatusHook().submit_job(method, endpoint, {})
     assert str(info.value) == message
-    assert emulator.requests == []
+    assert emulator_at_real_time.requests == []
 
 
 @pytest.mark.parametrize("endpoint", REFUSED_ENDPOINTS)
@@ -410,11 +397,11 @@ def test_a_bulk_operator_with_a_method_submit_job_refuses_is_refused_when_the_da
     assert str(info.value) == "method must be one of DELETE, PATCH, POST, PUT, got 'GET'."
 
 
-def test_a_path_under_api_v2_is_sent_to_the_connection_s_host(emulator: ZendeskEmulator) -> None:
+def test_a_path_under_api_v2_is_sent_to_the_connection_s_host(emulator_at_real_time: ZendeskEmulator) -> None:
     """The control: a bulk call under /api/v2/ does reach the account (a leading '/' may be left out)."""
     job = ZendeskJobStatusHook().submit_job("post", "api/v2/tickets/create_many", {"tickets": [{"subject": "a"}]})
     assert job.status == "queued"
-    assert [(r.method, r.path) for r in emulator.requests] == [("POST", "/api/v2/tickets/create_many")]
+    assert [(r.method, r.path) for r in emulator_at_real_time.requests] == [("POST", "/api/v2/tickets/create_many")]
 
 
 # -- hosts ----------------------------------------------------------------------------------------------

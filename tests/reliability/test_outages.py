@@ -22,15 +22,15 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
-from tests.reliability.fault_support import (
+from tests.support.faults import (
     SHOW_MANY,
     Schedule,
     api_reads,
     rebuilt,
     sensor,
 )
-from tests.unit.test_progress_log import RecordingLogger
-from tests.unit.test_trigger import event_of
+from tests.support.logs import RecordingLogger
+from tests.support.triggers import event_of
 
 pytestmark = pytest.mark.timeout(120)
 INTERVAL = 10.0
@@ -66,9 +66,9 @@ async def run_all(schedule: Schedule, triggers: list[ZendeskJobStatusTrigger]) -
         return list(await asyncio.gather(*(event_of(trigger) for trigger in triggers)))
 
 
-async def test_thirty_deferred_waits_ride_out_a_two_minute_outage(emulator: ZendeskEmulator) -> None:
-    job_ids = [emulator.create_job(count=2, queued_seconds=0, work_seconds=100 + n) for n in range(30)]
-    schedule = Schedule(emulator)
+async def test_thirty_deferred_waits_ride_out_a_two_minute_outage(emulator_at_real_time: ZendeskEmulator) -> None:
+    job_ids = [emulator_at_real_time.create_job(count=2, queued_seconds=0, work_seconds=100 + n) for n in range(30)]
+    schedule = Schedule(emulator_at_real_time)
     outage(schedule, *OUTAGE)
     waits = [
         with_own_log(ZendeskJobStatusTrigger([job_id], poll_interval=INTERVAL, started_at=schedule.start))
@@ -77,7 +77,7 @@ async def test_thirty_deferred_waits_ride_out_a_two_minute_outage(emulator: Zend
     events = await run_all(schedule, [trigger for trigger, _ in waits])
 
     assert [event["status"] for event in events] == ["success"] * 30
-    records = api_reads(emulator)
+    records = api_reads(emulator_at_real_time)
     during = [record for record in records if record.status == 503]
     assert during and all(OUTAGE[0] <= record.time - schedule.start < OUTAGE[1] for record in during)
     # One request per try, whatever the number of waits; tries at least half an interval apart once grown.
@@ -101,11 +101,11 @@ async def test_thirty_deferred_waits_ride_out_a_two_minute_outage(emulator: Zend
 
 @pytest.mark.parametrize("soft_fail", [True, False])
 def test_an_outage_longer_than_the_sensor_s_timeout_ends_as_a_timeout(
-    emulator: ZendeskEmulator, soft_fail: bool
+    emulator_at_real_time: ZendeskEmulator, soft_fail: bool
 ) -> None:
     """The sensor defers, Zendesk goes down for good; the deadline is kept and soft_fail skips."""
-    job_id = emulator.create_job(count=2, queued_seconds=0, work_seconds=3600)
-    schedule = Schedule(emulator)
+    job_id = emulator_at_real_time.create_job(count=2, queued_seconds=0, work_seconds=3600)
+    schedule = Schedule(emulator_at_real_time)
     outage(schedule, 1, 10_000, kind="html_error")
     task = sensor(schedule, job_id, "deferrable", timeout=300, poke_interval=30, soft_fail=soft_fail)
     with pytest.raises(TaskDeferred) as deferred:
@@ -122,21 +122,24 @@ def test_an_outage_longer_than_the_sensor_s_timeout_ends_as_a_timeout(
     with pytest.raises(expected):
         resumed.resume_execution("execute_complete", {"event": event}, {})  # as the task runner resumes it
     assert len(log.at("warning")) == 2  # the outage, then the timeout
-    reads = [record for record in api_reads(emulator) if record.fault is not None]
+    reads = [record for record in api_reads(emulator_at_real_time) if record.fault is not None]
     assert len(reads) <= 2 * 300 / 30 + 6
 
 
-async def test_refused_credentials_during_a_wait_still_end_it_at_once(emulator: ZendeskEmulator) -> None:
-    job_id = emulator.create_job(count=2, queued_seconds=0, work_seconds=3600)
-    schedule = Schedule(emulator)
+async def test_refused_credentials_during_a_wait_still_end_it_at_once(emulator_at_real_time: ZendeskEmulator) -> None:
+    job_id = emulator_at_real_time.create_job(count=2, queued_seconds=0, work_seconds=3600)
+    schedule = Schedule(emulator_at_real_time)
     refused = '{"error": "Couldn\'t authenticate you"}'
-    schedule.at(25, lambda: emulator.add_fault(Fault("server_error", status=401, body=refused, path_prefix=SHOW_MANY)))
+    schedule.at(
+        25,
+        lambda: emulator_at_real_time.add_fault(Fault("server_error", status=401, body=refused, path_prefix=SHOW_MANY)),
+    )
     trigger, _ = with_own_log(ZendeskJobStatusTrigger([job_id], poll_interval=INTERVAL, started_at=schedule.start))
     (event,) = await run_all(schedule, [trigger])
 
     assert event["status"] == "error" and event["error_type"] == "ZendeskAuthError"
     assert schedule.elapsed() == 30  # the first read that met the 401: no backoff, no second try
-    assert [record.status for record in api_reads(emulator)] == [200, 200, 401]
+    assert [record.status for record in api_reads(emulator_at_real_time)] == [200, 200, 401]
     assert event["message"].startswith(f"While checking {job_id}: Zendesk refused the credentials")
     resumed = sensor(schedule, job_id, "deferrable", soft_fail=True)
     with pytest.raises(AirflowFailException, match="refused the credentials"):
@@ -144,22 +147,24 @@ async def test_refused_credentials_during_a_wait_still_end_it_at_once(emulator: 
 
 
 @pytest.mark.parametrize("kind", ["outage", "refused"])
-async def test_each_wait_s_messages_name_its_own_ids_only(emulator: ZendeskEmulator, kind: str) -> None:
+async def test_each_wait_s_messages_name_its_own_ids_only(emulator_at_real_time: ZendeskEmulator, kind: str) -> None:
     """Two waits share one request; neither's log nor event shows the other's ids (nor the request's query)."""
-    mine = [emulator.create_job(count=1, queued_seconds=0, work_seconds=200) for _ in range(7)]
-    theirs = [emulator.create_job(count=1, queued_seconds=0, work_seconds=200) for _ in range(3)]
-    schedule = Schedule(emulator)
+    mine = [emulator_at_real_time.create_job(count=1, queued_seconds=0, work_seconds=200) for _ in range(7)]
+    theirs = [emulator_at_real_time.create_job(count=1, queued_seconds=0, work_seconds=200) for _ in range(3)]
+    schedule = Schedule(emulator_at_real_time)
     if kind == "outage":
         outage(schedule, 5, 95, kind="close")
     else:
-        emulator.add_fault(Fault("server_error", status=403, body='{"error": "Forbidden"}', path_prefix=SHOW_MANY))
+        emulator_at_real_time.add_fault(
+            Fault("server_error", status=403, body='{"error": "Forbidden"}', path_prefix=SHOW_MANY)
+        )
     waits = [
         with_own_log(ZendeskJobStatusTrigger(ids, poll_interval=INTERVAL, started_at=schedule.start))
         for ids in (mine, theirs)
     ]
     events = await run_all(schedule, [trigger for trigger, _ in waits])
 
-    assert len({record.query for record in api_reads(emulator)}) == 1  # both waits' ids in every request
+    assert len({record.query for record in api_reads(emulator_at_real_time)}) == 1  # both waits' ids in every request
     for (_, log), event, own, other in zip(waits, events, (mine, theirs), (theirs, mine), strict=True):
         if kind == "outage":
             assert event["status"] == "success"

@@ -50,10 +50,9 @@ from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusS
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
-from tests import task_clock
 from tests.airflow_compat import TaskDeferred
-from tests.reliability.test_hostile_input import call_to_the_end
-from tests.unit.support import set_connection
+from tests.support import task_clock
+from tests.support.hooks import call_to_the_end, set_connection
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobStatusAuditOperator
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from tests.unit.support import API_TOKEN, BASE, EMAIL, job, set_connection
+from tests.support.hooks import API_TOKEN, BASE, EMAIL, job, set_connection
 
 LIST = "/api/v2/job_statuses"
 

@@ -23,7 +23,7 @@ from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskUnavailableError,
 )
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook, ZendeskJobStatusHook
-from tests.unit.support import BASE, FakeClock, job, set_connection
+from tests.support.hooks import BASE, FakeClock, job, set_connection
 
 #: One scripted answer: status, headers, JSON body (or raw bytes).
 Scripted = tuple[int, dict[str, str], Any]

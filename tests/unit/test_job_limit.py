@@ -20,7 +20,7 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskJobLimitError, Zende
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError, exception_for_error
-from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, make_hook, set_connection
+from tests.support.hooks import API_TOKEN, BASE, EMAIL, FakeClock, job, make_hook, set_connection
 
 CREATE_MANY = f"{BASE}/api/v2/tickets/create_many"
 SHOW = f"{BASE}/api/v2/job_statuses/V3-abc"

@@ -24,10 +24,9 @@ from airflow_provider_zendesk_jobs.triggers.messages import PollAnswer
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import capture_airflow_logs
-from tests.task_clock import on_clock
-from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
+from tests.support.hooks import API_TOKEN, EMAIL, SHOW_MANY_URL, FakeClock, job, set_connection
+from tests.support.task_clock import on_clock
 
-SHOW_MANY = f"{BASE}/api/v2/job_statuses/show_many"
 #: ``index`` must be a whole number: the item is not in the documented form.
 BAD_ITEMS = [{"index": "first", "id": 1000}]
 NEEDLE = "results[0].'index' should be a whole number or null, got str"
@@ -43,7 +42,7 @@ def completed_with_bad_items() -> dict[str, Any]:
 
 
 def test_a_poke_that_reads_bad_items_fails_the_try_as_a_wait_error(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
+    requests_mock.get(SHOW_MANY_URL, json=completed_with_bad_items())
     clock = FakeClock()
     sensor = on_clock(ZendeskJobStatusSensor, clock.time, clock.sleep)(
         task_id="wait", job_id="V3-abc", fail_on_item_errors=True, poke_interval=5
@@ -53,7 +52,7 @@ def test_a_poke_that_reads_bad_items_fails_the_try_as_a_wait_error(requests_mock
 
 
 def test_a_poke_that_needs_no_items_succeeds_without_reading_them(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
+    requests_mock.get(SHOW_MANY_URL, json=completed_with_bad_items())
     clock = FakeClock()
     sensor = on_clock(ZendeskJobStatusSensor, clock.time, clock.sleep)(task_id="wait", job_id="V3-abc", poke_interval=5)
     assert sensor.poke({})  # type: ignore[arg-type]
@@ -63,7 +62,7 @@ def test_a_poke_that_needs_no_items_succeeds_without_reading_them(requests_mock:
 def test_the_results_operator_fails_as_a_wait_error_naming_the_bad_item(
     wait_for_completion: bool, requests_mock: rm.Mocker
 ) -> None:
-    requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
+    requests_mock.get(SHOW_MANY_URL, json=completed_with_bad_items())
     clock = FakeClock()
     operator = on_clock(ZendeskJobResultsOperator, clock.time, clock.sleep)(
         task_id="read", job_id="V3-abc", wait_for_completion=wait_for_completion
@@ -74,7 +73,7 @@ def test_the_results_operator_fails_as_a_wait_error_naming_the_bad_item(
 
 
 def test_the_results_operator_after_a_deferral_fails_the_same_way(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json=completed_with_bad_items())
+    requests_mock.get(SHOW_MANY_URL, json=completed_with_bad_items())
     clock = FakeClock()
     operator = on_clock(ZendeskJobResultsOperator, clock.time, clock.sleep)(task_id="read", job_id="V3-abc")
     event = {"status": "success", "job_ids": ["V3-abc"], "message": "done", "jobs": []}

@@ -22,7 +22,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
     ZendeskJobResultsOperator,
     ZendeskJobStatusAuditOperator,
 )
-from tests.unit.support import set_connection
+from tests.support.hooks import set_connection
 
 pytest.importorskip("airflow.providers.openlineage")
 

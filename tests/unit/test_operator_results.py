@@ -15,10 +15,8 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.waiting.job_wait import seconds
-from tests.task_clock import on_clock
-from tests.unit.support import API_TOKEN, BASE, EMAIL, FakeClock, job, set_connection
-
-SHOW_MANY = f"{BASE}/api/v2/job_statuses/show_many"
+from tests.support.hooks import API_TOKEN, EMAIL, SHOW_MANY_URL, FakeClock, job, set_connection
+from tests.support.task_clock import on_clock
 
 
 @pytest.fixture(autouse=True)
@@ -166,7 +164,7 @@ SHAPES: dict[str, tuple[Any, dict[str, Any]]] = {
 @pytest.mark.parametrize("wait", [True, False])
 def test_return_value_for_every_result_shape(shape: str, wait: bool, requests_mock: rm.Mocker) -> None:
     results, expected = SHAPES[shape]
-    requests_mock.get(SHOW_MANY, json=completed(results))
+    requests_mock.get(SHOW_MANY_URL, json=completed(results))
     value = operator(wait_for_completion=wait).execute({})  # type: ignore[arg-type]
     assert value == expected
     assert requests_mock.call_count == 1
@@ -175,12 +173,12 @@ def test_return_value_for_every_result_shape(shape: str, wait: bool, requests_mo
 
 def test_include_results_false_keeps_ids_failures_and_counts(requests_mock: rm.Mocker) -> None:
     results, expected = SHAPES["failed items in a completed job, every form"]
-    requests_mock.get(SHOW_MANY, json=completed(results))
+    requests_mock.get(SHOW_MANY_URL, json=completed(results))
     value = operator(include_results=False).execute({})  # type: ignore[arg-type]
     assert "results" not in value
     assert value == {key: val for key, val in expected.items() if key != "results"}
     deletion = SHAPES["permanent deletion failed (object results)"][0]
-    requests_mock.get(SHOW_MANY, json=completed(deletion))
+    requests_mock.get(SHOW_MANY_URL, json=completed(deletion))
     assert operator(include_results=False).execute({})["success"] is False  # type: ignore[arg-type,index]
 
 
@@ -188,7 +186,7 @@ def test_include_results_false_keeps_ids_failures_and_counts(requests_mock: rm.M
 def test_a_list_of_ids_gives_a_list_in_the_asked_order(job_id: Any, requests_mock: rm.Mocker) -> None:
     # Zendesk answers in its own order; the operator maps answers back by id.
     requests_mock.get(
-        SHOW_MANY,
+        SHOW_MANY_URL,
         json={
             "job_statuses": [
                 job("V3-a", "completed", results=[{"index": 0, "id": 1}]),
@@ -204,7 +202,7 @@ def test_a_list_of_ids_gives_a_list_in_the_asked_order(job_id: Any, requests_moc
 
 
 def test_a_one_item_list_still_gives_a_list(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json=completed([{"index": 0, "id": 1}]))
+    requests_mock.get(SHOW_MANY_URL, json=completed([{"index": 0, "id": 1}]))
     value = operator(["V3-abc"]).execute({})  # type: ignore[arg-type]
     assert isinstance(value, list)
     assert value[0]["succeeded_ids"] == [1]
@@ -217,7 +215,7 @@ def test_more_than_100_ids_are_read_in_chunks_and_kept_in_order(requests_mock: r
         asked = request.qs["ids"][0].upper().split(",")
         return {"job_statuses": [job(i, "completed", results=[]) for i in reversed(asked)]}
 
-    requests_mock.get(SHOW_MANY, json=answer)
+    requests_mock.get(SHOW_MANY_URL, json=answer)
     value = operator(ids, include_results=False).execute({})  # type: ignore[arg-type]
     assert [v["job_id"] for v in value] == ids
     assert requests_mock.call_count == 2
@@ -225,7 +223,7 @@ def test_more_than_100_ids_are_read_in_chunks_and_kept_in_order(requests_mock: r
 
 def test_wait_false_returns_a_running_job_as_it_is(requests_mock: rm.Mocker) -> None:
     requests_mock.get(
-        SHOW_MANY, json={"job_statuses": [job("V3-abc", "working", total=100, progress=31, message="Creating #31")]}
+        SHOW_MANY_URL, json={"job_statuses": [job("V3-abc", "working", total=100, progress=31, message="Creating #31")]}
     )
     op = operator(wait_for_completion=False)
     value = op.execute({})  # type: ignore[arg-type]
@@ -240,7 +238,7 @@ def test_wait_false_returns_a_running_job_as_it_is(requests_mock: rm.Mocker) -> 
 def test_failed_or_killed_job_fails_the_task_with_its_message(
     status: str, wait: bool, requests_mock: rm.Mocker
 ) -> None:
-    requests_mock.get(SHOW_MANY, json={"job_statuses": [job("V3-abc", status, message="Import stopped: quota")]})
+    requests_mock.get(SHOW_MANY_URL, json={"job_statuses": [job("V3-abc", status, message="Import stopped: quota")]})
     with pytest.raises(AirflowFailException) as info:
         operator(wait_for_completion=wait).execute({})  # type: ignore[arg-type]
     assert "V3-abc" in str(info.value)
@@ -250,17 +248,17 @@ def test_failed_or_killed_job_fails_the_task_with_its_message(
 
 def test_item_failures_fail_the_task_only_when_asked(requests_mock: rm.Mocker) -> None:
     results = [{"index": 0, "id": 1}, {"index": 1, "id": None, "error": "TicketCreateFailed", "details": "Bad"}]
-    requests_mock.get(SHOW_MANY, json=completed(results))
+    requests_mock.get(SHOW_MANY_URL, json=completed(results))
     assert operator().execute({})["counts"] == {"succeeded": 1, "failed": 1}  # type: ignore[arg-type,index]
     with pytest.raises(AirflowFailException, match=r"1 of 2 items failed.*TicketCreateFailed \(Bad\)"):
         operator(fail_on_item_errors=True).execute({})  # type: ignore[arg-type]
-    requests_mock.get(SHOW_MANY, json=completed({"success": False}))
+    requests_mock.get(SHOW_MANY_URL, json=completed({"success": False}))
     with pytest.raises(AirflowFailException):
         operator(fail_on_item_errors=True).execute({})  # type: ignore[arg-type]
 
 
 def test_wait_false_unknown_id_fails_naming_it(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json={"job_statuses": []})
+    requests_mock.get(SHOW_MANY_URL, json={"job_statuses": []})
     with pytest.raises(AirflowFailException, match="does not know job id V3-abc"):
         operator(wait_for_completion=False).execute({})  # type: ignore[arg-type]
 
@@ -288,11 +286,11 @@ def test_bad_numbers_fail_at_construction(kwargs: dict[str, Any], needle: str) -
 
 
 def test_provider_errors_become_task_errors_without_secrets(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, status_code=403, json={"error": "Forbidden"})
+    requests_mock.get(SHOW_MANY_URL, status_code=403, json={"error": "Forbidden"})
     with pytest.raises(AirflowFailException) as auth:
         operator().execute({})  # type: ignore[arg-type]
     assert API_TOKEN not in str(auth.value)
-    requests_mock.get(SHOW_MANY, status_code=503, text="<html>down</html>")
+    requests_mock.get(SHOW_MANY_URL, status_code=503, text="<html>down</html>")
     with pytest.raises(AirflowException) as down:
         operator(wait_for_completion=False).execute({})  # type: ignore[arg-type]
     assert not isinstance(down.value, AirflowFailException)
@@ -337,7 +335,7 @@ FIVE_AND_MORE = f"{', '.join(MANY_IDS[:5])} and 4995 more"
 
 
 def test_wait_false_on_5000_unknown_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json={"job_statuses": []})
+    requests_mock.get(SHOW_MANY_URL, json={"job_statuses": []})
     with pytest.raises(AirflowFailException) as info:
         operator(MANY_IDS, wait_for_completion=False).execute({})  # type: ignore[arg-type]
     assert str(info.value).startswith(f"Zendesk does not know job ids {FIVE_AND_MORE}: ")
@@ -345,7 +343,7 @@ def test_wait_false_on_5000_unknown_ids_names_five_of_them(requests_mock: rm.Moc
 
 
 def test_a_timeout_on_5000_ids_names_five_of_them(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(SHOW_MANY, json={"job_statuses": []})  # not visible yet: inside the not-found grace
+    requests_mock.get(SHOW_MANY_URL, json={"job_statuses": []})  # not visible yet: inside the not-found grace
     with pytest.raises(AirflowTaskTimeout) as info:
         operator(MANY_IDS, timeout=0).execute({})  # type: ignore[arg-type]
     assert str(info.value).startswith(f"Zendesk jobs {FIVE_AND_MORE} did not finish within timeout=0 s")

@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import json, sys
 import airflow.sdk
@@ -31,6 +33,7 @@ ONLY_WHEN_A_TASK_RUNS = (
 )
 
 
+@pytest.mark.slow
 def test_the_sensor_and_operator_modules_leave_the_http_stack_for_run_time() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120)
     imported = set(json.loads(result.stdout.strip().splitlines()[-1]))

@@ -36,7 +36,7 @@ from airflow_provider_zendesk_jobs.triggers.messages import (
 )
 from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller, Subscription
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop, shared_poller, use_poller_factory
-from tests.unit.test_poller_support import (
+from tests.support.pollers import (
     SHOW_MANY,
     Driven,
     Watched,

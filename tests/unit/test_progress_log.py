@@ -23,28 +23,9 @@ from airflow_provider_zendesk_jobs.waiting.progress import (
     describe_duration,
     reminder_for,
 )
+from tests.support.logs import RecordingLogger
 
 INTERVAL = 5.0
-
-
-class RecordingLogger:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def _record(self, level: str, msg: str, *args: Any) -> None:
-        self.lines.append((level, msg % args if args else msg))
-
-    def debug(self, msg: str, /, *args: Any) -> None:
-        self._record("debug", msg, *args)
-
-    def info(self, msg: str, /, *args: Any) -> None:
-        self._record("info", msg, *args)
-
-    def warning(self, msg: str, /, *args: Any) -> None:
-        self._record("warning", msg, *args)
-
-    def at(self, level: str) -> list[str]:
-        return [text for lvl, text in self.lines if lvl == level]
 
 
 def job(job_id: str, status: str = "queued", progress: int | None = None, total: int | None = 100) -> JobStatus:
@@ -193,6 +174,7 @@ def test_an_unknown_status_is_warned_about_once_and_its_line_deduplicated() -> N
     assert len(log.at("debug")) == 2
 
 
+@pytest.mark.slow
 def test_a_thousand_queued_waits_spread_their_reminders_over_the_polls() -> None:
     """Waits that started together must not all write their reminder in the same cycle."""
     every = reminder_for(INTERVAL)

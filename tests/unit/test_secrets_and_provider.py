@@ -15,7 +15,7 @@ from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import get_provider_info
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from tests.airflow_compat import redact
-from tests.unit.support import BASE, FakeClock, job, make_hook, set_connection
+from tests.support.hooks import BASE, FakeClock, job, make_hook, set_connection
 
 API_TOKEN = "api-token-Q7Wz9"
 OAUTH_TOKEN = "oauth-token-K2m4"
@@ -128,6 +128,7 @@ def test_every_listed_module_imports() -> None:
                 importlib.import_module(module)
 
 
+@pytest.mark.slow
 def test_airflow_cli_lists_the_hook() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "airflow", "providers", "hooks", "--output", "plain"],

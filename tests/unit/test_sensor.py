@@ -27,8 +27,8 @@ from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatus
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
-from tests.task_clock import on_clock
-from tests.unit.test_poller_support import SHOW_MANY, show_many_requests
+from tests.support.pollers import SHOW_MANY, show_many_requests
+from tests.support.task_clock import on_clock
 
 pytestmark = pytest.mark.timeout(60)
 CONTEXT: Any = {}

@@ -22,13 +22,14 @@ from airflow_provider_zendesk_jobs.triggers.handoff import TRIGGER_CLASSPATH
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import capture_airflow_logs
-from tests.unit.test_poller_support import (
+from tests.support.pollers import (
     SHOW_MANY,
     RecordingHook,
     on_emulator_time,
     pollers_on_clock,
     show_many_requests,
 )
+from tests.support.triggers import event_of
 
 pytestmark = pytest.mark.timeout(60)
 CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
@@ -45,17 +46,6 @@ def trigger_logs() -> Iterator[list[dict[str, Any]]]:
 def emulator_time(emulator: ZendeskEmulator) -> Iterator[None]:
     with on_emulator_time(emulator):
         yield
-
-
-async def event_of(trigger: ZendeskJobStatusTrigger) -> dict[str, Any]:
-    """Run the trigger to its one event; check that it yields no second one."""
-    run = trigger.run()
-    event = await anext(run)
-    with pytest.raises(StopAsyncIteration):
-        await anext(run)
-    payload: dict[str, Any] = event.payload
-    json.dumps(payload)  # the triggerer stores it: primitives only
-    return payload
 
 
 def trigger_for(emu: ZendeskEmulator, job_ids: list[str], **kwargs: Any) -> ZendeskJobStatusTrigger:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import trigger_kwargs_as_the_triggerer_reads
-from tests.unit.test_poller_support import asked_ids, on_emulator_time, show_many_requests
+from tests.support.pollers import asked_ids, on_emulator_time, show_many_requests
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,8 +18,7 @@ from airflow_provider_zendesk_jobs.testing import RequestRecord, ZendeskEmulator
 from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
 from airflow_provider_zendesk_jobs.triggers.poller import Clock, SharedJobStatusPoller, Sleep
 from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
-
-SHOW_MANY = "/api/v2/job_statuses/show_many"
+from tests.support.zendesk_paths import SHOW_MANY
 
 
 def show_many_requests(emu: ZendeskEmulator) -> list[RequestRecord]:

@@ -36,11 +36,10 @@ from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, RequestRec
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
-from tests.task_clock import on_clock
-from tests.unit.test_trigger import event_of
+from tests.support.task_clock import on_clock
+from tests.support.triggers import event_of
+from tests.support.zendesk_paths import SHOW_MANY, TOKENS
 
-SHOW_MANY = "/api/v2/job_statuses/show_many"
-TOKENS = "/oauth/tokens"
 #: The read timeout of the connection in the hang tests: each hang costs this much real time.
 HANG_TIMEOUT = 0.3
 

@@ -1,0 +1,1 @@
+"""What test modules share: fakes, clocks, emulator clients and runners. No tests live here."""

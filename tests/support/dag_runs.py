@@ -1,0 +1,45 @@
+"""Running a DAG in the test process (``dag.test()``) and reading back a run's task states and XComs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.airflow_compat import register_dag
+
+#: The project's checkout, where example_dags/ is.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
+    """Register the DAG as the DAG processor would, run it with ``dag.test()``, read back states and XComs."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    register_dag(dag)
+    run = dag.test(**kwargs)
+    with create_session() as session:
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key="return_value")).all()
+        xcom = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+    return {"state": str(run.state), "tasks": tasks, "xcom": xcom}
+
+
+def latest_run(dag_id: str) -> dict[str, Any]:
+    """Task states and XCom return values of the DAG's latest run, from the test metadata database."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
+        assert run is not None
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
+        return {
+            "run_id": run.run_id,
+            "state": str(run.state),
+            "tasks": tasks,
+            "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
+        }
