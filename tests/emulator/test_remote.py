@@ -30,7 +30,7 @@ from airflow_provider_zendesk_jobs.testing import (
     RemoteEmulatorError,
     ZendeskEmulator,
 )
-from tests.emulator.support import call
+from tests.support.emulator_http import call
 
 pytestmark = pytest.mark.timeout(90)
 
