@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTas
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from tests.task_clock import on_clock
 
 BULK_IMPORT = "/api/v2/imports/tickets/create_many"
 
@@ -41,14 +42,15 @@ def tickets(count: int, failing: set[int] = frozenset()) -> list[dict[str, Any]]
     ]
 
 
-def operator(emu: ZendeskEmulator, tmp_path: Path, **kwargs: Any) -> ZendeskBulkJobOperator:
+def operator(
+    emu: ZendeskEmulator, tmp_path: Path, *, sleep: Callable[[float], Any] | None = None, **kwargs: Any
+) -> ZendeskBulkJobOperator:
+    """The operator on the emulator's clock, sleeping through ``sleep`` (by default ``emu.advance``)."""
     kwargs.setdefault("action", "tickets.import")
     kwargs.setdefault("poll_interval", 5)
-    return ZendeskBulkJobOperator(
+    return on_clock(ZendeskBulkJobOperator, emu.clock.now, sleep or emu.advance)(
         task_id="import_tickets",
         ledger_path=str(tmp_path / "ledgers"),
-        clock=emu.clock.now,
-        sleep=emu.advance,
         **kwargs,
     )
 
@@ -352,8 +354,7 @@ def test_reads_and_bulk_calls_share_one_hook_one_token_and_the_tasks_clock(
         pauses.append(seconds)
         return emulator.advance(seconds)
 
-    op = operator(emulator, tmp_path, records=tickets(250))
-    op.sleep = pause
+    op = operator(emulator, tmp_path, records=tickets(250), sleep=pause)
     value = op.execute(CONTEXT)
     assert value["succeeded"] == 250
     assert_each_sent_once(emulator, 250)

@@ -23,16 +23,13 @@ from airflow_provider_zendesk_jobs.bulk.ledger_store import (
 )
 from airflow_provider_zendesk_jobs.bulk.reconcile import Submission, Verdict, classify_failure, find_started_job
 from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource, chunk_fingerprint
-from airflow_provider_zendesk_jobs.bulk.results import (
-    ChunkResults,
+from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, map_chunk, refused_chunk, unresolved_chunk
+from airflow_provider_zendesk_jobs.bulk.summary import (
     ImportSummary,
     ProgressPace,
     error_table,
-    map_chunk,
-    refused_chunk,
     result_lines,
     running_total,
-    unresolved_chunk,
 )
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
