@@ -212,6 +212,19 @@ def test_deferrable_waits_on_the_oldest_job_and_each_resume_fills_the_freed_plac
 
 
 @pytest.mark.timeout(60)
+def test_a_deferral_on_a_job_is_timed_on_the_tasks_clock(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    """``build_wait``'s clock is the one the deferral reads: the job's start, the try's deadline, Airflow's timeout."""
+    op = operator(emulator, tmp_path, records=tickets(100), deferrable=True, timeout=600)
+    began = emulator.clock.now()  # years before the real time: a reading of the real clock would show
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(CONTEXT)
+    trigger = deferred.value.trigger
+    assert began <= trigger.started_at <= emulator.clock.now()  # when the job's chunk was sent
+    assert trigger.deadline == pytest.approx(began + 600, abs=5)
+    assert deferred.value.timeout is not None and deferred.value.timeout.total_seconds() >= 600
+
+
+@pytest.mark.timeout(60)
 def test_a_failed_job_after_deferral_is_reported_with_its_records(emulator: ZendeskEmulator, tmp_path: Path) -> None:
     op = operator(emulator, tmp_path, records=tickets(150), deferrable=True, max_failed_records=200)
     with pytest.raises(TaskDeferred) as deferred:
