@@ -29,7 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from bench_support import task_logs_dropped, write_summary
+from bench_support import on_clock, task_logs_dropped, write_summary
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 
@@ -61,15 +61,13 @@ def measure(name: str, records: int, limit: int, active: int, poll: float, queue
         tempfile.TemporaryDirectory() as ledgers,
     ):
         os.environ["AIRFLOW_CONN_ZENDESK_DEFAULT"] = emu.connection_extra_json()
-        operator = ZendeskBulkJobOperator(
+        operator = on_clock(ZendeskBulkJobOperator, emu.clock.now, emu.advance)(
             task_id=f"bench_{active}",
             action="tickets.import",
             records=tickets(records),
             max_active_jobs=active,
             poll_interval=poll,
             ledger_path=ledgers,
-            clock=emu.clock.now,
-            sleep=emu.advance,
         )
         start = emu.clock.now()
         value = operator.execute({"run_id": name})  # type: ignore[arg-type]

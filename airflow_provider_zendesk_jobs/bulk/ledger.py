@@ -338,6 +338,31 @@ class Ledger:
         if entry.job_id and outcome in (Outcome.COMPLETED, Outcome.FAILED, Outcome.KILLED):
             self.watermark = entry.job_id
 
+    def adopt(self, number: int) -> str | None:
+        """An uncertain chunk another try was sending: what that try wrote down since, if anything.
+
+        Returns the job id taken over when that try wrote one down (not sent again); else None.
+        """
+        written = self.read_chunk(number)
+        if written is None or written.state in (ChunkState.SENDING, ChunkState.UNCERTAIN):
+            return None
+        if written.state is ChunkState.ACTIVE and written.job_id:
+            self.accepted(number, written.job_id)
+            return written.job_id
+        if written.state is ChunkState.PENDING:
+            self.requeue(number)
+        elif written.state is ChunkState.DONE:
+            self.open[number] = written
+            self.done(
+                number,
+                written.outcome or Outcome.UNRESOLVED,
+                written.results or {},
+                succeeded=written.succeeded,
+                failed=written.failed,
+                unresolved=written.unresolved,
+            )
+        return None
+
     def done_chunks(self) -> Iterator[tuple[int, ChunkEntry]]:
         """Every chunk's key in order, results included (all are done at the end of an import)."""
         for number in range(self.total_chunks):

@@ -27,7 +27,7 @@ from typing import Any, TypeGuard
 from airflow_provider_zendesk_jobs.api.bulk_actions import EXTERNAL_IDS, IDS, OBJECTS, RECORD_IDS, BulkAction
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 
-__all__ = ["ReadPoint", "RecordSource", "chunk_fingerprint", "normalise_record"]
+__all__ = ["ImportInputChangedError", "ReadPoint", "RecordSource", "chunk_fingerprint", "normalise_record"]
 
 _CSV_SUFFIXES = (".csv",)
 
@@ -139,6 +139,10 @@ def _nested(row: dict[str, str], where: str) -> dict[str, Any]:
     return record
 
 
+class ImportInputChangedError(ZendeskInvalidInputError):
+    """The records changed under a running import: mapping results to them would name the wrong records."""
+
+
 @dataclass(frozen=True)
 class RecordSource:
     """The records of one import: a list given to the task, or a JSON Lines / CSV file read as a stream."""
@@ -224,6 +228,16 @@ class RecordSource:
         extra = info.as_info() if hasattr(info, "as_info") else {}
         etag = extra.get("ETag") or extra.get("etag") if isinstance(extra, dict) else None
         return {"size": size, "mtime": mtime, **({"etag": str(etag)} if etag else {})}
+
+    def check_unchanged(self, signature: Any) -> None:
+        """The file is as the try that began the import saw it (its :meth:`signature`), else the import stops."""
+        now = self.signature()
+        if now != signature:
+            raise ImportInputChangedError(
+                f"{self.describe()} changed while the task was deferred ({signature} -> {now}); the rest of its "
+                "records would be mapped against other records. Restore the file, or clear the task: the next try "
+                "checks every record against what was sent."
+            )
 
     def chunks(self, size: int, wanted: set[int] | None = None) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
         """``(chunk number, records, where it begins)`` in order, from the first record; only ``wanted`` ones if given.

@@ -1,35 +1,32 @@
-"""Zendesk's result items of each job, mapped back to the records they belong to, and what the import reports.
+"""Zendesk's result items of each job, mapped back to the records they belong to: one chunk's results.
 
 Zendesk numbers items inside each call, so item 7 of chunk 30 (chunks of 100) is record 3,007.
 Each action names the fields that identify a record (:attr:`BulkAction.match_by`): an item is
 given to the one record it matches; an item that matches none, or several, goes to ``unmapped``
 and is never guessed at. Records no item speaks of go to ``unreported`` (a completed job that
 answered ``"results": []``, say); every record of a job that ended ``failed`` or ``killed`` that
-no item speaks of is a failure with the job's message.
+no item speaks of is a failure with the job's message. What the whole import reports from these
+lives in :mod:`.summary`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.jobs import JobResult, JobState, JobStatus
 
-__all__ = [
-    "ChunkResults",
-    "ImportSummary",
-    "ProgressPace",
-    "error_table",
-    "failure_reason",
-    "map_chunk",
-    "refused_chunk",
-    "result_lines",
-    "running_total",
-    "unreported_chunk",
-    "unresolved_chunk",
-]
+__all__ = ["ChunkResults", "Counts", "map_chunk", "refused_chunk", "unreported_chunk", "unresolved_chunk"]
+
+
+class Counts(TypedDict):
+    """The counts of a chunk's records the ledger keeps beside its results."""
+
+    succeeded: int
+    failed: int
+    unresolved: int
 
 
 @dataclass
@@ -58,6 +55,10 @@ class ChunkResults:
     def unresolved(self) -> int:
         """Records nobody can name an outcome for: no item spoke of them, or their chunk's call is unknown."""
         return len(self.unreported) + sum(int(c["last_record"]) - int(c["first_record"]) + 1 for c in self.uncertain)
+
+    def counts(self) -> Counts:
+        """The counts the ledger keeps beside the results."""
+        return {"succeeded": self.succeeded, "failed": len(self.failures), "unresolved": self.unresolved}
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"done": self.done} if self.done else {}
@@ -249,171 +250,3 @@ def _job_level_failure(record_index: int, job: JobStatus, record: Any) -> dict[s
         "error": error,
         "details": details,
     }
-
-
-#: The lists of the XCom value besides the successes, in the order they appear there.
-_LISTS = ("failures", "unmapped", "unreported", "uncertain")
-
-
-@dataclass
-class ImportSummary:
-    """Every chunk's results, added chunk by chunk as they are read back: what the task returns (:meth:`xcom`).
-
-    With a ``cap`` (the whole mapping went to ``results_path``) each list keeps its first ``cap``
-    entries and a total, and the successes only their count, so 1,000,000 records cost the
-    same memory and XCom as 1,000.
-    """
-
-    action: BulkAction
-    records: int
-    cap: int | None = None
-    jobs: list[str] = field(default_factory=list)
-    jobs_total: int = 0
-    done: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    lists: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in _LISTS})
-    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("succeeded", *_LISTS), 0))
-    unresolved: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-
-    def add(self, job_id: str | None, part: ChunkResults) -> None:
-        if job_id:
-            self.jobs_total += 1
-            if self.cap is None or len(self.jobs) < self.cap:
-                self.jobs.append(job_id)
-        for key, entries in part.done.items():
-            self.totals["succeeded"] += len(entries)
-            if self.cap is None:
-                self.done.setdefault(key, []).extend(entries)
-        for name in _LISTS:
-            values = getattr(part, name)
-            self.totals[name] += len(values)
-            kept = self.lists[name]
-            room = len(values) if self.cap is None else max(0, self.cap - len(kept))
-            kept.extend(values[:room])
-        self.unresolved += part.unresolved
-        for failure in part.failures:
-            code = str(failure["error"])
-            self.errors[code] = self.errors.get(code, 0) + 1
-
-    @property
-    def failed(self) -> int:
-        return self.totals["failures"]
-
-    def errors_by_code(self) -> dict[str, int]:
-        return dict(sorted(self.errors.items(), key=lambda pair: (-pair[1], pair[0])))
-
-    def xcom(self, *, path: str | None = None) -> dict[str, Any]:
-        """The XCom value: counts, the successes under their keys (without ``path``), failures, the unresolved."""
-        value: dict[str, Any] = {
-            "action": self.action.name,
-            "records": self.records,
-            "jobs": list(self.jobs),
-            "succeeded": self.totals["succeeded"],
-            "failed": self.failed,
-            "unresolved": self.unresolved,
-        }
-        if path is None:
-            for key in self.action.result_keys:
-                value[key] = sorted(self.done.get(key, []), key=lambda entry: entry["record_index"])
-        else:
-            value["results_path"] = path
-            value["jobs_total"] = self.jobs_total
-        for name in _LISTS:
-            value[name] = list(self.lists[name])
-            if path is not None:
-                value[f"{name}_total"] = self.totals[name]
-        return value
-
-
-def failure_reason(
-    summary: ImportSummary, *, allow_unresolved: bool, max_failed_records: int | None, fail_on_item_errors: bool
-) -> str | None:
-    """Why the import fails, if it does, naming its first records: unresolved ones, or more failures than allowed."""
-    counted = summary.failed + summary.unresolved
-    if summary.unresolved and not allow_unresolved:
-        reason = (
-            f"{summary.unresolved} records have no outcome anyone can name (unreported or uncertain); look them "
-            "up in Zendesk (allow_unresolved=True lets the task succeed with them)."
-        )
-    elif max_failed_records is not None and counted > max_failed_records:
-        reason = f"{counted} records failed or are unresolved, more than max_failed_records={max_failed_records}."
-    elif fail_on_item_errors and counted:
-        reason = f"{counted} records failed or are unresolved (fail_on_item_errors=True)."
-    else:
-        return None
-    return f"{reason} {_first_named(summary)} The records were not sent again."
-
-
-#: How many failed or unresolved records a failure message names.
-_NAMED_IN_MESSAGE = 5
-
-
-def _first_named(summary: ImportSummary) -> str:
-    """The first failed and unresolved records, for the failure message: where to look."""
-    lists = summary.lists
-    parts = [
-        f"record {failure['record_index']} ({failure.get('error')}: {failure.get('details') or '-'})"
-        for failure in lists["failures"][:_NAMED_IN_MESSAGE]
-    ]
-    parts += [f"record {index} (unreported)" for index in lists["unreported"][:_NAMED_IN_MESSAGE]]
-    parts += [
-        f"records {chunk['first_record']} to {chunk['last_record']} (chunk {chunk['chunk']}, uncertain)"
-        for chunk in lists["uncertain"][:_NAMED_IN_MESSAGE]
-    ]
-    total = summary.failed + summary.totals["unreported"] + summary.totals["uncertain"]
-    more = f", and {total - len(parts)} more" if total > len(parts) else ""
-    return f"First: {'; '.join(parts)}{more}." if parts else ""
-
-
-def result_lines(action: BulkAction, part: ChunkResults) -> Iterator[dict[str, Any]]:
-    """One JSON-ready line per record outcome (and per unmapped item) of one chunk, for ``results_path``."""
-    for key, entries in part.done.items():
-        for entry in entries:
-            yield {"outcome": key, **entry}
-    for failure in part.failures:
-        yield {"outcome": "failed", **failure}
-    for item in part.unmapped:
-        yield {"outcome": "unmapped", **item}
-    for index in part.unreported:
-        yield {"outcome": "unreported", "record_index": index}
-    for chunk in part.uncertain:
-        for index in range(int(chunk["first_record"]), int(chunk["last_record"]) + 1):
-            yield {"outcome": "uncertain", "record_index": index, "chunk": chunk["chunk"], "note": chunk["note"]}
-
-
-def running_total(
-    finished: int, records: int, succeeded: int, failed: int, active: int, to_go: int, unresolved: int = 0
-) -> str:
-    """``1,800 of 5,000 records (36%): 1,795 done, 5 failed; 10 jobs active, 32 chunks to go``."""
-    share = f" ({100 * finished // records}%)" if records else ""
-    open_records = f", {unresolved:,} unresolved" if unresolved else ""
-    return (
-        f"{finished:,} of {records:,} records{share}: {succeeded:,} done, {failed:,} failed{open_records}; "
-        f"{active} job{'' if active == 1 else 's'} active, {to_go} chunk{'' if to_go == 1 else 's'} to go"
-    )
-
-
-@dataclass
-class ProgressPace:
-    """When the next running total is due: after another tenth of the records, or a minute after the last line."""
-
-    last_at: float | None = None
-    last_share: int = 0
-    every_seconds: float = 60.0
-
-    def due(self, now: float, finished: int, records: int) -> bool:
-        share = 10 * finished // records if records else 10
-        if self.last_at is None or share > self.last_share or now - self.last_at >= self.every_seconds:
-            self.last_at, self.last_share = now, share
-            return True
-        return False
-
-
-def error_table(counts: Mapping[str, int]) -> str:
-    """The failed records by Zendesk's error code, most frequent first; empty when none failed."""
-    if not counts:
-        return ""
-    width = max(len("error"), *(len(code) for code in counts))
-    lines = [f"{'error':<{width}}  records", f"{'-' * width}  -------"]
-    lines += [f"{code:<{width}}  {count:>7,}" for code, count in counts.items()]
-    return "\n".join(lines)

@@ -5,13 +5,14 @@ reads every active job in one ``show_many``, maps each finished job's items back
 and keeps them in the ledger, settles chunks whose call's answer was lost, and sends chunks into
 the free places, until every chunk is done. Where the task may not block a worker it returns
 what to wait for (:class:`WaitOnJob`, :class:`PauseUntil`) instead of sleeping; the operator
-turns that into a deferral and builds a new run when it resumes.
-How a failed call or a lost answer is judged lives in :mod:`.reconcile`.
+turns that into a deferral and builds a new run when it resumes, from what the old one carried.
+The bulk calls and their refusals are :mod:`.sender`'s; how a failed call or a lost answer is
+judged lives in :mod:`.reconcile`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,35 +20,20 @@ from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.bulk.chunk_reader import ChunkReader
 from airflow_provider_zendesk_jobs.bulk.ledger import JOB_RETENTION_SECONDS, Ledger
 from airflow_provider_zendesk_jobs.bulk.ledger_entries import ChunkState, Outcome
-from airflow_provider_zendesk_jobs.bulk.reconcile import Submission, Verdict, classify_failure, find_started_job
-from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource, chunk_fingerprint
-from airflow_provider_zendesk_jobs.bulk.results import (
-    ChunkResults,
-    ProgressPace,
-    map_chunk,
-    refused_chunk,
-    running_total,
-    unreported_chunk,
-    unresolved_chunk,
+from airflow_provider_zendesk_jobs.bulk.reconcile import Verdict, find_started_job
+from airflow_provider_zendesk_jobs.bulk.records import (
+    ImportInputChangedError,
+    ReadPoint,
+    RecordSource,
+    chunk_fingerprint,
 )
-from airflow_provider_zendesk_jobs.exceptions import (
-    ErrorKind,
-    ZendeskInvalidInputError,
-    ZendeskJobLimitError,
-    ZendeskJobsError,
-    ZendeskRateLimitError,
-    is_transient,
-)
+from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, map_chunk, unreported_chunk, unresolved_chunk
+from airflow_provider_zendesk_jobs.bulk.sender import ChunkSender, Log, Submitter
+from airflow_provider_zendesk_jobs.bulk.summary import ProgressPace, running_total
+from airflow_provider_zendesk_jobs.exceptions import ErrorKind, ZendeskJobsError, is_transient
 from airflow_provider_zendesk_jobs.jobs import JobState, JobStatus
 
-__all__ = [
-    "BulkClient",
-    "ImportInputChangedError",
-    "ImportRun",
-    "ImportTimeoutError",
-    "PauseUntil",
-    "WaitOnJob",
-]
+__all__ = ["NOT_VISIBLE_GRACE", "BulkClient", "ImportRun", "ImportTimeoutError", "PauseUntil", "WaitOnJob"]
 
 #: Seconds after its call during which a job missing from Zendesk's answers is "not visible yet".
 NOT_VISIBLE_GRACE = 60.0
@@ -55,34 +41,18 @@ NOT_VISIBLE_GRACE = 60.0
 _OUTCOMES = {JobState.COMPLETED: Outcome.COMPLETED, JobState.FAILED: Outcome.FAILED}
 
 
-class BulkClient(Protocol):
+class BulkClient(Submitter, Protocol):
     """The calls the engine makes: what ``ZendeskJobStatusHook`` offers."""
 
     def get_job_statuses_by_id(self, job_ids: Sequence[str]) -> dict[str, JobStatus]: ...
 
     def list_job_statuses(self, limit: int | None = None) -> Iterator[JobStatus]: ...
 
-    def submit_job(
-        self, method: str, endpoint: str, payload: Any = None, *, attempts: int | None = None, announce: bool = True
-    ) -> JobStatus: ...
-
-
-class Log(Protocol):
-    """The task's ``self.log``: the import's lines belong in the task's log."""
-
-    def debug(self, msg: str, /, *args: Any) -> Any: ...
-    def info(self, msg: str, /, *args: Any) -> Any: ...
-    def warning(self, msg: str, /, *args: Any) -> Any: ...
-
 
 class ImportTimeoutError(ZendeskJobsError):
     """The try's ``timeout`` passed; the ledger lets the next try go on where this one stopped."""
 
     kind = ErrorKind.TRANSIENT
-
-
-class ImportInputChangedError(ZendeskInvalidInputError):
-    """The records changed under a running import: mapping results to them would name the wrong records."""
 
 
 @dataclass(frozen=True)
@@ -118,23 +88,32 @@ class ImportRun:
     deferrable: bool = False
     #: Epoch seconds by which this try must end (its ``timeout``).
     deadline: float | None = None
-    #: Where the records' read stands (carried by a deferral).
-    read_point: ReadPoint | None = None
     #: What the call takes beside its records: ``change``, ``params``, ``custom_object_key``.
     call_arguments: dict[str, Any] = field(default_factory=dict)
+    #: What the run before a deferral carried (:meth:`carried`): where the read stands, the progress lines' pace.
+    resume: Mapping[str, Any] = field(default_factory=dict)
     #: Each chunk's fingerprint from the try's first pass over the records (None after a deferral, where
     #: the file's size and modification time were compared instead): a chunk read since must match it.
     scanned: Sequence[str] | None = None
     pace: ProgressPace = field(default_factory=ProgressPace)
-    #: No bulk call before this time (a refusal asked for a pause).
-    submit_not_before: float = 0.0
-    #: Since when the account's job limit refused this import with nothing of its own active.
-    full_since: float | None = None
-    full_logged_at: float | None = None
     warned: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.reader = ChunkReader(self.source, self.ledger.chunk_size, self.read_point)
+        resume = self.resume
+        self.reader = ChunkReader(self.source, self.ledger.chunk_size, ReadPoint.from_dict(resume.get("read_point")))
+        self.pace.last_at = resume.get("progress_at")
+        self.pace.last_share = int(resume.get("progress_share") or 0)
+        self.sender = ChunkSender(
+            self.action,
+            self.ledger,
+            self.client,
+            self.log,
+            self.clock,
+            self.poll_interval,
+            self.call_arguments,
+            full_since=resume.get("full_since"),
+            full_logged_at=resume.get("full_logged_at"),
+        )
 
     def run(self) -> WaitOnJob | PauseUntil | None:
         """Rounds until every chunk is done (None), or until the task should wait elsewhere."""
@@ -149,7 +128,7 @@ class ImportRun:
                         f"The import did not finish within its try's timeout; the ledger in "
                         f"{self.ledger.store.where()} lets the next try go on where this one stopped."
                     )
-                wait = max(self.poll_interval, self.submit_not_before - now)
+                wait = max(self.poll_interval, self.sender.not_before - now)
                 if self.deadline is not None:
                     wait = min(wait, self.deadline - now)
                 if self.deferrable:
@@ -171,8 +150,8 @@ class ImportRun:
             "read_point": None if point is None else point.to_dict(),
             "progress_at": self.pace.last_at,
             "progress_share": self.pace.last_share,
-            "full_since": self.full_since,
-            "full_logged_at": self.full_logged_at,
+            "full_since": self.sender.full_since,
+            "full_logged_at": self.sender.full_logged_at,
         }
 
     def _warn_once(self, topic: str, message: str, *args: Any) -> None:
@@ -238,15 +217,7 @@ class ImportRun:
         )
 
     def _record(self, number: int, outcome: Outcome, part: ChunkResults, note: str | None = None) -> None:
-        self.ledger.done(
-            number,
-            outcome,
-            part.to_dict(),
-            succeeded=part.succeeded,
-            failed=len(part.failures),
-            unresolved=part.unresolved,
-            note=note,
-        )
+        self.ledger.done(number, outcome, part.to_dict(), **part.counts(), note=note)
 
     def _collect(self) -> None:
         """One read of every active job; each finished one is mapped to its records and kept in the ledger."""
@@ -305,7 +276,9 @@ class ImportRun:
         """Uncertain chunks: what another try wrote down, else Zendesk's job list: found, not started, or reported."""
         ledger = self.ledger
         for number in ledger.in_state(ChunkState.UNCERTAIN):
-            self._adopt(number)
+            job_id = ledger.adopt(number)
+            if job_id is not None:
+                self.log.info("Chunk %d: the try that sent it wrote down %s; it is not sent again", number, job_id)
         uncertain = ledger.in_state(ChunkState.UNCERTAIN)
         if not uncertain:
             return
@@ -349,108 +322,11 @@ class ImportRun:
                     "Chunk %d (records %s to %s): %s", number, f"{first:,}", f"{first + len(records) - 1:,}", note
                 )
 
-    def _adopt(self, number: int) -> None:
-        """A chunk another try was sending: what that try wrote down since, if anything."""
-        ledger = self.ledger
-        written = ledger.read_chunk(number)
-        if written is None or written.state in (ChunkState.SENDING, ChunkState.UNCERTAIN):
-            return
-        if written.state is ChunkState.ACTIVE and written.job_id:
-            ledger.accepted(number, written.job_id)
-            self.log.info("Chunk %d: the try that sent it wrote down %s; it is not sent again", number, written.job_id)
-        elif written.state is ChunkState.PENDING:
-            ledger.requeue(number)
-        elif written.state is ChunkState.DONE:
-            ledger.open[number] = written
-            ledger.done(
-                number,
-                written.outcome or Outcome.UNRESOLVED,
-                written.results or {},
-                succeeded=written.succeeded,
-                failed=written.failed,
-                unresolved=written.unresolved,
-            )
-
     def _submit(self) -> None:
         """The next chunks, while this task has fewer than ``max_active_jobs`` jobs queued or working."""
         ledger = self.ledger
-        if self.clock() < self.submit_not_before:
+        if self.clock() < self.sender.not_before:
             return
         free = self.max_active_jobs - len(ledger.active()) - len(ledger.in_state(ChunkState.UNCERTAIN))
         numbers = ledger.pending(max(0, free))
-        for number, records, begins in self._records_of(numbers) if numbers else ():
-            fingerprint = chunk_fingerprint(records, self.action)
-            ledger.begin(number, self.clock(), fingerprint, None if begins is None else begins.to_dict())
-            method, endpoint, payload = self.action.request(records, **self.call_arguments)
-            try:
-                job = self.client.submit_job(method, endpoint, payload, attempts=1, announce=False)
-            except ZendeskJobsError as exc:
-                if self._refused(number, records, exc):
-                    continue
-                return
-            ledger.accepted(number, job.id)
-            self.full_since = None
-        self.warned.discard("refused")
-
-    def _refused(self, number: int, records: list[Any], exc: ZendeskJobsError) -> bool:
-        """A bulk call Zendesk did not take: True when the next chunk may still go out in this round."""
-        ledger = self.ledger
-        outcome = classify_failure(exc)
-        first = ledger.first_record(number)
-        if outcome is Submission.REFUSED:  # the chunk's records themselves: they fail, the rest goes on
-            error = f"HTTP {exc.status_code}" if exc.status_code else type(exc).__name__
-            self._record(number, Outcome.REFUSED, refused_chunk(first, records, error, str(exc)), str(exc))
-            self.log.warning(
-                "Chunk %d (records %s to %s) was refused by Zendesk, nothing started; its records are failed and "
-                "the import goes on. Correct them and clear the task to send this chunk alone. %s",
-                number,
-                f"{first:,}",
-                f"{first + len(records) - 1:,}",
-                exc,
-            )
-            return True
-        if outcome is Submission.STOP:  # the credentials or the call: no chunk can go through
-            ledger.requeue(number)
-            if exc.status_code == 403 and self.action.forbidden_hint:
-                raise type(exc)(f"{exc} {self.action.forbidden_hint}", status_code=403, path=exc.path) from None
-            raise exc
-        if outcome is Submission.NOT_STARTED:
-            ledger.requeue(number)
-            retry_after = exc.retry_after if isinstance(exc, ZendeskRateLimitError) else None
-            pause = retry_after if retry_after is not None else self.poll_interval
-            now = self.clock()
-            self.submit_not_before = now + pause
-            if isinstance(exc, ZendeskJobLimitError) and not ledger.active():
-                self._account_full(now)
-            else:
-                self._warn_once(
-                    "refused", "Chunk %d was refused and nothing started; it is sent in %g s. %s", number, pause, exc
-                )
-            return False
-        ledger.ambiguous(number, str(exc))
-        self.log.warning(
-            "Chunk %d: Zendesk's answer was lost, so whether a job started is not known; the job list is searched "
-            "for it before anything is sent again. %s",
-            number,
-            exc,
-        )
-        return False
-
-    def _account_full(self, now: float) -> None:
-        """The account's job limit, with none of this import's jobs active: one line a minute at most."""
-        if self.full_since is None:
-            self.full_since = now
-        if self.full_logged_at is None or now - self.full_logged_at >= 60:
-            self.full_logged_at = now
-            self.log.warning(
-                "The Zendesk account is at its job limit with none of this import's jobs active; waited %.0f s so "
-                "far, the next chunk is tried in %g s.",
-                now - self.full_since,
-                max(0.0, self.submit_not_before - now),
-            )
-
-
-def done_results(ledger: Ledger) -> Iterable[tuple[str | None, ChunkResults]]:
-    """Every chunk's job id and results, in order, as the ledger kept them when each job ended."""
-    for _, entry in ledger.done_chunks():
-        yield entry.job_id, ChunkResults.from_dict(entry.results)
+        self.sender.send(self._records_of(numbers) if numbers else ())

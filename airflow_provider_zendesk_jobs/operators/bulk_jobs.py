@@ -3,9 +3,12 @@
 One task cuts the records into chunks of at most 100, keeps at most ``max_active_jobs`` of its
 jobs queued or working at once (the account's limit of about 30 is shared with every other
 integration), sends the next chunk as soon as a job finishes, and returns what happened to
-each record. The parts that need neither Airflow nor HTTP live in :mod:`airflow_provider_zendesk_jobs.bulk`
-and :mod:`airflow_provider_zendesk_jobs.api.bulk_actions`; this module composes them with the hook
-and, in deferrable mode, with :class:`~airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger`.
+each record. The engine, with neither Airflow nor HTTP inside, lives in :mod:`airflow_provider_zendesk_jobs.bulk`
+(its rounds in :mod:`~airflow_provider_zendesk_jobs.bulk.runner`, what it reports in
+:mod:`~airflow_provider_zendesk_jobs.bulk.summary`, the checks of its arguments in
+:mod:`~airflow_provider_zendesk_jobs.bulk.arguments`) and :mod:`airflow_provider_zendesk_jobs.api.bulk_actions`;
+this module keeps the parameters, templating, deferral and the mapping to Airflow's exceptions.
+Its clock, sleep and hook come from :meth:`ZendeskBulkJobOperator.build_wait`, the seam every waiting task offers.
 
 The promise: the task ends ``success`` only when every record is created, updated or deleted, or
 failed with Zendesk's reason, or (with ``allow_unresolved=True``) reported as unresolved; and a
@@ -18,13 +21,11 @@ mapped and kept in the ledger at once, since Zendesk forgets jobs after about a 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -42,28 +43,26 @@ from airflow_provider_zendesk_jobs.api.bulk_actions import (
     check_call_arguments,
     resolve_action,
 )
-from airflow_provider_zendesk_jobs.bulk.ledger import ImportTakenOverError, Ledger
-from airflow_provider_zendesk_jobs.bulk.ledger_entries import Owner
-from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStoreError
-from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource
-from airflow_provider_zendesk_jobs.bulk.results import ImportSummary, error_table, failure_reason, result_lines
-from airflow_provider_zendesk_jobs.bulk.runner import (
-    NOT_VISIBLE_GRACE,
-    ImportInputChangedError,
-    ImportRun,
-    ImportTimeoutError,
-    PauseUntil,
-    WaitOnJob,
-    done_results,
+from airflow_provider_zendesk_jobs.bulk.arguments import (
+    call_arguments,
+    check_records_given,
+    rendered_records,
+    whole_number,
 )
+from airflow_provider_zendesk_jobs.bulk.ledger import ImportTakenOverError, Ledger
+from airflow_provider_zendesk_jobs.bulk.ledger_store import LedgerStoreError
+from airflow_provider_zendesk_jobs.bulk.records import RecordSource
+from airflow_provider_zendesk_jobs.bulk.runner import ImportRun, ImportTimeoutError, PauseUntil, WaitOnJob
+from airflow_provider_zendesk_jobs.bulk.summary import ImportSummary, error_table, failure_reason, summarize
+from airflow_provider_zendesk_jobs.bulk.tries import Engine, ImportPlan, resume_run, start_run
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError, ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_zendesk_jobs.links import ZendeskCreatedTicketLink, ZendeskJobLink
 from airflow_provider_zendesk_jobs.operators.bulk_ledger import ledger_store_for, try_number
+from airflow_provider_zendesk_jobs.operators.bulk_wait import ImportWait
 from airflow_provider_zendesk_jobs.triggers.handoff import defer_wait
 from airflow_provider_zendesk_jobs.waiting.failures import exception_for_error, result_from_event
-from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait, seconds
-from airflow_provider_zendesk_jobs.waiting.rule import WaitOptions
+from airflow_provider_zendesk_jobs.waiting.job_wait import seconds
 
 if TYPE_CHECKING:
     from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
@@ -83,13 +82,6 @@ def _check_event(event: Any) -> None:
     if event is None or (isinstance(event, Mapping) and event.get("status") == "failed"):
         return
     result_from_event(event, timeout_exception=AirflowTaskTimeout)
-
-
-def _whole(value: Any, name: str, low: int, high: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bounds = f"{low} to {high}" if high is not None else f"{low} or more"
-        raise ZendeskInvalidInputError(f"{name} must be a whole number, {bounds}; got {value!r}.")
-    return value
 
 
 class ZendeskBulkJobOperator(BaseOperator):
@@ -127,10 +119,9 @@ class ZendeskBulkJobOperator(BaseOperator):
         ledger is in the task state store on Airflow 3.3+, else under ``[zendesk_jobs] bulk_ledger_path``
         or ``$AIRFLOW_HOME/zendesk_bulk_ledgers``. Use shared storage (``s3://...``) when a task's
         next try may run on another machine and the task state store is not there.
-    :param clock: the time source (epoch seconds), the hook's too (Retry-After, token expiry); for tests
-        on an emulator's clock.
-    :param sleep: how the task waits between polls in the worker, and its hook between attempts; for
-        tests on an emulator's clock.
+
+    Its clock and sleep (the hook's too: ``Retry-After``, token expiry) come from :meth:`build_wait`,
+    which a test overrides to run the import on an emulator's clock.
     """
 
     template_fields: Sequence[str] = (
@@ -170,8 +161,6 @@ class ZendeskBulkJobOperator(BaseOperator):
         results_path: str | None = None,
         ledger_path: str | None = None,
         max_failures_in_xcom: int = 100,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -183,29 +172,24 @@ class ZendeskBulkJobOperator(BaseOperator):
         self.query_params = query_params
         self.custom_object_key = custom_object_key
         self.action = action
-        if (records is None) == (records_path is None):
-            raise ZendeskInvalidInputError(
-                "Give records= (a list, or an XComArg) or records_path= (a JSON Lines or CSV file), exactly one."
-            )
+        check_records_given(records, records_path)
         self.records = records
         self.records_path = records_path
-        self.chunk_size = _whole(chunk_size, "chunk_size", 1, MAX_CHUNK_SIZE)
-        self.max_active_jobs = _whole(max_active_jobs, "max_active_jobs", 1, 30)
+        self.chunk_size = whole_number(chunk_size, "chunk_size", 1, MAX_CHUNK_SIZE)
+        self.max_active_jobs = whole_number(max_active_jobs, "max_active_jobs", 1, 30)
         self.zendesk_conn_id = zendesk_conn_id
         self.deferrable = deferrable
         self.poll_interval = seconds(poll_interval, "poll_interval", positive=True)
         self.timeout = None if timeout is None else seconds(timeout, "timeout")
         self.fail_on_item_errors = fail_on_item_errors
         self.max_failed_records = (
-            None if max_failed_records is None else _whole(max_failed_records, "max_failed_records", 0, None)
+            None if max_failed_records is None else whole_number(max_failed_records, "max_failed_records", 0, None)
         )
         self.allow_unresolved = allow_unresolved
         self.results_path = results_path
         self.ledger_path = ledger_path
-        self.max_failures_in_xcom = _whole(max_failures_in_xcom, "max_failures_in_xcom", 0, None)
-        self.clock = clock
-        self.sleep = sleep
-        self._hook: ZendeskJobStatusHook | None = None
+        self.max_failures_in_xcom = whole_number(max_failures_in_xcom, "max_failures_in_xcom", 0, None)
+        self._wait: ImportWait | None = None
 
     def render_template(
         self, content: Any, context: Context, jinja_env: Any = None, seen_oids: set[int] | None = None
@@ -215,7 +199,19 @@ class ZendeskBulkJobOperator(BaseOperator):
             return content
         return super().render_template(content, context, jinja_env, seen_oids)
 
-    # -- hooks and time ---------------------------------------------------------------------------
+    # -- the clock, the sleep and the hook ----------------------------------------------------------
+    def build_wait(
+        self, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+    ) -> ImportWait:
+        """What this task waits with, on ``clock`` and ``sleep``: a subclass may pass its own (tests: an emulator's)."""
+        return ImportWait(self.zendesk_conn_id, clock=clock, sleep=sleep)
+
+    def _waits(self) -> ImportWait:
+        """This task's :meth:`build_wait`, built once, when the task first needs its clock or hook."""
+        if self._wait is None:
+            self._wait = self.build_wait()
+        return self._wait
+
     @property
     def hook(self) -> ZendeskJobStatusHook:
         """The task's one hook: one read of the connection, one OAuth token, one Retry-After gate, on the task's clock.
@@ -223,28 +219,19 @@ class ZendeskBulkJobOperator(BaseOperator):
         Reads keep the hook's usual retries; bulk calls are sent once each (``attempts=1``), since a
         refused chunk goes back to this task's own queue.
         """
-        if self._hook is None:
-            from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-
-            self._hook = ZendeskJobStatusHook(zendesk_conn_id=self.zendesk_conn_id, clock=self._now, sleep=self._pause)
-        return self._hook
-
-    def _now(self) -> float:
-        return (self.clock or time.time)()
-
-    def _pause(self, seconds: float) -> None:
-        (self.sleep or time.sleep)(seconds)
+        return self._waits().hook
 
     # -- execution --------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         with self._airflow_errors():
             source = self._source()
-            count, prints = source.scan(self.chunk_size)
-            if count == 0:
+            scanned = source.scan(self.chunk_size)
+            if scanned[0] == 0:
                 self.log.info("%s: %s holds no records; nothing to send.", self.bulk_action.name, source.describe())
                 self.import_summary = ImportSummary(self.bulk_action, 0).xcom(path=self.results_path)
                 return self.import_summary
-            run = self._start(context, source, count, prints)
+            store = ledger_store_for(context, self, self.ledger_path)
+            run = start_run(self._plan(), source, store, try_number(context), scanned, self._engine())
             return self._drive(context, run)
 
     def execute_complete(
@@ -266,27 +253,11 @@ class ZendeskBulkJobOperator(BaseOperator):
                 "This deferral was made by an earlier release of the provider (its ledger rode in the deferral). "
                 "Clear the task to start a new try; it goes on from the ledger that release kept."
             )
-        resume = resume if isinstance(resume, Mapping) else {}
         with self._airflow_errors():
             source = self._source()
-            token = resume.get("token")
-            ledger = Ledger.resume(
-                ledger_store_for(context, self, self.ledger_path),
-                try_number(context),
-                token if isinstance(token, str) else None,
-            )
-            signature = source.signature()
-            if signature != ledger.claim.get("signature"):
-                raise ImportInputChangedError(
-                    f"{source.describe()} changed while the task was deferred ({ledger.claim.get('signature')} -> "
-                    f"{signature}); the rest of its records would be mapped against other records. Restore the "
-                    "file, or clear the task: the next try checks every record against what was sent."
-                )
-            run = self._run(source, ledger, ReadPoint.from_dict(resume.get("read_point")))
-            run.pace.last_at = resume.get("progress_at")
-            run.pace.last_share = int(resume.get("progress_share") or 0)
-            run.full_since = resume.get("full_since")
-            run.full_logged_at = resume.get("full_logged_at")
+            store = ledger_store_for(context, self, self.ledger_path)
+            carried = resume if isinstance(resume, Mapping) else {}
+            run = resume_run(self._plan(), source, store, try_number(context), carried, self._engine())
             return self._drive(context, run)
 
     @contextmanager
@@ -303,98 +274,31 @@ class ZendeskBulkJobOperator(BaseOperator):
         except ZendeskJobsError as exc:
             raise exception_for_error(exc) from None
 
-    def _call_arguments(self) -> dict[str, Any]:
-        """What the call takes beside its records, checked again now that templates are rendered."""
-        change, query = _json_text(self.change, "change"), _json_text(self.query_params, "query_params")
-        check_call_arguments(self.bulk_action, change=change, params=query, custom_object_key=self.custom_object_key)
-        arguments = {"change": change, "params": query, "custom_object_key": self.custom_object_key}
-        return {name: value for name, value in arguments.items() if value is not None}
-
-    def _identity(self) -> str:
-        """The import as its ledger knows it: the call, and what it sends beside the records."""
-        arguments = self._call_arguments()
-        if not arguments:
-            return self.bulk_action.name
-        text = json.dumps(arguments, sort_keys=True, default=str).encode()
-        return f"{self.bulk_action.name} ({hashlib.sha256(text).hexdigest()[:8]})"
-
-    def _source(self) -> RecordSource:
-        return RecordSource(
+    def _plan(self) -> ImportPlan:
+        """What this task asks of its import; the call's arguments checked again now that templates are rendered."""
+        arguments = call_arguments(
             self.bulk_action,
-            records=None if self.records is None else self._rendered_records(),
-            path=self.records_path,
+            change=self.change,
+            query_params=self.query_params,
+            custom_object_key=self.custom_object_key,
         )
-
-    def _start(self, context: Context, source: RecordSource, count: int, prints: list[str]) -> ImportRun:
-        """A try's start: every record was checked; the import is taken, its ledger read or begun."""
-        store = ledger_store_for(context, self, self.ledger_path)
-        owner = Owner.new(try_number(context))
-        ledger, corrected = Ledger.start(
-            store,
-            owner,
-            action=self._identity(),
-            records=count,
+        return ImportPlan(
+            self.bulk_action,
             chunk_size=self.chunk_size,
-            chunk_fingerprints=prints,
-            claim={"started_at": self._now(), "signature": source.signature()},
-        )
-        if ledger.resumed:
-            self.log.info(
-                "Going on with the import in %s: %s of %s records finished, %d jobs active (%s)",
-                store.where(),
-                f"{ledger.totals.records:,}",
-                f"{count:,}",
-                len(ledger.active()),
-                owner,
-            )
-        else:
-            self.log.info(
-                "%s: %s records in %d chunks of up to %d, at most %d jobs at once; ledger in %s",
-                self.bulk_action.name,
-                f"{count:,}",
-                ledger.total_chunks,
-                self.chunk_size,
-                self.max_active_jobs,
-                store.where(),
-            )
-        if corrected:
-            self.log.info(
-                "Chunks %s: Zendesk refused them before and their records were corrected since; they are sent again",
-                ", ".join(str(number) for number in corrected),
-            )
-        run = self._run(source, ledger, None)
-        run.scanned = prints
-        return run
-
-    def _run(self, source: RecordSource, ledger: Ledger, read_point: ReadPoint | None) -> ImportRun:
-        started_at = ledger.claim.get("started_at")
-        started = float(started_at) if isinstance(started_at, (int, float)) else self._now()
-        return ImportRun(
-            self.bulk_action,
-            source,
-            ledger,
-            self.hook,
-            self.log,
-            clock=self._now,
-            sleep=self._pause,
             max_active_jobs=self.max_active_jobs,
-            call_arguments=self._call_arguments(),
             poll_interval=self.poll_interval,
             deferrable=self.deferrable,
-            deadline=started + self.timeout if self.timeout is not None else None,
-            read_point=read_point,
+            timeout=self.timeout,
+            call_arguments=arguments,
         )
 
-    def _rendered_records(self) -> Sequence[Any]:
-        records = self.records
-        if isinstance(records, str):  # a list rendered as text by a template
-            try:
-                records = json.loads(records)
-            except ValueError:
-                raise AirflowFailException("records rendered as text that is not a JSON list.") from None
-        if isinstance(records, (dict, bytes)) or not isinstance(records, Sequence):
-            raise AirflowFailException(f"records must be a list, got {type(records).__name__}.")
-        return records
+    def _engine(self) -> Engine:
+        waits = self._waits()
+        return Engine(waits.hook, self.log, waits.clock, waits.sleep)
+
+    def _source(self) -> RecordSource:
+        records = None if self.records is None else rendered_records(self.records)
+        return RecordSource(self.bulk_action, records=records, path=self.records_path)
 
     def _drive(self, context: Context, run: ImportRun) -> dict[str, Any]:
         """The run's rounds; then the result, or a deferral until what it waits for."""
@@ -409,15 +313,7 @@ class ZendeskBulkJobOperator(BaseOperator):
     def _defer_on_job(self, run: ImportRun, wait: WaitOnJob) -> NoReturn:
         # One line before JobWait's own "Deferring: ..." line: why this job, and what comes after it.
         self.log.info("The next chunks go out when %s, the oldest of %d active jobs, is done", wait.job_id, wait.active)
-        job_wait = JobWait(
-            wait.job_id,
-            options=WaitOptions(not_found_grace=NOT_VISIBLE_GRACE),
-            log=self.log,
-            poll_interval=self.poll_interval,
-            zendesk_conn_id=self.zendesk_conn_id,
-            clock=self._now,
-        )
-        job_wait.started_at = wait.sent_at
+        job_wait = self._waits().on_job(wait, log=self.log, poll_interval=self.poll_interval)
         defer_wait(self, job_wait, deadline=run.deadline, kwargs={"resume": run.carried()})
 
     def _defer_until(self, run: ImportRun, wait: PauseUntil) -> NoReturn:
@@ -428,33 +324,16 @@ class ZendeskBulkJobOperator(BaseOperator):
             trigger=DateTimeTrigger(moment=datetime.fromtimestamp(wait.until, tz=timezone.utc)),
             method_name="execute_after_pause",
             kwargs={"resume": run.carried()},
-            timeout=timedelta(seconds=max(0.0, wait.until - self._now()) + 600),
+            timeout=timedelta(seconds=max(0.0, wait.until - self._waits().clock()) + 600),
         )
 
     def _finish(self, context: Context, ledger: Ledger) -> dict[str, Any]:
         """Every record's result, from the ledger: returned, or (with a reason to fail) pushed, then raised."""
-        summary = ImportSummary(
-            self.bulk_action, ledger.records, cap=self.max_failures_in_xcom if self.results_path else None
-        )
-        with self._results_file() as out:
-            for job_id, part in done_results(ledger):
-                summary.add(job_id, part)
-                if out is not None:
-                    for line in result_lines(self.bulk_action, part):
-                        out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
+        summary = summarize(self.bulk_action, ledger, results_path=self.results_path, cap=self.max_failures_in_xcom)
+        if self.results_path:
+            self.log.info("Wrote the mapping of every record to %s", self.results_path)
         value = self.import_summary = summary.xcom(path=self.results_path)
-        self.log.info(
-            "%s finished: %s records, %s succeeded, %s failed, %s unresolved (%d unmapped items, %d unreported, "
-            "%d uncertain chunks)",
-            self.bulk_action.name,
-            f"{ledger.records:,}",
-            f"{value['succeeded']:,}",
-            f"{value['failed']:,}",
-            f"{summary.unresolved:,}",
-            summary.totals["unmapped"],
-            summary.totals["unreported"],
-            summary.totals["uncertain"],
-        )
+        self.log.info("%s", summary.report())
         table = error_table(summary.errors_by_code())
         if table:
             self.log.info("Failed records by error:\n%s", table)
@@ -470,19 +349,6 @@ class ZendeskBulkJobOperator(BaseOperator):
                 ti.xcom_push(key="return_value", value=value)
             raise AirflowFailException(reason)
         return value
-
-    @contextmanager
-    def _results_file(self) -> Iterator[TextIO | None]:
-        if not self.results_path:
-            yield None
-            return
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        path = ObjectStoragePath(self.results_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as out:  # type: ignore[no-untyped-call]
-            yield out
-        self.log.info("Wrote the mapping of every record to %s", self.results_path)
 
     # -- lineage and assets (lineage/) ------------------------------------------------------------
     #: The return value once the import finished (kept when it fails too): what lineage and asset events report.
@@ -508,12 +374,3 @@ class ZendeskBulkJobOperator(BaseOperator):
         """As on completion; the counts are there when the import finished and failed on its results."""
         return self.get_openlineage_facets_on_complete(task_instance)
 
-
-def _json_text(value: Any, name: str) -> Any:
-    """A dict argument a template rendered as text (``'{"additional_tags": ["x"]}'``), read back."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise ZendeskInvalidInputError(f"{name} rendered as text that is not a JSON object: {value[:80]!r}.") from None

@@ -257,7 +257,6 @@ def test_a_records_file_edited_while_a_worker_runs_the_import_fails_naming_the_c
     source = tmp_path / "t.jsonl"
     records = tickets(300)
     source.write_text("".join(json.dumps(record) + "\n" for record in records))
-    op = operator(emulator, tmp_path, records_path=str(source), max_active_jobs=1)
     advance = emulator.advance
 
     def edit_after_the_first_round(seconds: float) -> float:
@@ -265,7 +264,7 @@ def test_a_records_file_edited_while_a_worker_runs_the_import_fails_naming_the_c
         source.write_text("".join(json.dumps(record) + "\n" for record in edited))
         return advance(seconds)
 
-    op.sleep = edit_after_the_first_round
+    op = operator(emulator, tmp_path, records_path=str(source), max_active_jobs=1, sleep=edit_after_the_first_round)
     with pytest.raises(AirflowFailException, match=r"chunk 2 \(records 200 to 299\) no longer holds the records"):
         op.execute(CONTEXT)
     assert emulator.records_received() == 200 and "edited-250" not in emulator.record_log.counts("external_id")

@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTas
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from tests.task_clock import on_clock
 
 BULK_IMPORT = "/api/v2/imports/tickets/create_many"
 
@@ -41,14 +42,15 @@ def tickets(count: int, failing: set[int] = frozenset()) -> list[dict[str, Any]]
     ]
 
 
-def operator(emu: ZendeskEmulator, tmp_path: Path, **kwargs: Any) -> ZendeskBulkJobOperator:
+def operator(
+    emu: ZendeskEmulator, tmp_path: Path, *, sleep: Callable[[float], Any] | None = None, **kwargs: Any
+) -> ZendeskBulkJobOperator:
+    """The operator on the emulator's clock, sleeping through ``sleep`` (by default ``emu.advance``)."""
     kwargs.setdefault("action", "tickets.import")
     kwargs.setdefault("poll_interval", 5)
-    return ZendeskBulkJobOperator(
+    return on_clock(ZendeskBulkJobOperator, emu.clock.now, sleep or emu.advance)(
         task_id="import_tickets",
         ledger_path=str(tmp_path / "ledgers"),
-        clock=emu.clock.now,
-        sleep=emu.advance,
         **kwargs,
     )
 
@@ -210,6 +212,19 @@ def test_deferrable_waits_on_the_oldest_job_and_each_resume_fills_the_freed_plac
 
 
 @pytest.mark.timeout(60)
+def test_a_deferral_on_a_job_is_timed_on_the_tasks_clock(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    """``build_wait``'s clock is the one the deferral reads: the job's start, the try's deadline, Airflow's timeout."""
+    op = operator(emulator, tmp_path, records=tickets(100), deferrable=True, timeout=600)
+    began = emulator.clock.now()  # years before the real time: a reading of the real clock would show
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(CONTEXT)
+    trigger = deferred.value.trigger
+    assert began <= trigger.started_at <= emulator.clock.now()  # when the job's chunk was sent
+    assert trigger.deadline == pytest.approx(began + 600, abs=5)
+    assert deferred.value.timeout is not None and deferred.value.timeout.total_seconds() >= 600
+
+
+@pytest.mark.timeout(60)
 def test_a_failed_job_after_deferral_is_reported_with_its_records(emulator: ZendeskEmulator, tmp_path: Path) -> None:
     op = operator(emulator, tmp_path, records=tickets(150), deferrable=True, max_failed_records=200)
     with pytest.raises(TaskDeferred) as deferred:
@@ -352,8 +367,7 @@ def test_reads_and_bulk_calls_share_one_hook_one_token_and_the_tasks_clock(
         pauses.append(seconds)
         return emulator.advance(seconds)
 
-    op = operator(emulator, tmp_path, records=tickets(250))
-    op.sleep = pause
+    op = operator(emulator, tmp_path, records=tickets(250), sleep=pause)
     value = op.execute(CONTEXT)
     assert value["succeeded"] == 250
     assert_each_sent_once(emulator, 250)

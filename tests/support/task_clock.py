@@ -1,15 +1,15 @@
 """A waiting task run on a clock the test owns, through the seam the tasks offer for it: ``build_wait``.
 
-The subclass keeps the task's module and name, so its log lines come from the same logger
-as the real task's.
+Every waiting task has it: the sensor and the results operator build their ``JobWait`` there, the
+bulk operator its ``ImportWait`` (the clock and sleep of its rounds, and the hook on them). The
+subclass keeps the task's module and name, so its log lines come from the same logger as the
+real task's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from airflow_provider_zendesk_jobs.waiting.job_wait import JobWait
 
 Task = TypeVar("Task")
 
@@ -20,9 +20,8 @@ def on_clock(task_class: type[Task], clock: Callable[[], float], sleep: Callable
     class OnClock(task_class):  # type: ignore[valid-type,misc]
         __module__ = task_class.__module__
 
-        def build_wait(self, **seams: Any) -> JobWait:
-            wait: JobWait = super().build_wait(clock=clock, sleep=sleep)
-            return wait
+        def build_wait(self, **seams: Any) -> Any:
+            return super().build_wait(clock=clock, sleep=sleep)
 
     OnClock.__name__ = OnClock.__qualname__ = task_class.__name__
     return OnClock

@@ -23,16 +23,13 @@ from airflow_provider_zendesk_jobs.bulk.ledger_store import (
 )
 from airflow_provider_zendesk_jobs.bulk.reconcile import Submission, Verdict, classify_failure, find_started_job
 from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, RecordSource, chunk_fingerprint
-from airflow_provider_zendesk_jobs.bulk.results import (
-    ChunkResults,
+from airflow_provider_zendesk_jobs.bulk.results import ChunkResults, map_chunk, refused_chunk, unresolved_chunk
+from airflow_provider_zendesk_jobs.bulk.summary import (
     ImportSummary,
     ProgressPace,
     error_table,
-    map_chunk,
-    refused_chunk,
     result_lines,
     running_total,
-    unresolved_chunk,
 )
 from airflow_provider_zendesk_jobs.exceptions import (
     ZendeskAuthError,
@@ -397,6 +394,22 @@ def test_the_ledger_writes_each_chunk_to_its_own_key_and_a_next_try_recovers_it(
     assert again.totals.records == 100 and again.totals.failed == 1 and 0 not in again.open
     stored = again.read_chunk(0)
     assert stored is not None and ChunkResults.from_dict(stored.results).succeeded == 99  # kept as the job ended
+
+
+def test_an_uncertain_chunk_takes_what_the_try_that_sent_it_wrote_down_since() -> None:
+    store = TaskStateLedgerStore(DictStore())
+    old = start(store, records=350, prints=["a", "b", "c", "d"])
+    for number in range(4):
+        old.begin(number, 1.0 + number, "abcd"[number], None)
+    new = start(store, try_number=2, records=350, prints=["a", "b", "c", "d"])
+    assert new.in_state(ChunkState.UNCERTAIN) == [0, 1, 2, 3]
+    old.accepted(0, "V3-a")  # the old try goes on writing its chunks' keys until its next owner check
+    old.done(1, Outcome.COMPLETED, {}, succeeded=100, failed=0, unresolved=0, job_id="V3-b")
+    old.requeue(2)
+    assert [new.adopt(number) for number in range(4)] == ["V3-a", None, None, None]
+    assert new.active() == [0] and new.entry(0).job_id == "V3-a"
+    assert 1 not in new.open and new.totals.records == 100 and new.totals.succeeded == 100
+    assert new.pending(5)[0] == 2 and new.in_state(ChunkState.UNCERTAIN) == [3]  # still sending: nothing to take
 
 
 def test_a_chunk_sent_past_the_head_is_found_by_the_next_try() -> None:
