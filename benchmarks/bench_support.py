@@ -55,7 +55,7 @@ Task = TypeVar("Task")
 def on_clock(task_class: type[Task], clock: Callable[[], float], sleep: Callable[[float], Any]) -> type[Task]:
     """``task_class`` on ``clock`` and ``sleep`` through ``build_wait``, the seam every waiting task offers.
 
-    The benchmarks run as scripts, outside the test suite, so this is ``tests/task_clock.py``'s twin.
+    The benchmarks run as scripts, outside the test suite, so this is ``tests/support/task_clock.py``'s twin.
     """
 
     class OnClock(task_class):  # type: ignore[valid-type,misc]

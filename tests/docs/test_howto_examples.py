@@ -18,6 +18,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
     ZendeskJobStatusAuditOperator,
 )
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from tests.support.task_clock import on_clock
 
 # [START howto_results_value]
 RESULTS_VALUE = {
@@ -148,14 +149,12 @@ def test_the_documented_bulk_value_has_the_keys_the_operator_returns(
     zendesk_emulator: ZendeskEmulator, tmp_path: Path
 ) -> None:
     records = [{"subject": f"Ticket {n}" + (" FAIL" if n == 7 else ""), "comment": {"body": "Hi"}} for n in range(120)]
-    value = ZendeskBulkJobOperator(
+    value = on_clock(ZendeskBulkJobOperator, zendesk_emulator.clock.now, zendesk_emulator.advance)(
         task_id="import_tickets",
         action="tickets.import",
         records=records,
         poll_interval=5,
         ledger_path=str(tmp_path / "ledgers"),
-        clock=zendesk_emulator.clock.now,
-        sleep=zendesk_emulator.advance,
     ).execute({"run_id": "manual__1"})  # type: ignore[arg-type]
     same_shape(BULK_VALUE, value)
     assert (value["records"], value["succeeded"], value["failed"]) == (120, 119, 1)

@@ -279,6 +279,10 @@ def test_clock_runner_stops_when_the_emulator_is_gone() -> None:
     runner = ClockRunner(emu, speed=10.0, tick=0.02).start()
     assert runner.released.wait(10)
     emu.stop()
+    deadline = time.monotonic() + 20
+    while runner.error is None:  # its next tick finds the emulator gone
+        assert time.monotonic() < deadline, "the runner never noticed the emulator had gone"
+        time.sleep(0.02)
     runner.stop()
     assert isinstance(runner.error, RemoteEmulatorError)
 
