@@ -46,7 +46,7 @@ nitpick_ignore_regex = [
     # The reference documents the public modules; their docstrings also name internals (the API core, the
     # bulk engine, the waiting rules, the poller, the emulator's parts), which are left out on purpose.
     (r"py:.*", r"airflow_provider_zendesk_jobs\.(api|bulk|waiting|job_ids|finite_numbers|version_compat)(\..*)?"),
-    (r"py:.*", r"airflow_provider_zendesk_jobs\.hooks\.base(\..*)?"),
+    (r"py:.*", r"airflow_provider_zendesk_jobs\.(hooks\.base|operators\.bulk_wait)(\..*)?"),
     (r"py:.*", r"airflow_provider_zendesk_jobs\.triggers\.(arguments|poller|registry|messages|handoff)(\..*)?"),
     (r"py:.*", r"airflow_provider_zendesk_jobs\.testing\.[a-z_]+(\..*)?"),
     # Relative names in those docstrings (a sibling module, a method of the class being described).
