@@ -29,7 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from bench_support import on_clock, task_logs_dropped, write_summary
+from bench_support import task_logs_dropped, write_summary
 
 from airflow_provider_zendesk_jobs.testing import ManualClock, ZendeskEmulator
 
@@ -53,6 +53,7 @@ def tickets(count: int) -> list[dict[str, Any]]:
 
 def measure(name: str, records: int, limit: int, active: int, poll: float, queued: float, per_item: float) -> Run:
     from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
+    from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 
     with (
         ZendeskEmulator(

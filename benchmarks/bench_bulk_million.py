@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_support import on_clock, task_logs_dropped, write_summary
+from bench_support import task_logs_dropped, write_summary
 
 CHUNK = 100
 #: About two minutes of real time on a 2-core machine, well within the 15 minutes a benchmark may take.
@@ -293,6 +293,7 @@ class Result:
 
 def measure(records: int, limit: int, poll: float, queued: float, per_item: float, kind: str) -> Result:
     from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
+    from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 
     with tempfile.TemporaryDirectory(prefix="bench-million-") as tmp:
         work = Path(tmp)

@@ -1,5 +1,5 @@
-"""What several benchmark scripts share: the HTTP provider's connection to the emulator, quiet task logs, the summary,
-and a task on the emulator's clock.
+"""What several benchmark scripts share: the HTTP provider's connection to the emulator, quiet task logs and
+the summary.
 
 Not a benchmark itself; ``run_all.py`` runs the ``bench_*`` scripts that import it.
 """
@@ -10,8 +10,8 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 
@@ -47,25 +47,6 @@ def task_logs_dropped() -> Iterator[None]:
         configure_logging(json_output=True, output=devnull, sending_to_supervisor=True, log_level="INFO")
         with contextlib.redirect_stdout(sys.stderr):
             yield
-
-
-Task = TypeVar("Task")
-
-
-def on_clock(task_class: type[Task], clock: Callable[[], float], sleep: Callable[[float], Any]) -> type[Task]:
-    """``task_class`` on ``clock`` and ``sleep`` through ``build_wait``, the seam every waiting task offers.
-
-    The benchmarks run as scripts, outside the test suite, so this is ``tests/support/task_clock.py``'s twin.
-    """
-
-    class OnClock(task_class):  # type: ignore[valid-type,misc]
-        __module__ = task_class.__module__
-
-        def build_wait(self, **seams: Any) -> Any:
-            return super().build_wait(clock=clock, sleep=sleep)
-
-    OnClock.__name__ = OnClock.__qualname__ = task_class.__name__
-    return OnClock
 
 
 def write_summary(path: str | None, *, figure: str, target: str, met: bool, **more: Any) -> None:

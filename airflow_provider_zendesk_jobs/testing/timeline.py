@@ -10,7 +10,8 @@ time while every time it reads is exact:
   wake-up, lets everything woken run until it sleeps again, and repeats.
 
 For triggers, which find their poller through the registry, install a poller on such a clock
-with :func:`airflow_provider_zendesk_jobs.triggers.registry.use_poller_factory`.
+with :func:`triggers_on_clock`. For a task, :func:`on_clock` gives its class on such a clock
+through ``build_wait``, the seam every waiting task offers.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import functools
 import heapq
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["ManualTimeline", "advancing_sleep", "triggers_on_clock"]
+__all__ = ["ManualTimeline", "advancing_sleep", "on_clock", "triggers_on_clock"]
 
 
 class _ManualClock(Protocol):
@@ -141,3 +142,25 @@ def triggers_on_clock(clock: Callable[[], float], advance: Callable[[float], obj
     factory = functools.partial(SharedJobStatusPoller, clock=clock, sleep=advancing_sleep(advance))
     with use_poller_factory(factory):
         yield
+
+
+Task = TypeVar("Task")
+
+
+def on_clock(task_class: type[Task], clock: Callable[[], float], sleep: Callable[[float], Any]) -> type[Task]:
+    """``task_class`` whose wait reads ``clock`` and whose hook (and polling loop) sleeps through ``sleep``.
+
+    Every waiting task builds its wait in ``build_wait(clock=, sleep=)``: the sensor and the results
+    operator their ``JobWait``, the bulk operator its ``ImportWait`` (the clock and sleep of its rounds,
+    and the hook on them). The subclass keeps the task's module and name, so its log lines come from
+    the same logger as the real task's.
+    """
+
+    class OnClock(task_class):  # type: ignore[valid-type,misc]
+        __module__ = task_class.__module__
+
+        def build_wait(self, **seams: Any) -> Any:
+            return super().build_wait(clock=clock, sleep=sleep)
+
+    OnClock.__name__ = OnClock.__qualname__ = task_class.__name__
+    return OnClock

@@ -18,7 +18,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
     ZendeskJobStatusAuditOperator,
 )
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from tests.support.task_clock import on_clock
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 
 # [START howto_results_value]
 RESULTS_VALUE = {

@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTas
 
 from airflow_provider_zendesk_jobs.operators.bulk_jobs import ZendeskBulkJobOperator
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from tests.support.task_clock import on_clock
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 
 BULK_IMPORT = "/api/v2/imports/tickets/create_many"
 

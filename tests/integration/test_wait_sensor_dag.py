@@ -16,11 +16,10 @@ import pytest
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock, triggers_on_clock
 from tests.airflow_compat import AIRFLOW_V_3_1_PLUS
 from tests.support.dag_runs import run_dag
 from tests.support.pollers import show_many_requests
-from tests.support.task_clock import on_clock
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("airflow_db")]
 

@@ -47,11 +47,10 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import (
     ZendeskJobStatusAuditOperator,
 )
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
-from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator, timeline
 from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import TaskDeferred
-from tests.support import task_clock
 from tests.support.hooks import call_to_the_end, set_connection
 
 pytestmark = pytest.mark.timeout(120)
@@ -297,8 +296,8 @@ def drive_tasks(emu: ZendeskEmulator, seen: Seen) -> None:
             return done
 
         upstream = start_import()
-        sensor = task_clock.on_clock(ZendeskJobStatusSensor, emu.clock.now, emu.advance)
-        results = task_clock.on_clock(ZendeskJobResultsOperator, emu.clock.now, emu.advance)
+        sensor = timeline.on_clock(ZendeskJobStatusSensor, emu.clock.now, emu.advance)
+        results = timeline.on_clock(ZendeskJobResultsOperator, emu.clock.now, emu.advance)
         tasks: dict[str, Any] = {
             "poke": sensor(task_id="poke", job_id=template, poke_interval=5),
             "defer": sensor(task_id="defer", job_id=upstream, deferrable=True, poke_interval=5),

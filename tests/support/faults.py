@@ -33,10 +33,9 @@ from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsy
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ManualClock, RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock, triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import AirflowRescheduleException, AirflowTaskTerminated, TaskDeferred
-from tests.support.task_clock import on_clock
 from tests.support.triggers import event_of
 from tests.support.zendesk_paths import SHOW_MANY, TOKENS
 

@@ -19,13 +19,13 @@ import requests_mock as rm
 from airflow_provider_zendesk_jobs.jobs import JobStatus
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 from airflow_provider_zendesk_jobs.triggers import zendesk_jobs as trigger_module
 from airflow_provider_zendesk_jobs.triggers.messages import PollAnswer
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from tests.airflow_compat import capture_airflow_logs
 from tests.support.hooks import API_TOKEN, EMAIL, SHOW_MANY_URL, FakeClock, job, set_connection
-from tests.support.task_clock import on_clock
 
 #: ``index`` must be a whole number: the item is not in the documented form.
 BAD_ITEMS = [{"index": "first", "id": 1000}]

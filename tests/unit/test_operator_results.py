@@ -14,9 +14,9 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 from airflow_provider_zendesk_jobs.waiting.job_wait import seconds
 from tests.support.hooks import API_TOKEN, EMAIL, SHOW_MANY_URL, FakeClock, job, set_connection
-from tests.support.task_clock import on_clock
 
 
 @pytest.fixture(autouse=True)

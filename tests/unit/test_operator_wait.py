@@ -20,7 +20,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
 from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResultsOperator
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from tests.support.task_clock import on_clock
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 from tests.support.zendesk_paths import SHOW_MANY
 
 

@@ -23,12 +23,12 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobsDeprecationWarning, ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.waiting.failures import ZendeskWaitError
 from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
 from tests.support.pollers import SHOW_MANY, show_many_requests
-from tests.support.task_clock import on_clock
 
 pytestmark = pytest.mark.timeout(60)
 CONTEXT: Any = {}

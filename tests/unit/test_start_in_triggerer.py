@@ -19,12 +19,12 @@ from airflow.providers.common.compat.sdk import DAG, BaseOperator
 
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing.timeline import on_clock
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_zendesk_jobs.waiting.job_wait import DEFERRAL_BACKSTOP_SECONDS
 from tests.airflow_compat import TaskDeferred, capture_airflow_logs
 from tests.support.pollers import on_emulator_time, show_many_requests
-from tests.support.task_clock import on_clock
 
 pytestmark = pytest.mark.timeout(60)
 CLASSPATH = "airflow_provider_zendesk_jobs.triggers.zendesk_jobs.ZendeskJobStatusTrigger"
