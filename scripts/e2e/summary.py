@@ -45,7 +45,7 @@ def summarise(results: list[Result], db: str, wall: float, home: Path) -> None:
     summary = {
         "db": db,
         "wall_time_seconds": round(wall, 1),
-        "passed": all(r.passed for r in results),
+        "passed": bool(results) and all(r.passed for r in results),  # nothing ran: not a pass
         **headline(results),
         "scenarios": [
             {

@@ -20,7 +20,10 @@ def task_log_text(home: Path, dag_id: str, run_id: str, task_id: str, map_index:
     pattern = {"worker": "attempt=*.log", "trigger": "attempt=*.log.trigger.*", "all": "attempt=*.log*"}[part]
     if not folder.is_dir():
         return ""
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob(pattern)))
+    paths = sorted(folder.glob(pattern))
+    if part == "worker":  # "attempt=*.log" also matches a triggerer's "attempt=1.log.trigger.N.log"
+        paths = [path for path in paths if ".trigger." not in path.name]
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in paths)
 
 
 def progress_lines(log_text: str, job_id: str) -> list[str]:

@@ -153,3 +153,25 @@ def test_without_redis_the_celery_scenario_is_skipped_unless_asked_for_alone() -
     assert celery_plan(["bulk"], "") == (None, None)
     with pytest.raises(E2EError, match="E2E_REDIS_URL"):
         celery_plan(["celery"], "")
+
+
+def test_a_tasks_worker_log_leaves_out_what_the_triggerer_wrote_for_it(tmp_path: Path) -> None:
+    from scripts.e2e.task_logs import task_log_text
+
+    folder = tmp_path / "logs" / "dag_id=d" / "run_id=r" / "task_id=wait"
+    folder.mkdir(parents=True)
+    (folder / "attempt=1.log").write_text("worker 1")
+    (folder / "attempt=1.log.trigger.7.log").write_text("triggerer 7")
+    (folder / "attempt=2.log").write_text("worker 2")
+    assert task_log_text(tmp_path, "d", "r", "wait", part="worker") == "worker 1\nworker 2"
+    assert task_log_text(tmp_path, "d", "r", "wait", part="trigger") == "triggerer 7"
+    assert task_log_text(tmp_path, "d", "r", "wait").count("\n") == 2
+
+
+def test_a_run_in_which_nothing_ran_is_not_a_pass(tmp_path: Path) -> None:
+    import json
+
+    from scripts.e2e import summary
+
+    summary.summarise([], "sqlite", 1.0, tmp_path)
+    assert json.loads((tmp_path / "e2e_summary.json").read_text())["passed"] is False

@@ -15,6 +15,7 @@ from scripts.e2e.deployment import Deployment
 from scripts.e2e.harness import Result
 from scripts.e2e.metadata import task_instances
 from scripts.e2e.scenarios.common import create_jobs, final_states
+from scripts.e2e.task_logs import task_log_text
 
 
 def start_in_triggerer(dep: Deployment, result: Result, waits: int = 30) -> None:
@@ -50,16 +51,7 @@ def waits_of(dep: Deployment, result: Result, mode: str, waits: int) -> dict[str
     requests = emu.request_records(None, "GET")[before:]
     asked = [urllib.parse.parse_qs(r.query).get("ids", [""])[0] for r in requests if r.path.startswith(SHOW_MANY)]
     single_id = sum(1 for ids in asked if "," not in ids)
-    runs = run.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-    # "attempt=*.log" also matches the triggerer's "attempt=1.log.trigger.N.log": a worker's log has no ".trigger."
-    worker_logs = [
-        "\n".join(
-            p.read_text(errors="replace")
-            for p in runs.glob(f"task_id={ti.task_id}/attempt=*.log")
-            if ".trigger." not in p.name
-        )
-        for ti in tis
-    ]
+    worker_logs = [task_log_text(run.home, dag_id, run_id, ti.task_id, part="worker") for ti in tis]
     result.check(succeeded == waits, f"{mode}: {waits - succeeded} of {waits} waits did not succeed")
     return {
         "succeeded": f"{succeeded}/{waits}",
