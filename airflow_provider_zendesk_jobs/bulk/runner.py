@@ -90,7 +90,8 @@ class ImportRun:
     deadline: float | None = None
     #: What the call takes beside its records: ``change``, ``params``, ``custom_object_key``.
     call_arguments: dict[str, Any] = field(default_factory=dict)
-    #: What the run before a deferral carried (:meth:`carried`): where the read stands, the progress lines' pace.
+    #: What the run before a deferral carried (:meth:`carried`): where the read stands, the progress lines' pace,
+    #: the time before which no bulk call may go.
     resume: Mapping[str, Any] = field(default_factory=dict)
     #: Each chunk's fingerprint from the try's first pass over the records (None after a deferral, where
     #: the file's size and modification time were compared instead): a chunk read since must match it.
@@ -111,6 +112,7 @@ class ImportRun:
             self.clock,
             self.poll_interval,
             self.call_arguments,
+            not_before=float(resume.get("not_before") or 0.0),
             full_since=resume.get("full_since"),
             full_logged_at=resume.get("full_logged_at"),
         )
@@ -150,6 +152,7 @@ class ImportRun:
             "read_point": None if point is None else point.to_dict(),
             "progress_at": self.pace.last_at,
             "progress_share": self.pace.last_share,
+            "not_before": self.sender.not_before,  # a refusal's Retry-After holds across the deferral
             "full_since": self.sender.full_since,
             "full_logged_at": self.sender.full_logged_at,
         }

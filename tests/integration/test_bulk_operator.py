@@ -203,12 +203,48 @@ def test_deferrable_waits_on_the_oldest_job_and_each_resume_fills_the_freed_plac
                 "read_point",
                 "progress_at",
                 "progress_share",
+                "not_before",
                 "full_since",
                 "full_logged_at",
             }
     assert deferrals >= 3
     assert_each_sent_once(emulator, 500)
     assert value["succeeded"] == 500
+
+
+@pytest.mark.timeout(60)
+def test_a_refusals_retry_after_holds_across_a_deferral(emulator: ZendeskEmulator, tmp_path: Path) -> None:
+    """A 429 on a bulk call while another job is active: the task defers on that job, and its resume sends
+    nothing before the Retry-After is over, however early the trigger hands the task back.
+
+    Each resume is a new operator, as in a new worker process: nothing but the deferral's kwargs carries over.
+    """
+
+    def task() -> ZendeskBulkJobOperator:
+        return operator(emulator, tmp_path, records=tickets(300), max_active_jobs=2, deferrable=True)
+
+    with pytest.raises(TaskDeferred) as first:
+        task().execute(CONTEXT)
+    (oldest,) = first.value.trigger.job_ids
+    (other,) = {entry["job_id"] for entry in ledger_head(tmp_path)["open"].values()} - {oldest}
+    emulator.set_job_status(other, "working")  # still at work through every resume below
+    emulator.add_fault(Fault("rate_limit", count=1, retry_after=600, path_prefix=BULK_IMPORT))
+    emulator.advance(emulator.finish_time(oldest) - emulator.clock.now())
+    with pytest.raises(TaskDeferred) as second:  # chunk 2 refused with Retry-After: 600; waits on the other job
+        task().execute_complete(CONTEXT, event={"status": "success", "job_ids": [oldest]}, **first.value.kwargs)
+    refused_at = emulator.clock.now()
+    assert second.value.trigger.job_ids == [other]
+    assert second.value.kwargs["resume"]["not_before"] == pytest.approx(refused_at + 600)
+    calls = emulator.request_count(BULK_IMPORT, "POST")
+    emulator.advance(30)
+    with pytest.raises(TaskDeferred) as third:  # handed back early (as after a triggerer restart): nothing sent
+        task().execute_complete(CONTEXT, event={"status": "success", "job_ids": [other]}, **second.value.kwargs)
+    assert emulator.request_count(BULK_IMPORT, "POST") == calls
+    emulator.advance(refused_at + 600 - emulator.clock.now())
+    with pytest.raises(TaskDeferred):  # the Retry-After is over: chunk 2 goes out
+        task().execute_complete(CONTEXT, event={"status": "success", "job_ids": [other]}, **third.value.kwargs)
+    assert emulator.request_count(BULK_IMPORT, "POST") == calls + 1
+    assert emulator.duplicate_records("external_id") == {}
 
 
 @pytest.mark.timeout(60)
