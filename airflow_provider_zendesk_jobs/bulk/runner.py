@@ -133,8 +133,7 @@ class ImportRun:
                 wait = max(self.poll_interval, self.sender.not_before - now)
                 if self.deadline is not None:
                     wait = min(wait, self.deadline - now)
-                if self.deferrable:
-                    self.ledger.save()
+                if self.deferrable:  # the round just saved the head: the deferral carries a token, not the ledger
                     active = self.ledger.active()
                     if active:
                         entry = self.ledger.entry(active[0])
