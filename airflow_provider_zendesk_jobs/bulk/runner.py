@@ -190,8 +190,9 @@ class ImportRun:
             ),
         )
 
-    def _records_of(self, numbers: Sequence[int]) -> Iterator[tuple[int, list[Any], ReadPoint | None]]:
-        """The records of ``numbers``, checked against what the ledger says was sent for each."""
+    def _records_of(self, numbers: Sequence[int]) -> Iterator[tuple[int, list[Any], ReadPoint | None, str]]:
+        """The records of ``numbers``, checked against what the ledger says was sent for each, with their
+        fingerprint (the one hash of them this run computes)."""
         ledger = self.ledger
         starts = {n: ReadPoint.from_dict(e.point) for n, e in ledger.open.items() if e.point is not None}
         got: set[int] = set()
@@ -201,11 +202,12 @@ class ImportRun:
             expected = entry.fingerprint if entry is not None and entry.fingerprint else None
             if expected is None and self.scanned is not None and number < len(self.scanned):
                 expected = self.scanned[number]
-            if len(records) != ledger.chunk_length(number) or (
-                expected is not None and chunk_fingerprint(records, self.action) != expected
-            ):
+            if len(records) != ledger.chunk_length(number):
                 raise self._changed(number)
-            yield number, records, begins
+            fingerprint = chunk_fingerprint(records, self.action)
+            if expected is not None and fingerprint != expected:
+                raise self._changed(number)
+            yield number, records, begins, fingerprint
         missing = [number for number in numbers if number not in got]
         if missing:
             raise self._changed(missing[0])
@@ -243,7 +245,7 @@ class ImportRun:
                 finished[number] = None
             elif job is not None and job.is_terminal:
                 finished[number] = job
-        for number, records, _ in self._records_of(sorted(finished)) if finished else ():
+        for number, records, _, _ in self._records_of(sorted(finished)) if finished else ():
             self._job_done(number, records, finished[number])
 
     def _job_done(self, number: int, records: list[Any], job: JobStatus | None) -> None:
@@ -291,7 +293,7 @@ class ImportRun:
             return
         now = self.clock()
         known = set(ledger.job_ids()) | {ledger.watermark or ""}
-        for number, records, _ in self._records_of(uncertain):
+        for number, records, _, _ in self._records_of(uncertain):
             entry = ledger.entry(number)
             sent_at = entry.sent_at or 0.0
             verdict, job = find_started_job(

@@ -18,7 +18,7 @@ from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.bulk.ledger import Ledger
 from airflow_provider_zendesk_jobs.bulk.ledger_entries import Outcome
 from airflow_provider_zendesk_jobs.bulk.reconcile import Submission, classify_failure
-from airflow_provider_zendesk_jobs.bulk.records import ReadPoint, chunk_fingerprint
+from airflow_provider_zendesk_jobs.bulk.records import ReadPoint
 from airflow_provider_zendesk_jobs.bulk.results import refused_chunk
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobLimitError, ZendeskJobsError, ZendeskRateLimitError
 from airflow_provider_zendesk_jobs.jobs import JobStatus
@@ -62,16 +62,18 @@ class ChunkSender:
     #: A "refused, nothing started" warning was logged since the last round that sent all it tried.
     warned: bool = False
 
-    def send(self, chunks: Iterable[tuple[int, list[Any], ReadPoint | None]]) -> None:
-        """Each chunk's call, in order, until a refusal says the rest must wait (``chunks`` is read no further)."""
-        for number, records, begins in chunks:
-            if not self._send(number, records, begins):
+    def send(self, chunks: Iterable[tuple[int, list[Any], ReadPoint | None, str]]) -> None:
+        """Each chunk's call, in order, until a refusal says the rest must wait (``chunks`` is read no further).
+
+        Each chunk comes with its number, its records, where its read began and its fingerprint.
+        """
+        for number, records, begins, fingerprint in chunks:
+            if not self._send(number, records, begins, fingerprint):
                 return
         self.warned = False
 
-    def _send(self, number: int, records: list[Any], begins: ReadPoint | None) -> bool:
+    def _send(self, number: int, records: list[Any], begins: ReadPoint | None, fingerprint: str) -> bool:
         ledger = self.ledger
-        fingerprint = chunk_fingerprint(records, self.action)
         ledger.begin(number, self.clock(), fingerprint, None if begins is None else begins.to_dict())
         method, endpoint, payload = self.action.request(records, **self.call_arguments)
         try:
