@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +19,7 @@ from airflow_provider_zendesk_jobs.testing.api_settings import ApiSettings
 from airflow_provider_zendesk_jobs.testing.clock import Clock, ScaledClock
 from airflow_provider_zendesk_jobs.testing.control import ControlApi
 from airflow_provider_zendesk_jobs.testing.credentials import AUTH_NONE, Authenticator, Credentials, connection_json
+from airflow_provider_zendesk_jobs.testing.emulator_control import job_records
 from airflow_provider_zendesk_jobs.testing.faults import Fault, FaultSet
 from airflow_provider_zendesk_jobs.testing.jobs_store import JobStore, StoreSettings
 from airflow_provider_zendesk_jobs.testing.rate_limit import RateLimiter
@@ -210,8 +211,8 @@ class ZendeskEmulator:
         return self._api_settings.failing_ids
 
     @failing_ids.setter
-    def failing_ids(self, ids: Iterable[object]) -> None:
-        self._api_settings.failing_ids = set(ids)
+    def failing_ids(self, ids: Collection[object]) -> None:
+        self.change_settings(failing_ids=ids)
 
     @property
     def bulk_user_imports(self) -> bool:
@@ -247,11 +248,9 @@ class ZendeskEmulator:
         job_type: str | None = None,
     ) -> str:
         """Create a job as a bulk call would (without HTTP, and without the active-job limit)."""
-        if records is not None and (isinstance(records, (str, bytes, dict)) or not isinstance(records, Sequence)):
-            raise ValueError("records must be a list of record dicts (or of ticket ids for deletions)")
         job = self._store.create(
             kind,
-            list(records) if records is not None else None,
+            job_records(records),
             count=count,
             outcome=outcome,
             fail_indexes=fail_indexes,

@@ -23,6 +23,14 @@ from airflow_provider_zendesk_jobs.testing.record_log import RecordSummary
 from airflow_provider_zendesk_jobs.testing.request_log import RequestRecord
 
 
+def job_records(records: Sequence[Any] | None) -> list[Any] | None:
+    """``create_job``'s ``records`` as the list both emulators send on: anything but a sequence of records is
+    refused the same way on both, before anything is created or sent."""
+    if records is not None and (isinstance(records, (str, bytes, dict)) or not isinstance(records, Sequence)):
+        raise ValueError("records must be a list of record dicts (or of ticket ids for deletions)")
+    return None if records is None else list(records)
+
+
 class EmulatorControl(Protocol):
     """The emulator's control surface: clock, faults, logs, jobs, limits, settings, and its address."""
 

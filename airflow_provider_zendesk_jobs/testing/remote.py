@@ -31,16 +31,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from airflow_provider_zendesk_jobs.testing.control import PREFIX as CONTROL_PATH
 from airflow_provider_zendesk_jobs.testing.credentials import DEFAULT_CREDENTIALS, Credentials, connection_json
+from airflow_provider_zendesk_jobs.testing.emulator_control import EmulatorControl, job_records
 from airflow_provider_zendesk_jobs.testing.emulator_process import EmulatorProcess
 from airflow_provider_zendesk_jobs.testing.faults import Fault
 from airflow_provider_zendesk_jobs.testing.record_log import RecordSummary
 from airflow_provider_zendesk_jobs.testing.request_log import RequestRecord
 
-if TYPE_CHECKING:
-    from airflow_provider_zendesk_jobs.testing.emulator_control import EmulatorControl
-
-CONTROL_PATH = "/__emulator__"
 _CREDENTIAL_OPTIONS = (
     ("email", "--email"),
     ("api_token", "--api-token"),
@@ -274,7 +272,7 @@ class RemoteEmulator:
         body: dict[str, Any] = {"kind": kind, "outcome": outcome}
         indexes = list(fail_indexes)
         optional = {
-            "records": records if records is None or isinstance(records, (str, bytes, dict)) else list(records),
+            "records": job_records(records),
             "count": count,
             "fail_indexes": indexes or None,
             "queued_seconds": queued_seconds,

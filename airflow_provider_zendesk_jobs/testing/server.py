@@ -27,6 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from airflow_provider_zendesk_jobs.testing.control import PREFIX as CONTROL_PREFIX
 from airflow_provider_zendesk_jobs.testing.faults import DEFAULT_SLOW_DELAY, Fault, fault_response
 from airflow_provider_zendesk_jobs.testing.http_wire import (
     REASONS,
@@ -40,7 +41,6 @@ from airflow_provider_zendesk_jobs.testing.http_wire import (
 from airflow_provider_zendesk_jobs.testing.messages import Request, Response, encode_json, error_response
 from airflow_provider_zendesk_jobs.testing.request_log import NO_ANSWER, RequestRecord
 
-CONTROL_PREFIX = "/__emulator__"
 _MAX_HEADERS = 100
 _MAX_HEADER_LINE = 65536
 

@@ -322,3 +322,11 @@ def test_job_returns_a_copy(emu):
     emu.advance(10.0)
     emu.job(job_id)["results"].clear()
     assert len(emu.job(job_id)["results"]) == 1
+
+
+@pytest.mark.parametrize("ids", ["123", 7, [True], [1.5]])
+def test_failing_ids_are_checked_when_set_as_over_http(emu, ids):
+    emu.failing_ids = {7}
+    with pytest.raises(ValueError, match="failing_ids must be a list of ids"):
+        emu.failing_ids = ids
+    assert emu.failing_ids == {7}

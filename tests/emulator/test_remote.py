@@ -309,3 +309,14 @@ def test_howto_drive_an_emulator_in_its_own_process(tmp_path: Path) -> None:
     # [END howto_remote_emulator]
     assert json.loads(conn)["conn_type"] == "zendesk_jobs"
     assert emu.process is not None and emu.process.popen.poll() is not None
+
+
+@pytest.mark.parametrize("records", [{5, 6}, (n for n in (5, 6)), b"5,6", "5,6", {"id": 5}])
+def test_records_that_are_not_a_list_are_refused_alike_in_process_and_over_http(
+    remote: RemoteEmulator, records: Any
+) -> None:
+    local = ZendeskEmulator(clock=ManualClock())
+    for emulator in (local, remote):
+        with pytest.raises(ValueError, match="records must be a list"):
+            emulator.create_job("tickets_destroy", records=records)
+    assert remote.request_count() == 0  # refused before anything was sent
