@@ -134,12 +134,17 @@ class ManualTimeline:
 
 
 @contextmanager
-def triggers_on_clock(clock: Callable[[], float], advance: Callable[[float], object]) -> Iterator[None]:
-    """Triggers run in the block get pollers that read ``clock`` and sleep by running ``advance``."""
+def triggers_on_clock(
+    clock: Callable[[], float], advance: Callable[[float], object], **poller_kwargs: Any
+) -> Iterator[None]:
+    """Triggers run in the block get pollers that read ``clock`` and sleep by running ``advance``.
+
+    ``poller_kwargs`` go to each poller as well (``hook=``, ``rand=``...).
+    """
     from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
     from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
 
-    factory = functools.partial(SharedJobStatusPoller, clock=clock, sleep=advancing_sleep(advance))
+    factory = functools.partial(SharedJobStatusPoller, clock=clock, sleep=advancing_sleep(advance), **poller_kwargs)
     with use_poller_factory(factory):
         yield
 

@@ -15,7 +15,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout
 
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
 from tests.airflow_compat import TaskDeferred
@@ -35,7 +35,7 @@ from tests.support.faults import (
     run_trigger,
     sensor,
 )
-from tests.support.pollers import RecordingHook, on_emulator_time, pollers_on_clock
+from tests.support.pollers import RecordingHook, on_emulator_time
 from tests.support.triggers import event_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -303,7 +303,7 @@ async def test_a_cancelled_trigger_sends_nothing_more_and_closes_its_connection(
     elif where == "retry-after":
         emulator_at_real_time.add_fault(Fault("rate_limit", count=1, retry_after=900, path_prefix=SHOW_MANY))
     hook = RecordingHook(emulator_at_real_time, schedule.advance)
-    with pollers_on_clock(emulator_at_real_time.clock.now, advancing_sleep(schedule.advance), hook=hook):
+    with triggers_on_clock(emulator_at_real_time.clock.now, schedule.advance, hook=hook):
         task = asyncio.create_task(event_of(rebuilt(trigger_for(schedule, job_ids))))
         for _ in range(1000):  # until the first request is in the emulator's log
             if api_reads(emulator_at_real_time):

@@ -9,20 +9,18 @@ Imported by the sensor, trigger, poller and wait tests; holds no tests itself.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusAsyncHook
 from airflow_provider_zendesk_jobs.testing import RequestRecord, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep
-from airflow_provider_zendesk_jobs.triggers.poller import Clock, SharedJobStatusPoller, Sleep
-from airflow_provider_zendesk_jobs.triggers.registry import use_poller_factory
+from airflow_provider_zendesk_jobs.testing.timeline import ManualTimeline, advancing_sleep, triggers_on_clock
+from airflow_provider_zendesk_jobs.triggers.poller import SharedJobStatusPoller
 from tests.support.zendesk_paths import SHOW_MANY
 
 
 def show_many_requests(emu: ZendeskEmulator) -> list[RequestRecord]:
-    return [record for record in emu.requests if record.path.startswith(SHOW_MANY)]
+    return emu.request_records(SHOW_MANY)
 
 
 def asked_ids(record: RequestRecord) -> list[str]:
@@ -109,22 +107,6 @@ class RecordingHook(ZendeskJobStatusAsyncHook):
         await super().aclose()
 
 
-@contextmanager
-def pollers_on_clock(clock: Clock, sleep: Sleep, **kwargs: Any) -> Iterator[list[SharedJobStatusPoller]]:
-    """Triggers run in the block get their pollers on this clock, through the registry's factory.
-
-    Yields the pollers made, in order; ``kwargs`` go to each (``hook=``, ``rand=``...).
-    """
-    made: list[SharedJobStatusPoller] = []
-
-    def factory(zendesk_conn_id: str) -> SharedJobStatusPoller:
-        made.append(SharedJobStatusPoller(zendesk_conn_id, clock=clock, sleep=sleep, **kwargs))
-        return made[-1]
-
-    with use_poller_factory(factory):
-        yield made
-
-
 def on_emulator_time(emu: ZendeskEmulator, advance: Callable[[float], object] | None = None) -> Any:
     """Pollers whose every sleep moves the emulator's clock (or runs ``advance``): waits of hours take no time."""
-    return pollers_on_clock(emu.clock.now, advancing_sleep(advance or emu.advance))
+    return triggers_on_clock(emu.clock.now, advance or emu.advance)

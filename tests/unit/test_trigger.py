@@ -17,7 +17,7 @@ import pytest
 
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.testing import Fault, ZendeskEmulator
-from airflow_provider_zendesk_jobs.testing.timeline import advancing_sleep
+from airflow_provider_zendesk_jobs.testing.timeline import triggers_on_clock
 from airflow_provider_zendesk_jobs.triggers.handoff import TRIGGER_CLASSPATH
 from airflow_provider_zendesk_jobs.triggers.registry import pollers_on_running_loop
 from airflow_provider_zendesk_jobs.triggers.zendesk_jobs import ZendeskJobStatusTrigger
@@ -26,7 +26,6 @@ from tests.support.pollers import (
     SHOW_MANY,
     RecordingHook,
     on_emulator_time,
-    pollers_on_clock,
     show_many_requests,
 )
 from tests.support.triggers import event_of
@@ -330,7 +329,7 @@ async def test_triggers_on_one_connection_share_one_poller_and_leave_nothing_run
 ) -> None:
     ids = [emulator.create_job(count=2, work_seconds=4 * n) for n in range(1, 4)]
     hook = RecordingHook(emulator)
-    with pollers_on_clock(emulator.clock.now, advancing_sleep(emulator.advance), hook=hook):
+    with triggers_on_clock(emulator.clock.now, emulator.advance, hook=hook):
         tasks = [asyncio.create_task(event_of(trigger_for(emulator, [job_id]))) for job_id in ids]
         await asyncio.sleep(0)
         (poller,) = pollers_on_running_loop().values()
@@ -352,7 +351,7 @@ async def test_the_poller_logs_outside_of_any_one_trigger_s_context(emulator: Ze
         RecordingHook.marker.set("task-one")  # like the triggerer binding a trigger's ids for its log lines
         return await event_of(trigger_for(emulator, [job_id]))
 
-    with pollers_on_clock(emulator.clock.now, advancing_sleep(emulator.advance), hook=hook):
+    with triggers_on_clock(emulator.clock.now, emulator.advance, hook=hook):
         assert (await asyncio.create_task(run_as_task_one()))["status"] == "success"
     assert hook.read_in and set(hook.read_in) == {"none"}
 
