@@ -10,34 +10,30 @@ what its return value counts. No OpenLineage inside.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from airflow.providers.common.compat.sdk import Asset
 
-from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS, BulkAction
+from airflow_provider_zendesk_jobs.api.bulk_actions import BULK_ACTIONS
 from airflow_provider_zendesk_jobs.api.connection_settings import base_url_from_host
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
-from airflow_provider_zendesk_jobs.lineage.datasets import ZENDESK_SCHEME, object_name, zendesk_dataset
-from airflow_provider_zendesk_jobs.links import zendesk_base_url
+from airflow_provider_zendesk_jobs.lineage.datasets import (
+    ZENDESK_SCHEME,
+    BulkImportTask,
+    listed_jobs,
+    object_name,
+    written_dataset,
+    zendesk_dataset,
+)
 
-__all__ = ["MAX_JOB_IDS", "ZENDESK_OBJECTS", "asset_extra", "fill_asset_events", "zendesk_asset"]
+__all__ = ["ZENDESK_OBJECTS", "asset_extra", "fill_asset_events", "zendesk_asset"]
 
-#: The job ids an event lists (``jobs_total`` counts them all): an event's extra lives in the metadata database.
-MAX_JOB_IDS = 100
 #: The objects the catalogue's calls write; ``custom_objects/<key>`` besides.
 ZENDESK_OBJECTS: frozenset[str] = frozenset(
     name for name in (object_name(action) for action in BULK_ACTIONS.values()) if name != "custom_objects"
 )
 #: The counts of a bulk import's return value that its asset event carries.
 _COUNTS = ("action", "records", "succeeded", "failed", "unresolved")
-
-
-class BulkImportTask(Protocol):
-    bulk_action: BulkAction
-    custom_object_key: str | None
-    zendesk_conn_id: str
-    import_summary: dict[str, Any] | None
-    outlets: list[Any]
 
 
 def zendesk_asset(host: str, zendesk_object: str) -> Asset:
@@ -60,10 +56,8 @@ def zendesk_asset(host: str, zendesk_object: str) -> Asset:
 
 def asset_extra(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The counts of a bulk import's return value, and its first job ids, for an asset event's ``extra``."""
-    jobs = [str(job) for job in summary.get("jobs") or []]
     extra = {name: summary[name] for name in _COUNTS if name in summary}
-    extra["jobs"] = jobs[:MAX_JOB_IDS]
-    extra["jobs_total"] = summary.get("jobs_total", len(jobs))
+    extra["jobs"], extra["jobs_total"] = listed_jobs(summary)
     return extra
 
 
@@ -79,8 +73,7 @@ def fill_asset_events(task: BulkImportTask, outlet_events: Any, log: Any) -> Non
     ]
     if summary is None or not outlets:
         return
-    base_url = zendesk_base_url(task.zendesk_conn_id)
-    own = None if base_url is None else zendesk_dataset(base_url, object_name(task.bulk_action, task.custom_object_key))
+    own = written_dataset(task)
     for outlet in outlets:
         if own is not None and outlet.uri == own.uri:
             outlet_events[outlet].extra.update(asset_extra(summary))

@@ -19,18 +19,25 @@ Airflow asset.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
+from airflow_provider_zendesk_jobs.links import zendesk_base_url
 
 __all__ = [
     "JOB_STATUSES",
+    "MAX_JOB_IDS",
     "ZENDESK_SCHEME",
+    "BulkImportTask",
     "DatasetName",
     "job_dataset",
+    "listed_jobs",
     "object_name",
     "records_dataset",
+    "written_dataset",
     "zendesk_dataset",
     "zendesk_namespace",
 ]
@@ -42,6 +49,21 @@ JOB_STATUSES = "job_statuses"
 _NOT_OBJECTS = frozenset({"imports"})
 #: Objects a call names under another word: a permanent deletion removes tickets.
 _SAME_OBJECT = {"deleted_tickets": "tickets"}
+#: The job ids an asset event or a facet lists (a million records make 10,000 jobs; both live in a
+#: database); ``jobs_total`` and ``jobCount`` count them all.
+MAX_JOB_IDS = 100
+
+
+class BulkImportTask(Protocol):
+    """What a bulk import task holds that its lineage and its asset events read: its rendered fields, its
+    outlets, and its return value once it finished."""
+
+    bulk_action: BulkAction
+    custom_object_key: str | None
+    records_path: str | None
+    zendesk_conn_id: str
+    import_summary: dict[str, Any] | None
+    outlets: list[Any]
 
 
 @dataclass(frozen=True)
@@ -96,3 +118,19 @@ def records_dataset(path: str) -> DatasetName:
     if scheme == "file":
         return DatasetName(f"file://{host}" if host else "file", parts.path or "/")
     return DatasetName(f"{scheme}://{host}" if host else scheme, parts.path.lstrip("/"))
+
+
+def written_dataset(task: BulkImportTask) -> DatasetName | None:
+    """The Zendesk object the task's import writes, in its connection's account; None when the connection
+    names no Zendesk host."""
+    base_url = zendesk_base_url(task.zendesk_conn_id)
+    if base_url is None:
+        return None
+    return zendesk_dataset(base_url, object_name(task.bulk_action, task.custom_object_key))
+
+
+def listed_jobs(summary: Mapping[str, Any]) -> tuple[list[str], Any]:
+    """The first :data:`MAX_JOB_IDS` job ids of a bulk import's return value (its list may already be capped),
+    and how many jobs it had."""
+    jobs = [str(job) for job in summary.get("jobs") or []]
+    return jobs[:MAX_JOB_IDS], summary.get("jobs_total", len(jobs))

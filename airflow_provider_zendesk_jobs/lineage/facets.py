@@ -26,28 +26,25 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from attrs import define
 from openlineage.client.generated.input_statistics_input_dataset import InputStatisticsInputDatasetFacet
 
-from airflow_provider_zendesk_jobs.api.bulk_actions import BulkAction
 from airflow_provider_zendesk_jobs.exceptions import ZendeskInvalidInputError
 from airflow_provider_zendesk_jobs.job_ids import normalize_job_ids
 from airflow_provider_zendesk_jobs.lineage.datasets import (
+    BulkImportTask,
     DatasetName,
     job_dataset,
-    object_name,
+    listed_jobs,
     records_dataset,
-    zendesk_dataset,
+    written_dataset,
 )
 from airflow_provider_zendesk_jobs.links import zendesk_base_url
 
 __all__ = [
-    "MAX_JOB_IDS",
     "ZendeskBulkImportRunFacet",
     "bulk_import_lineage",
     "job_audit_lineage",
     "job_results_lineage",
 ]
 
-#: The job ids a facet lists (a million records make 10,000 jobs); ``jobCount`` always counts them all.
-MAX_JOB_IDS = 100
 #: The run facet's key: custom facets carry their project's prefix, as OpenLineage's spec asks.
 RUN_FACET_KEY = "zendesk_bulkImport"
 SCHEMA_URL = "https://pypi.org/project/airflow-provider-zendesk-jobs/#/$defs/ZendeskBulkImportRunFacet"
@@ -70,16 +67,6 @@ class ZendeskBulkImportRunFacet(RunFacet):
         return SCHEMA_URL
 
 
-class BulkImportTask(Protocol):
-    """What a bulk import task holds that its lineage reads (its rendered fields, and its return value)."""
-
-    bulk_action: BulkAction
-    custom_object_key: str | None
-    records_path: str | None
-    zendesk_conn_id: str
-    import_summary: dict[str, Any] | None
-
-
 class ZendeskTask(Protocol):
     zendesk_conn_id: str
 
@@ -90,15 +77,15 @@ def _whole(value: Any) -> int:
 
 def run_facet(summary: Mapping[str, Any]) -> ZendeskBulkImportRunFacet:
     """The counts and jobs of a bulk import's return value (its ``jobs`` list may already be capped)."""
-    jobs = [str(job) for job in summary.get("jobs") or []]
+    jobs, total = listed_jobs(summary)
     return ZendeskBulkImportRunFacet(
         action=str(summary.get("action", "")),
         records=_whole(summary.get("records")),
         succeeded=_whole(summary.get("succeeded")),
         failed=_whole(summary.get("failed")),
         unresolved=_whole(summary.get("unresolved")),
-        jobCount=_whole(summary.get("jobs_total", len(jobs))),
-        jobIds=jobs[:MAX_JOB_IDS],
+        jobCount=_whole(total),
+        jobIds=jobs,
     )
 
 
@@ -113,9 +100,8 @@ def bulk_import_lineage(task: BulkImportTask) -> OperatorLineage[Any, Any]:
             facets["inputStatistics"] = InputStatisticsInputDatasetFacet(rowCount=_whole(summary.get("records")))
         inputs.append(InputDataset(namespace=source.namespace, name=source.name, inputFacets=facets))
     outputs = []
-    base_url = zendesk_base_url(task.zendesk_conn_id)
-    if base_url is not None:
-        target = zendesk_dataset(base_url, object_name(task.bulk_action, task.custom_object_key))
+    target = written_dataset(task)
+    if target is not None:
         written: dict[str, Any] = {}
         if summary is not None:
             written["outputStatistics"] = OutputStatisticsOutputDatasetFacet(rowCount=_whole(summary.get("succeeded")))

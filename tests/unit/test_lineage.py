@@ -7,7 +7,6 @@ the Zendesk namespace from the connection's host.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +249,10 @@ def test_a_finished_import_puts_its_counts_in_its_own_asset_event_only() -> None
 def test_outlets_that_are_not_zendesk_assets_cost_no_connection_read(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.providers.common.compat.sdk import Asset
 
-    monkeypatch.delenv("AIRFLOW_CONN_ZENDESK_DEFAULT")  # a read would find no connection and warn
+    def no_read(conn_id: str) -> None:
+        raise AssertionError(f"the connection {conn_id!r} was read")
+
+    monkeypatch.setattr("airflow_provider_zendesk_jobs.lineage.datasets.zendesk_base_url", no_read)
     other = Asset("s3://bucket/tickets-imported")
     task = bulk(outlets=[other])
     task.import_summary = SUMMARY
@@ -270,4 +272,3 @@ def test_an_import_that_did_not_finish_fills_no_event() -> None:
     events = outlet_events()
     fill_asset_events(task, events, task.log)
     assert events[own].extra == {}
-    assert os.environ["AIRFLOW_CONN_ZENDESK_DEFAULT"]
