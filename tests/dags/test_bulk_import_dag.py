@@ -1,7 +1,7 @@
 """The bulk-import example DAG as users run it (``airflow dags test``, the trigger run in line), and a killed worker.
 
 The emulator runs in this process; ``airflow dags test`` runs in a subprocess, reading the
-emulator's clock over HTTP. A driver thread moves that clock forward while a run goes on; when
+emulator's clock over HTTP. A ClockRunner moves that clock forward while a run goes on; when
 the worker is to be killed, the clock stands still, so the jobs it started stay active and the
 kill finds it waiting on them, with its ledger on disk.
 """
@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.support.dag_runs import ROOT, latest_run
 
@@ -33,19 +32,6 @@ LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
 def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
     emulator: ZendeskEmulator = zendesk_emulator_factory(queued_seconds=2, seconds_per_item=0.1)
     return emulator
-
-
-class ClockDriver(threading.Thread):
-    """Moves the emulator's clock 5 s forward every 20 ms until stopped: jobs finish within real seconds."""
-
-    def __init__(self, emu: ZendeskEmulator) -> None:
-        super().__init__(daemon=True)
-        self.emu = emu
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            self.emu.advance(5)
 
 
 def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
@@ -107,14 +93,10 @@ def check_result(emu: ZendeskEmulator) -> dict[str, object]:
 def test_bulk_import_dag_runs_deferred_through_the_trigger(
     airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
 ) -> None:
-    driver = ClockDriver(emulator)
-    driver.start()
-    try:
+    with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         result = subprocess.run(
             command(), env=environment(emulator, tmp_path), capture_output=True, text=True, timeout=200, check=False
         )
-    finally:
-        driver.stop.set()
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "ZendeskJobStatusTrigger" in output  # it deferred, and the trigger ran
@@ -156,10 +138,8 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
     # The same task instance runs again, as its next try would: same DAG run, same task, same ledger.
     # (Airflow 3.0's `tasks test` stops after running a deferred task's trigger in line; each run then
     # goes one round further, so it is run until the import is done.)
-    driver = ClockDriver(emulator)
-    driver.start()
     outputs: list[str] = []
-    try:
+    with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         while not outputs or "1,000 of 1,000 records" not in outputs[-1]:
             assert len(outputs) < 12, outputs[-1][-4000:]
             again = subprocess.run(
@@ -172,8 +152,6 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
             )
             outputs.append(again.stdout + again.stderr)
             assert again.returncode == 0, outputs[-1][-4000:]
-    finally:
-        driver.stop.set()
     output = "".join(outputs)
     assert "records in 10 chunks of up to 100" not in output  # never a new import: the ledger was found
     assert "1,000 of 1,000 records (100%): 990 done, 10 failed" in output

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.support.dag_runs import ROOT, latest_run
 
@@ -172,18 +172,8 @@ def test_the_failed_job_dag_is_scheduled_on_the_watched_asset() -> None:
 def test_the_tagging_example_tags_exactly_the_tickets_the_import_created(
     airflow_db: Path, emulator: ZendeskEmulator
 ) -> None:
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(0.02):
-            emulator.advance(5)
-
-    driver = threading.Thread(target=tick, daemon=True)
-    driver.start()
-    try:
+    with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         result = dags_test(emulator, "example_zendesk_tag_imported")
-    finally:
-        stop.set()
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     run = latest_run("example_zendesk_tag_imported")
     created = [entry["id"] for entry in run["xcom"]["import_tickets"]["created"]]

@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.dags.test_bulk_import_dag import ClockDriver
-from tests.dags.test_example_dags import ROOT, latest_run
+from tests.support.dag_runs import ROOT, latest_run
 
 pytest.importorskip("airflow.providers.openlineage")
 
@@ -56,9 +55,7 @@ def run_dag(emu: ZendeskEmulator, tmp_path: Path) -> tuple[subprocess.CompletedP
     subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "reserialize"], env=env, capture_output=True, timeout=120, check=True
     )
-    driver = ClockDriver(emu)
-    driver.start()
-    try:
+    with ClockRunner(emu, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         result = subprocess.run(
             [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "2026-02-01T00:00:00+00:00"],
             env=env,
@@ -67,8 +64,6 @@ def run_dag(emu: ZendeskEmulator, tmp_path: Path) -> tuple[subprocess.CompletedP
             timeout=200,
             check=False,
         )
-    finally:
-        driver.stop.set()
     return result, events
 
 

@@ -4,7 +4,7 @@ Each case is a fresh interpreter (what a module import loads is only visible the
 provider is shown by an import hook that refuses every ``openlineage`` module, the client and
 Airflow's provider alike, but the provider's metadata (Airflow's provider discovery reads it of every
 installed distribution; with the distribution gone, so is its entry point); the import runs against
-the emulator in this process, whose clock a driver thread moves.
+the emulator in this process, whose clock a ClockRunner moves.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
-from tests.dags.test_bulk_import_dag import ClockDriver
+from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,12 +106,8 @@ print(json.dumps({{
 }}))
 """
     )
-    driver = ClockDriver(emulator)
-    driver.start()
-    try:
+    with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         answer = python(code, AIRFLOW_CONN_ZENDESK_DEFAULT=emulator.connection_extra_json())
-    finally:
-        driver.stop.set()
     assert answer["succeeded"] == 150
     extra = answer["extra"]
     assert isinstance(extra, dict) and (extra["records"], extra["succeeded"], extra["jobs_total"]) == (150, 150, 2)
