@@ -38,11 +38,9 @@ import math
 import os
 import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,47 +156,36 @@ class InProcessEmulator(Emulator):
 
 
 class ProcessEmulator(Emulator):
-    """``zendesk-jobs-emulator --manual-clock`` in a process of its own, driven through ``/__emulator__``.
+    """The console-script emulator in a process of its own (``RemoteEmulator``), driven over ``/__emulator__``.
 
     Only this benchmark moves its clock, so the clock is mirrored here and read without a request.
     """
 
-    def __init__(self, proc: subprocess.Popen[bytes], url: str) -> None:
-        self.proc = proc
-        self.url = url
-        self._now = float(self.control("/clock")["now"])
-
-    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.url}/__emulator__{path}", data=data, method="POST" if data is not None else "GET"
-        )
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read())
+    def __init__(self, remote: Any) -> None:
+        self.remote = remote
+        self.pid = remote.process.pid
+        self._now = float(remote.now())
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> float:
-        self._now = float(self.control("/clock/advance", {"seconds": seconds})["now"])
+        self._now = float(self.remote.advance(seconds))
         return self._now
 
     def connection(self) -> str:
-        return json.dumps(
-            {"conn_type": "zendesk_jobs", "host": self.url, "login": "demo@example.com", "password": "demo-token"}
-        )
+        return str(self.remote.connection_extra_json())
 
     def received(self) -> tuple[int, int]:
-        summary = self.control("/records?field=external_id")
+        summary = self.remote.record_summary("external_id")
         return int(summary["total"]), len(summary["duplicates"])
 
     def requests(self) -> int:
-        return int(self.control("/requests?path_prefix=/api/")["count"])
+        return int(self.remote.request_count("/api/"))
 
     def peak_mb(self) -> float | None:
         try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text(encoding="utf-8").splitlines():
+            for line in Path(f"/proc/{self.pid}/status").read_text(encoding="utf-8").splitlines():
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
         except OSError:
@@ -207,7 +194,7 @@ class ProcessEmulator(Emulator):
 
     def cpu_seconds(self) -> float | None:
         try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text(encoding="utf-8")
+            stat = Path(f"/proc/{self.pid}/stat").read_text(encoding="utf-8")
         except OSError:
             return None
         fields = stat.rsplit(")", 1)[1].split()  # after the command's name, which may hold spaces
@@ -224,39 +211,14 @@ def emulator(kind: str, work: Path, queued: float, per_item: float, limit: int) 
         ) as emu:
             yield InProcessEmulator(emu)
         return
-    url_file = work / "emulator.url"
-    argv = [
-        sys.executable,
-        "-m",
-        "airflow_provider_zendesk_jobs.testing",
-        "--port",
-        "0",
-        "--manual-clock",
-        "--queued-seconds",
-        str(queued),
-        "--seconds-per-item",
-        str(per_item),
-        "--max-active-jobs",
-        str(limit),
-        "--url-file",
-        str(url_file),
-    ]
-    with (work / "emulator.log").open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while not url_file.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
-                time.sleep(0.05)
-            yield ProcessEmulator(proc, url_file.read_text(encoding="utf-8").strip())
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    from airflow_provider_zendesk_jobs.testing import RemoteEmulator
+
+    options = ("--queued-seconds", str(queued), "--seconds-per-item", str(per_item), "--max-active-jobs", str(limit))
+    remote = RemoteEmulator.start(
+        "--manual-clock", *options, output=work / "emulator.log", startup_timeout=60, timeout=120
+    )
+    with remote:
+        yield ProcessEmulator(remote)
 
 
 def rss_peak_mb() -> float:
