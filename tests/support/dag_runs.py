@@ -13,33 +13,35 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
     """Register the DAG as the DAG processor would, run it with ``dag.test()``, read back states and XComs."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     register_dag(dag)
     run = dag.test(**kwargs)
     with create_session() as session:
-        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key="return_value")).all()
-        xcom = {row.task_id: XComModel.deserialize_value(row) for row in rows}
-    return {"state": str(run.state), "tasks": tasks, "xcom": xcom}
+        return run_of(run, session)
 
 
 def latest_run(dag_id: str) -> dict[str, Any]:
     """Task states and XCom return values of the DAG's latest run, from the test metadata database."""
     from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
         assert run is not None
-        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")).all()
-        return {
-            "run_id": run.run_id,
-            "state": str(run.state),
-            "tasks": tasks,
-            "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
-        }
+        return run_of(run, session)
+
+
+def run_of(run: Any, session: Any) -> dict[str, Any]:
+    """A DAG run's id, state, task states and XCom return values."""
+    from airflow.models.xcom import XComModel
+
+    tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+    rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, key="return_value")).all()
+    return {
+        "run_id": run.run_id,
+        "state": str(run.state),
+        "tasks": tasks,
+        "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
+    }
