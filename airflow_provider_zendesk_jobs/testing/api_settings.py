@@ -20,11 +20,3 @@ class ApiSettings:
     #: False: users/create_many and create_or_update_many answer 403, as on an account whose owner has not
     #: switched on bulk user imports (nothing is started, recorded or counted).
     bulk_user_imports: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("max_active_jobs", "max_records", "max_show_many"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, not {value!r}")
-        if not isinstance(self.bulk_user_imports, bool):
-            raise ValueError(f"bulk_user_imports must be True or False, not {self.bulk_user_imports!r}")

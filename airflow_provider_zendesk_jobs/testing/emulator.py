@@ -64,18 +64,21 @@ class ZendeskEmulator:
         self.credentials = Credentials(
             email=email, api_token=api_token, oauth_token=oauth_token, client_id=client_id, client_secret=client_secret
         )
-        self._store_settings = StoreSettings(
-            queued_seconds=queued_seconds,
-            seconds_per_item=seconds_per_item,
-            not_visible_seconds=not_visible_seconds,
-            retention_seconds=retention_seconds,
-            listed_jobs=listed_jobs,
-        )
-        self._api_settings = ApiSettings(
-            max_active_jobs=max_active_jobs,
-            max_records=max_records,
-            max_show_many=max_show_many,
-            bulk_user_imports=bulk_user_imports,
+        self._store_settings, self._api_settings = StoreSettings(), ApiSettings()
+        apply(  # the settings' one check, as for a change made while the emulator runs
+            self._store_settings,
+            self._api_settings,
+            {
+                "queued_seconds": queued_seconds,
+                "seconds_per_item": seconds_per_item,
+                "not_visible_seconds": not_visible_seconds,
+                "retention_seconds": retention_seconds,
+                "listed_jobs": listed_jobs,
+                "max_active_jobs": max_active_jobs,
+                "max_records": max_records,
+                "max_show_many": max_show_many,
+                "bulk_user_imports": bulk_user_imports,
+            },
         )
         self._auth = Authenticator(self.credentials, self.clock, oauth_token_ttl, seed)
         self._store = JobStore(self.clock, self._store_settings, seed)

@@ -51,14 +51,6 @@ class StoreSettings:
     #: Zendesk lists only its most recent jobs (about the last 100); older ones stay readable by id.
     listed_jobs: int = 100
 
-    def __post_init__(self) -> None:
-        for name in ("queued_seconds", "seconds_per_item", "not_visible_seconds", "retention_seconds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
-                raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
-        if isinstance(self.listed_jobs, bool) or not isinstance(self.listed_jobs, int) or self.listed_jobs < 1:
-            raise ValueError(f"listed_jobs must be a whole number >= 1, not {self.listed_jobs!r}")
-
 
 class TooManyJobsError(Exception):
     """The account already has as many queued or working jobs as it may (Zendesk's job limit, 30 by default)."""

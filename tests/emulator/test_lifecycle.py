@@ -330,3 +330,22 @@ def test_failing_ids_are_checked_when_set_as_over_http(emu, ids):
     with pytest.raises(ValueError, match="failing_ids must be a list of ids"):
         emu.failing_ids = ids
     assert emu.failing_ids == {7}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("queued_seconds", -1, "queued_seconds must be a finite number >= 0"),
+        ("retention_seconds", float("inf"), "retention_seconds must be a finite number >= 0"),
+        ("listed_jobs", 0, "listed_jobs must be a positive integer"),
+        ("max_active_jobs", True, "max_active_jobs must be a positive integer"),
+        ("max_records", 1.5, "max_records must be a positive integer"),
+        ("bulk_user_imports", "yes", "bulk_user_imports must be true or false"),
+    ],
+)
+def test_a_bad_setting_is_refused_when_the_emulator_is_made_as_when_it_is_changed(setting, value, message):
+    with pytest.raises(ValueError, match=message):
+        ZendeskEmulator(clock=ManualClock(), **{setting: value})
+    running = ZendeskEmulator(clock=ManualClock())
+    with pytest.raises(ValueError, match=message):
+        running.change_settings(**{setting: value})
