@@ -1,9 +1,11 @@
-"""The bulk-import example DAG as users run it (``airflow dags test``, the trigger run in line), and a killed worker.
+"""The bulk-import example DAG as users run it (the trigger run in line), and a killed worker.
 
-The emulator runs in this process; ``airflow dags test`` runs in a subprocess, reading the
-emulator's clock over HTTP. A ClockRunner moves that clock forward while a run goes on; when
-the worker is to be killed, the clock stands still, so the jobs it started stay active and the
-kill finds it waiting on them, with its ledger on disk.
+The emulator runs in this process, and so does the whole run (``dag.test()``, what ``airflow dags
+test`` runs) and the next try after a kill (``airflow tasks test``'s own function). The worker to be
+killed is an ``airflow dags test`` process of its own, reading the emulator's clock over HTTP. A
+ClockRunner moves that clock forward while a run goes on; when the worker is to be killed, the clock
+stands still, so the jobs it started stay active and the kill finds it waiting on them, with its
+ledger written.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pendulum
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.support.dag_runs import ROOT, latest_run
+from tests.airflow_compat import capture_airflow_logs
+from tests.support.dag_runs import ROOT, example_dag, latest_run, run_dag
 
 DAG_ID = "example_zendesk_bulk_import"
 LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
@@ -75,6 +79,15 @@ def command() -> list[str]:
     return [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, LOGICAL_DATE]
 
 
+def tasks_test(dag: Any, task_id: str, run_id: str) -> None:
+    """``airflow tasks test <dag> <task> <run_id>`` run by the command's own function in this process."""
+    from airflow.cli import cli_parser
+    from airflow.cli.commands import task_command
+
+    args = cli_parser.get_parser().parse_args(["tasks", "test", dag.dag_id, task_id, run_id])
+    task_command.task_test(args, dag=dag)
+
+
 def check_result(emu: ZendeskEmulator) -> dict[str, object]:
     run = latest_run(DAG_ID)
     assert run["state"] == "success", run
@@ -90,18 +103,23 @@ def check_result(emu: ZendeskEmulator) -> dict[str, object]:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.usefixtures("airflow_db")
 def test_bulk_import_dag_runs_deferred_through_the_trigger(
-    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
+    emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
-        result = subprocess.run(
-            command(), env=environment(emulator, tmp_path), capture_output=True, text=True, timeout=200, check=False
-        )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    assert "ZendeskJobStatusTrigger" in output  # it deferred, and the trigger ran
+    """Run by ``dag.test()`` in this process, as ``airflow dags test`` runs it (tests/support/dag_runs.py)."""
+    for name, value in environment(emulator, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    if AIRFLOW_V_3_3_PLUS:
+        monkeypatch.delenv("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", raising=False)
+    dag = example_dag(DAG_ID)
+    with ClockRunner(emulator, speed=250.0, tick=0.02), capture_airflow_logs() as events:  # 5 clock s every 20 ms
+        run_dag(dag, logical_date=pendulum.parse(LOGICAL_DATE))
+    lines = [str(event["event"]) for event in events]
+    assert "[DAG TEST] running trigger in line" in caplog.messages  # it deferred, and the trigger ran
+    assert any("1,000 records in 10 chunks of up to 100" in line for line in lines)  # a new import began
     check_result(emulator)
-    assert "1,000 of 1,000 records (100%): 990 done, 10 failed" in output
+    assert any(line.startswith("1,000 of 1,000 records (100%): 990 done, 10 failed") for line in lines), lines[-20:]
     assert emulator.request_count("/api/v2/imports/tickets/create_many", "POST") == 10
     rows = ledger_rows(tmp_path)
     assert sorted(key for key in rows if key.startswith("chunk.")) == sorted(f"chunk.{n}" for n in range(10))
@@ -110,7 +128,7 @@ def test_bulk_import_dag_runs_deferred_through_the_trigger(
 
 @pytest.mark.timeout(300)
 def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_once(
-    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
+    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment(emulator, tmp_path)
     worker = subprocess.Popen(
@@ -135,24 +153,24 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
     assert emulator.records_received() == 500
     run_id = latest_run(DAG_ID)["run_id"]
     assert rows["owner"]["try_number"] >= 1 and rows["head"]["records"] == 1000
-    # The same task instance runs again, as its next try would: same DAG run, same task, same ledger.
-    # (Airflow 3.0's `tasks test` stops after running a deferred task's trigger in line; each run then
+    # The same task instance runs again, as its next try would: same DAG run, same task, same ledger, another
+    # process. It is ``airflow tasks test``'s own code, called here in the test process with its parsed arguments.
+    # (Airflow 3.0's ``tasks test`` stops after running a deferred task's trigger in line; each run then
     # goes one round further, so it is run until the import is done.)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW_TEST_MODE", "True")  # as tasks test sets it, undone after the test
+    if AIRFLOW_V_3_3_PLUS:
+        monkeypatch.delenv("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", raising=False)
+    dag = example_dag(DAG_ID)
     outputs: list[str] = []
     with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         while not outputs or "1,000 of 1,000 records" not in outputs[-1]:
             assert len(outputs) < 12, outputs[-1][-4000:]
-            again = subprocess.run(
-                [sys.executable, "-m", "airflow", "tasks", "test", DAG_ID, "import_tickets", run_id],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=200,
-                check=False,
-            )
-            outputs.append(again.stdout + again.stderr)
-            assert again.returncode == 0, outputs[-1][-4000:]
-    output = "".join(outputs)
+            with capture_airflow_logs() as events:
+                tasks_test(dag, "import_tickets", run_id)
+            outputs.append("\n".join(str(event["event"]) for event in events))
+    output = "\n".join(outputs)
     assert "records in 10 chunks of up to 100" not in output  # never a new import: the ledger was found
     assert "1,000 of 1,000 records (100%): 990 done, 10 failed" in output
     assert emulator.records_received() == 1000

@@ -1,15 +1,13 @@
-"""The example DAGs as users run them: parsed by a real DagBag, run by ``airflow dags test`` against the emulator.
+"""The example DAGs as users run them: parsed by a real DagBag, run by ``dag.test()`` against the emulator.
 
-The emulator runs in this process on a manual clock; ``airflow dags test`` runs in a
-subprocess. The gate's job stays queued until the emulator has been asked about it twice
-(the sensor's own first look, then the trigger's), and only then does its clock move: so the
-sensor always defers and the trigger always runs, however fast or slow the machine is.
+``dag.test()`` is what ``airflow dags test`` runs, here in the test process (tests/support/dag_runs.py).
+The gate's job stays queued until the emulator has been asked about it twice (the sensor's own first
+look, then the trigger's), and only then does its clock move: so the sensor always defers and the
+trigger always runs, however fast or slow the machine is.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -19,28 +17,18 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.support.dag_runs import ROOT, latest_run
+from tests.airflow_compat import capture_airflow_logs
+from tests.support.dag_runs import ROOT, example_dag, run_dag
 
 GATE = "example_zendesk_bulk_import_gate"
 AUDIT = "example_zendesk_job_audit"
 STATUS_READS = "/api/v2/job_statuses"
 
 
-def dags_test(emu: ZendeskEmulator, dag_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(
-        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
+@pytest.fixture
+def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples ask Zendesk every 0.2 s instead of every 30 s."""
+    monkeypatch.setenv("ZENDESK_EXAMPLE_POLL_SECONDS", "0.2")
 
 
 class ClockAfterTrigger(threading.Thread):
@@ -101,19 +89,21 @@ def test_example_tickets_are_harmless_and_the_failing_one_is_optional() -> None:
 
 # -- running ----------------------------------------------------------------------------------------
 @pytest.mark.timeout(180)
-def test_gate_dag_runs_the_deferred_path_and_reports_failed_items(airflow_db: Path, emulator: ZendeskEmulator) -> None:
+@pytest.mark.usefixtures("airflow_db", "fast_polls")
+def test_gate_dag_runs_the_deferred_path_and_reports_failed_items(
+    emulator: ZendeskEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    dag = example_dag(GATE)
     driver = ClockAfterTrigger(emulator)
     driver.start()
     try:
-        result = dags_test(emulator, GATE)
+        with capture_airflow_logs() as events:
+            run = run_dag(dag)
     finally:
         driver.stop.set()
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
     assert driver.fired.is_set()
-    assert "running trigger in line" in output  # the sensor deferred and the trigger ran
-    assert "ZendeskJobStatusTrigger" in output
-    run = latest_run(GATE)
+    assert "[DAG TEST] running trigger in line" in caplog.messages  # the sensor deferred and the trigger ran
+    assert any(str(e["event"]).startswith("Deferring: the triggerer checks 1 job every 0.2 s") for e in events)
     assert run["state"] == "success"
     assert set(run["tasks"].values()) == {"success"}
     job_id = run["xcom"]["start_import"]
@@ -132,16 +122,15 @@ def test_gate_dag_runs_the_deferred_path_and_reports_failed_items(airflow_db: Pa
 
 
 @pytest.mark.timeout(180)
-def test_audit_dag_runs_and_flags_failed_jobs(airflow_db: Path, emulator: ZendeskEmulator) -> None:
+@pytest.mark.usefixtures("airflow_db")
+def test_audit_dag_runs_and_flags_failed_jobs(emulator: ZendeskEmulator) -> None:
     ok = [emulator.create_job("tickets_import", count=3, queued_seconds=0, work_seconds=1) for _ in range(3)]
     failed_users = emulator.create_job("users_create_or_update", count=2, outcome="failed", work_seconds=1)
     killed_update = emulator.create_job("tickets_update", count=2, outcome="killed", work_seconds=1)
     emulator.advance(60)
     running = emulator.create_job("tickets_update", count=5, queued_seconds=0, work_seconds=600)
-    result = dags_test(emulator, AUDIT)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    run = latest_run(AUDIT)
+    with capture_airflow_logs() as events:
+        run = run_dag(example_dag(AUDIT))
     assert run["tasks"] == {"audit_jobs": "success", "audit_failed_imports": "success"}
     summary = run["xcom"]["audit_jobs"]
     assert summary["checked"] == 6
@@ -151,7 +140,7 @@ def test_audit_dag_runs_and_flags_failed_jobs(airflow_db: Path, emulator: Zendes
     assert summary["unfinished"] == [running]
     imports = run["xcom"]["audit_failed_imports"]
     assert imports["checked"] == 0  # no import failed, so the fail flag did not fire
-    assert "Zendesk job audit: 6 jobs checked" in output
+    assert any(str(e["event"]).startswith("Zendesk job audit: 6 jobs checked") for e in events)
 
 
 def test_the_failed_job_dag_is_scheduled_on_the_watched_asset() -> None:
@@ -169,13 +158,12 @@ def test_the_failed_job_dag_is_scheduled_on_the_watched_asset() -> None:
     assert set(dag.task_ids) == {"report_failed_jobs"}
 
 
-def test_the_tagging_example_tags_exactly_the_tickets_the_import_created(
-    airflow_db: Path, emulator: ZendeskEmulator
-) -> None:
+@pytest.mark.usefixtures("airflow_db", "fast_polls")
+def test_the_tagging_example_tags_exactly_the_tickets_the_import_created(emulator: ZendeskEmulator) -> None:
+    dag = example_dag("example_zendesk_tag_imported")
     with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
-        result = dags_test(emulator, "example_zendesk_tag_imported")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    run = latest_run("example_zendesk_tag_imported")
+        run = run_dag(dag)
+    assert run["state"] == "success", run["tasks"]
     created = [entry["id"] for entry in run["xcom"]["import_tickets"]["created"]]
     tagged = run["xcom"]["tag_imported"]
     assert len(created) == 150 and tagged["action"] == "tickets.update_many_by_ids"

@@ -20,7 +20,8 @@ import pytest
 
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.support.dag_runs import ROOT, latest_run
+from tests.airflow_compat import register_dag
+from tests.support.dag_runs import ROOT, example_dag, latest_run
 
 pytest.importorskip("airflow.providers.openlineage")
 
@@ -46,15 +47,15 @@ def run_dag(emu: ZendeskEmulator, tmp_path: Path) -> tuple[subprocess.CompletedP
         AIRFLOW__OPENLINEAGE__NAMESPACE="lineage-test",
         ZENDESK_EXAMPLE_HOST=emu.url,
         ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="1",
+        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
     if not AIRFLOW_V_3_3_PLUS:
         env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
     # As the DAG processor of a deployment does: the outlet's asset is registered, and active, before a task runs
     # (Airflow 3.0's ``dags test`` does not register it, and refuses a task with an inactive asset in its outlets).
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "reserialize"], env=env, capture_output=True, timeout=120, check=True
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZENDESK_EXAMPLE_HOST", emu.url)
+        register_dag(example_dag(DAG_ID))
     with ClockRunner(emu, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         result = subprocess.run(
             [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "2026-02-01T00:00:00+00:00"],

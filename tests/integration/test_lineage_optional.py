@@ -1,6 +1,7 @@
-"""OpenLineage stays optional: without it the package imports and imports run; with it, importing costs nothing.
+"""OpenLineage stays optional: without it the package imports and imports run.
 
-Each case is a fresh interpreter (what a module import loads is only visible there). Without the
+(With it installed, importing the task modules loads none of it: tests/unit/test_parse_time_imports.py.)
+The case is a fresh interpreter (what a module import loads is only visible there). Without the
 provider is shown by an import hook that refuses every ``openlineage`` module, the client and
 Airflow's provider alike, but the provider's metadata (Airflow's provider discovery reads it of every
 installed distribution; with the distribution gone, so is its entry point); the import runs against
@@ -113,19 +114,3 @@ print(json.dumps({{
     assert isinstance(extra, dict) and (extra["records"], extra["succeeded"], extra["jobs_total"]) == (150, 150, 2)
     assert answer["loaded"] == []  # imported, run and asset event filled, without a module of OpenLineage
     assert answer["facets"] == "ModuleNotFoundError"  # only the OpenLineage provider calls it
-
-
-def test_with_openlineage_installed_importing_the_tasks_loads_none_of_it() -> None:
-    pytest.importorskip("openlineage.client")
-    code = (
-        """
-import json, sys
-import airflow  # Airflow itself reads each installed provider's info, the OpenLineage provider's too
-before = {m for m in sys.modules if "openlineage" in m}
-"""
-        + TASK_MODULES
-        + """
-print(json.dumps({"new": sorted({m for m in sys.modules if "openlineage" in m} - before)}))
-"""
-    )
-    assert python(code) == {"new": []}

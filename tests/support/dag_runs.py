@@ -1,4 +1,10 @@
-"""Running a DAG in the test process (``dag.test()``) and reading back a run's task states and XComs."""
+"""Running a DAG in the test process (``dag.test()``) and reading back a run's task states and XComs.
+
+``dag.test()`` is what ``airflow dags test`` runs: each task through the real task runner, a
+deferred task's trigger rebuilt from its serialized form and run in line. In the test process it
+skips the command's start-up (seconds of imports per run); what needs a process of its own (a kill,
+a configuration read once per process) runs the command instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,15 @@ from tests.airflow_compat import register_dag
 
 #: The project's checkout, where example_dags/ is.
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_dag(dag_id: str) -> Any:
+    """The DAG a DAG processor parses from ``example_dags/<dag_id>.py``, in the environment as it is now."""
+    from tests.airflow_compat import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "example_dags" / f"{dag_id}.py"))
+    assert bag.import_errors == {}
+    return bag.dags[dag_id]
 
 
 def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
