@@ -97,13 +97,11 @@ def test_gate_dag_runs_the_deferred_path_and_reports_failed_items(
     driver = ClockAfterTrigger(emulator)
     driver.start()
     try:
-        with capture_airflow_logs() as events:
-            run = run_dag(dag)
+        run = run_dag(dag)
     finally:
         driver.stop.set()
-    assert driver.fired.is_set()
+    assert driver.fired.is_set()  # the job statuses were read twice: the sensor's look, then the trigger's
     assert "[DAG TEST] running trigger in line" in caplog.messages  # the sensor deferred and the trigger ran
-    assert any(str(e["event"]).startswith("Deferring: the triggerer checks 1 job every 0.2 s") for e in events)
     assert run["state"] == "success"
     assert set(run["tasks"].values()) == {"success"}
     job_id = run["xcom"]["start_import"]
