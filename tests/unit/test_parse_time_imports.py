@@ -45,6 +45,9 @@ def probe() -> dict[str, set[str]]:
     return {step: set(modules) for step, modules in answer.items()}
 
 
+#: One worker runs this module's tests, so the probe runs once.
+pytestmark = pytest.mark.xdist_group("fresh_interpreter_imports")
+
 ONLY_WHEN_A_TASK_RUNS = (
     "requests",
     "httpx",
