@@ -32,9 +32,13 @@ help:
 	@echo "make docs        - build the documentation site into docs/_build/html (warnings are errors)"
 	@echo "make docs-shots  - render the index and the bulk operator page to PNG in docs/_build/shots"
 
+# The tools venv gets no pip of its own (ensurepip takes longer than installing uv): the machine's pip
+# installs uv into it, or, where that pip is missing or older than 22.3 (no --python), the venv's own.
 $(UV):
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(PYTHON) -m venv --without-pip $(TOOLS)
+	$(PYTHON) -m pip --python $(TOOLS)/bin/python install --quiet "uv==$(UV_VERSION)" 2>/dev/null || \
+		{ $(TOOLS)/bin/python -m ensurepip --default-pip >/dev/null && \
+		  $(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"; }
 
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --quiet --frozen --python $(VENV_PYTHON) --extra test
@@ -55,10 +59,7 @@ PYTEST_WORKERS ?= auto
 pytest: install
 	ZENDESK_REQUIRE_PACKAGING=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# ruff and mypy run beside the test suite, which leaves a core idle while its tests wait on subprocesses
-# and clocks; each one's output is printed whole when it ends, and any failure fails `make test`.
-test: install
-	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest
+test: lint typecheck pytest
 
 # Runs the bulk-import gate DAG end to end against the built-in Zendesk emulator (SQLite, no account).
 demo: install
