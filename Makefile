@@ -15,7 +15,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := True
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 # Every environment uv builds (here and in `make test-compat`) is compiled to bytecode as it is installed,
-# on every core: otherwise each test process that first imports Airflow compiles it again (about 20% of
+# on every core: otherwise each test process that first imports Airflow compiles it again (about 16% of
 # `make test` on a fresh clone).
 export UV_COMPILE_BYTECODE := 1
 export UV
