@@ -53,6 +53,15 @@ def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def use_here(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's environment made ``env``, as a subprocess would get it, until the test ends."""
+    for name in os.environ.keys() - env.keys():
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+
+
 def ledger_rows(tmp_path: Path) -> dict[str, Any]:
     """The ledger's keys as stored: task state store rows of the import task on 3.3, else the ledger's files."""
     if not AIRFLOW_V_3_3_PLUS:
@@ -108,10 +117,7 @@ def test_bulk_import_dag_runs_deferred_through_the_trigger(
     emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Run by ``dag.test()`` in this process, as ``airflow dags test`` runs it (tests/support/dag_runs.py)."""
-    for name, value in environment(emulator, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    if AIRFLOW_V_3_3_PLUS:
-        monkeypatch.delenv("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", raising=False)
+    use_here(environment(emulator, tmp_path), monkeypatch)
     dag = example_dag(DAG_ID)
     with ClockRunner(emulator, speed=250.0, tick=0.02), capture_airflow_logs() as events:  # 5 clock s every 20 ms
         run_dag(dag, logical_date=pendulum.parse(LOGICAL_DATE))
@@ -157,11 +163,7 @@ def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_o
     # process. It is ``airflow tasks test``'s own code, called here in the test process with its parsed arguments.
     # (Airflow 3.0's ``tasks test`` stops after running a deferred task's trigger in line; each run then
     # goes one round further, so it is run until the import is done.)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AIRFLOW_TEST_MODE", "True")  # as tasks test sets it, undone after the test
-    if AIRFLOW_V_3_3_PLUS:
-        monkeypatch.delenv("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", raising=False)
+    use_here({**env, "AIRFLOW_TEST_MODE": "True"}, monkeypatch)  # tasks test sets AIRFLOW_TEST_MODE; undone after
     dag = example_dag(DAG_ID)
     outputs: list[str] = []
     with ClockRunner(emulator, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms

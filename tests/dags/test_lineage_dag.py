@@ -21,7 +21,7 @@ import pytest
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_compat import register_dag
-from tests.support.dag_runs import ROOT, example_dag, latest_run
+from tests.support.dag_runs import ROOT, example_dags, latest_run
 
 pytest.importorskip("airflow.providers.openlineage")
 
@@ -36,7 +36,16 @@ def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> Zendes
     return emulator
 
 
-def run_dag(emu: ZendeskEmulator, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+@pytest.fixture
+def lineage_dags(emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The example file's import DAG and the DAG scheduled on its asset, whose URI holds the emulator's host."""
+    monkeypatch.setenv("ZENDESK_EXAMPLE_HOST", emulator.url)
+    return example_dags(DAG_ID)
+
+
+def run_dag(
+    emu: ZendeskEmulator, tmp_path: Path, dags: dict[str, Any]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     events = tmp_path / "openlineage.jsonl"
     env = dict(os.environ)
     env.pop("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", None)
@@ -53,9 +62,7 @@ def run_dag(emu: ZendeskEmulator, tmp_path: Path) -> tuple[subprocess.CompletedP
         env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
     # As the DAG processor of a deployment does: the outlet's asset is registered, and active, before a task runs
     # (Airflow 3.0's ``dags test`` does not register it, and refuses a task with an inactive asset in its outlets).
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ZENDESK_EXAMPLE_HOST", emu.url)
-        register_dag(example_dag(DAG_ID))
+    register_dag(dags[DAG_ID])
     with ClockRunner(emu, speed=250.0, tick=0.02):  # 5 clock seconds every 20 ms
         result = subprocess.run(
             [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "2026-02-01T00:00:00+00:00"],
@@ -89,9 +96,9 @@ def asset_events(uri: str) -> list[Any]:
 
 @pytest.mark.timeout(240)
 def test_the_import_reports_its_file_its_zendesk_object_and_its_counts(
-    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path
+    airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path, lineage_dags: dict[str, Any]
 ) -> None:
-    result, events_file = run_dag(emulator, tmp_path)
+    result, events_file = run_dag(emulator, tmp_path, lineage_dags)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     value = latest_run(DAG_ID)["xcom"][TASK]
@@ -125,14 +132,7 @@ def test_the_import_reports_its_file_its_zendesk_object_and_its_counts(
     assert event.extra["jobs"] == value["jobs"] and event.extra["jobs_total"] == 3
 
     # The DAG scheduled on the asset reads those counts from the events that start it.
-    from tests.airflow_compat import DagBag
-
-    os.environ["ZENDESK_EXAMPLE_HOST"] = emulator.url
-    try:
-        bag = DagBag(dag_folder=str(ROOT / "example_dags" / "example_zendesk_import_lineage.py"))
-    finally:
-        del os.environ["ZENDESK_EXAMPLE_HOST"]
-    consumer = bag.dags[CONSUMER]
+    consumer = lineage_dags[CONSUMER]
     (asset,) = consumer.timetable.asset_condition.objects
     assert asset.uri == f"{zendesk}/tickets"
     report = consumer.get_task("report_import").python_callable

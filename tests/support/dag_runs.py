@@ -17,13 +17,18 @@ from tests.airflow_compat import register_dag
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def example_dag(dag_id: str) -> Any:
-    """The DAG a DAG processor parses from ``example_dags/<dag_id>.py``, in the environment as it is now."""
+def example_dags(name: str) -> dict[str, Any]:
+    """The DAGs, by id, a DAG processor parses from ``example_dags/<name>.py``, in the environment as it is now."""
     from tests.airflow_compat import DagBag
 
-    bag = DagBag(dag_folder=str(ROOT / "example_dags" / f"{dag_id}.py"))
+    bag = DagBag(dag_folder=str(ROOT / "example_dags" / f"{name}.py"))
     assert bag.import_errors == {}
-    return bag.dags[dag_id]
+    return dict(bag.dags)
+
+
+def example_dag(dag_id: str) -> Any:
+    """The DAG of ``example_dags/<dag_id>.py`` that has the file's name."""
+    return example_dags(dag_id)[dag_id]
 
 
 def run_dag(dag: Any, **kwargs: Any) -> dict[str, Any]:
