@@ -39,6 +39,17 @@ def DagBag(**kwargs: Any) -> Any:
     return dagbag(**kwargs)
 
 
+def ProvidersManager() -> Any:
+    """The providers manager that lists the installed hooks, as ``airflow providers hooks`` reads them."""
+    if AIRFLOW_V_3_3_PLUS:  # the task SDK's; core's ``ProvidersManager.hooks`` is deprecated there
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+        return ProvidersManagerTaskRuntime()
+    from airflow.providers_manager import ProvidersManager as manager  # Airflow 3.0 to 3.2
+
+    return manager()
+
+
 def register_dag(dag: Any) -> None:
     """Write ``dag`` to the metadata database as the DAG processor does after parsing its file.
 
@@ -140,6 +151,7 @@ __all__ = [
     "AirflowRescheduleException",
     "AirflowTaskTerminated",
     "DagBag",
+    "ProvidersManager",
     "TaskDeferred",
     "capture_airflow_logs",
     "deserialize",

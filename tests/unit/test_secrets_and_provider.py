@@ -11,7 +11,7 @@ import requests_mock as rm
 from airflow_provider_zendesk_jobs.exceptions import ZendeskJobsError
 from airflow_provider_zendesk_jobs.get_provider_info import get_provider_info
 from airflow_provider_zendesk_jobs.hooks.zendesk_jobs import ZendeskJobStatusHook
-from tests.airflow_compat import redact
+from tests.airflow_compat import ProvidersManager, redact
 from tests.support.hooks import BASE, FakeClock, job, make_hook, set_connection
 
 API_TOKEN = "api-token-Q7Wz9"
@@ -127,11 +127,6 @@ def test_every_listed_module_imports() -> None:
 
 def test_airflow_s_providers_manager_lists_the_hook() -> None:
     """What ``airflow providers hooks`` prints, read where the command reads it (the wheel's own test runs the CLI)."""
-    try:  # Airflow 3.3 moved the hooks' list to the task SDK
-        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as ProvidersManager
-    except ImportError:
-        from airflow.providers_manager import ProvidersManager  # type: ignore[assignment]
-
     hook = ProvidersManager().hooks["zendesk_jobs"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_zendesk_jobs.hooks.zendesk_jobs.ZendeskJobStatusHook"
