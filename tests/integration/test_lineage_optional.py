@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
+from tests.support.task_modules import TASK_MODULES, import_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +40,6 @@ class NoOpenLineage(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NoOpenLineage())
-"""
-
-TASK_MODULES = """
-import airflow_provider_zendesk_jobs.operators.bulk_jobs
-import airflow_provider_zendesk_jobs.operators.zendesk_jobs
-import airflow_provider_zendesk_jobs.sensors.zendesk_jobs
-import airflow_provider_zendesk_jobs.triggers.job_events
-import airflow_provider_zendesk_jobs.lineage.assets
 """
 
 
@@ -77,7 +70,7 @@ def test_without_openlineage_the_tasks_import_and_an_import_runs_and_fills_its_a
 ) -> None:
     code = (
         BLOCK
-        + TASK_MODULES
+        + import_lines(TASK_MODULES)
         + f"""
 import json
 from airflow.sdk.execution_time.context import OutletEventAccessors

@@ -18,23 +18,26 @@ import sys
 
 import pytest
 
-PROBE = """
+from tests.support.task_modules import DAG_FILE_MODULES, TASK_MODULES, import_lines
+
+PROBE = (
+    """
 import json, sys
 import airflow  # Airflow itself reads each installed provider's info, the OpenLineage provider's too
 at_start = set(sys.modules)
 import airflow.sdk
 before = set(sys.modules)
-import airflow_provider_zendesk_jobs.sensors.zendesk_jobs
-import airflow_provider_zendesk_jobs.operators.zendesk_jobs
-parse_time = set(sys.modules)
-import airflow_provider_zendesk_jobs.operators.bulk_jobs
-import airflow_provider_zendesk_jobs.triggers.job_events
-import airflow_provider_zendesk_jobs.lineage.assets
+"""
+    + import_lines(DAG_FILE_MODULES)
+    + "parse_time = set(sys.modules)\n"
+    + import_lines(TASK_MODULES)
+    + """
 print(json.dumps({
     "dag_file": sorted(parse_time - before),
     "task_modules": sorted(set(sys.modules) - at_start),
 }))
 """
+)
 
 
 @pytest.fixture(scope="module")
