@@ -26,7 +26,7 @@ import pytest
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
 from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_compat import capture_airflow_logs
-from tests.support.dag_runs import ROOT, example_dag, latest_run, run_dag
+from tests.support.dag_runs import example_dag, example_environment, latest_run, run_dag
 
 DAG_ID = "example_zendesk_bulk_import"
 LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
@@ -36,21 +36,6 @@ LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
 def emulator(zendesk_emulator_factory: Callable[..., ZendeskEmulator]) -> ZendeskEmulator:
     emulator: ZendeskEmulator = zendesk_emulator_factory(queued_seconds=2, seconds_per_item=0.1)
     return emulator
-
-
-def environment(emu: ZendeskEmulator, tmp_path: Path) -> dict[str, str]:
-    """On Airflow 3.3 the ledger is in the task state store (nothing set); before it, files under ``tmp_path``."""
-    env = dict(os.environ)
-    env.pop("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", None)
-    env.update(
-        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
-        ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
-        ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
-    )
-    if not AIRFLOW_V_3_3_PLUS:
-        env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
-    return env
 
 
 def use_here(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +102,7 @@ def test_bulk_import_dag_runs_deferred_through_the_trigger(
     emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Run by ``dag.test()`` in this process, as ``airflow dags test`` runs it (tests/support/dag_runs.py)."""
-    use_here(environment(emulator, tmp_path), monkeypatch)
+    use_here(example_environment(emulator, tmp_path, ZENDESK_EXAMPLE_POLL_SECONDS="0.2"), monkeypatch)
     dag = example_dag(DAG_ID)
     with ClockRunner(emulator, speed=250.0, tick=0.02), capture_airflow_logs() as events:  # 5 clock s every 20 ms
         run_dag(dag, logical_date=pendulum.parse(LOGICAL_DATE))
@@ -136,7 +121,7 @@ def test_bulk_import_dag_runs_deferred_through_the_trigger(
 def test_a_worker_killed_mid_import_and_the_next_try_send_every_record_exactly_once(
     airflow_db: Path, emulator: ZendeskEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = environment(emulator, tmp_path)
+    env = example_environment(emulator, tmp_path, ZENDESK_EXAMPLE_POLL_SECONDS="0.2")
     worker = subprocess.Popen(
         command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

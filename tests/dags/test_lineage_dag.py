@@ -8,7 +8,6 @@ with ``AIRFLOW__OPENLINEAGE__TRANSPORT`` set; the events it would send land in o
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,9 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from airflow_provider_zendesk_jobs.testing import ClockRunner, ZendeskEmulator
-from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_compat import register_dag
-from tests.support.dag_runs import ROOT, example_dags, latest_run
+from tests.support.dag_runs import example_dags, example_environment, latest_run
 
 pytest.importorskip("airflow.providers.openlineage")
 
@@ -47,19 +45,14 @@ def run_dag(
     emu: ZendeskEmulator, tmp_path: Path, dags: dict[str, Any]
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     events = tmp_path / "openlineage.jsonl"
-    env = dict(os.environ)
-    env.pop("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", None)
-    env.update(
-        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+    env = example_environment(
+        emu,
+        tmp_path,
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
         AIRFLOW__OPENLINEAGE__NAMESPACE="lineage-test",
         ZENDESK_EXAMPLE_HOST=emu.url,
-        ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
         ZENDESK_EXAMPLE_POLL_SECONDS="0.2",
     )
-    if not AIRFLOW_V_3_3_PLUS:
-        env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
     # As the DAG processor of a deployment does: the outlet's asset is registered, and active, before a task runs
     # (Airflow 3.0's ``dags test`` does not register it, and refuses a task with an inactive asset in its outlets).
     register_dag(dags[DAG_ID])

@@ -106,6 +106,8 @@ def test_my_gate(zendesk_emulator: ZendeskEmulator) -> None:  # started, manual 
     job_id = zendesk_emulator.create_job("tickets_create", count=10)
     status = ZendeskJobStatusHook().get_job_status(job_id)
     assert status.status == "queued"
+
+
 # [END howto_pytest_plugin]
 
 

@@ -8,13 +8,35 @@ a configuration read once per process) runs the command instead.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
+from airflow_provider_zendesk_jobs.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_compat import register_dag
 
 #: The project's checkout, where example_dags/ is.
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_environment(emu: ZendeskEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This process's environment for an ``airflow`` command that runs an example DAG against ``emu``.
+
+    Its data files go under ``tmp_path``; the bulk ledger is in the task state store on Airflow 3.3
+    (nothing set), and in files under ``tmp_path`` before it.
+    """
+    env = dict(os.environ)
+    env.pop("AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH", None)
+    env.update(
+        AIRFLOW_CONN_ZENDESK_DEFAULT=emu.connection_extra_json(),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+        ZENDESK_EXAMPLE_DATA_DIR=str(tmp_path / "data"),
+        **extra,
+    )
+    if not AIRFLOW_V_3_3_PLUS:
+        env["AIRFLOW__ZENDESK_JOBS__BULK_LEDGER_PATH"] = str(tmp_path / "ledgers")
+    return env
 
 
 def example_dags(name: str) -> dict[str, Any]:
