@@ -41,11 +41,11 @@ def DagBag(**kwargs: Any) -> Any:
 
 def ProvidersManager() -> Any:
     """The providers manager that lists the installed hooks, as ``airflow providers hooks`` reads them."""
-    if AIRFLOW_V_3_3_PLUS:  # the task SDK's; core's ``ProvidersManager.hooks`` is deprecated there
+    if AIRFLOW_V_3_2_PLUS:  # the task SDK's; core's ``ProvidersManager.hooks`` is deprecated there
         from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
         return ProvidersManagerTaskRuntime()
-    from airflow.providers_manager import ProvidersManager as manager  # Airflow 3.0 to 3.2
+    from airflow.providers_manager import ProvidersManager as manager  # Airflow 3.0 and 3.1
 
     return manager()
 

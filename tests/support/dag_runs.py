@@ -78,9 +78,12 @@ def latest_run(dag_id: str) -> dict[str, Any]:
 def run_of(run: Any, session: Any) -> dict[str, Any]:
     """A DAG run's id, state, task states and XCom return values."""
     from airflow.models.xcom import XComModel
+    from sqlalchemy import select
 
     tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-    rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, key="return_value")).all()
+    # A plain select: XComModel.get_many returns a legacy Query on 3.0, which SQLAlchemy warns about here.
+    returned = (XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")
+    rows = session.scalars(select(XComModel).where(*returned)).all()
     return {
         "run_id": run.run_id,
         "state": str(run.state),

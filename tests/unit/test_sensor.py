@@ -6,6 +6,7 @@ its hook sleeps by moving it, so the not-found grace and Retry-After are exact c
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -95,7 +96,8 @@ def test_poll_interval_still_works_for_one_release_with_a_warning(
     ],
 )
 def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ZendeskInvalidInputError, match=fragment):
+    deprecated = pytest.warns(ZendeskJobsDeprecationWarning) if "poll_interval" in kwargs else contextlib.nullcontext()
+    with deprecated, pytest.raises(ZendeskInvalidInputError, match=fragment):
         ZendeskJobStatusSensor(task_id="wait", job_id="V3-a", **kwargs)
 
 
