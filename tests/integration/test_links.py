@@ -19,6 +19,7 @@ from airflow_provider_zendesk_jobs.operators.zendesk_jobs import ZendeskJobResul
 from airflow_provider_zendesk_jobs.sensors.zendesk_jobs import ZendeskJobStatusSensor
 from airflow_provider_zendesk_jobs.testing import ZendeskEmulator
 from tests.airflow_compat import register_dag
+from tests.support.dag_runs import xcoms_of
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("airflow_db")]
 
@@ -28,15 +29,13 @@ TICKET_LINK = "_link_ZendeskCreatedTicketLink"
 
 def run_and_read_xcoms(dag: Any) -> dict[tuple[str, str], Any]:
     """Run the DAG as the scheduler would, then every XCom of the run by (task id, key)."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     register_dag(dag)
     run = dag.test()
     with create_session() as session:
         states = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key=None)).all()
-        xcoms = {(row.task_id, row.key): XComModel.deserialize_value(row) for row in rows}
+        xcoms = xcoms_of(run, session)
     assert set(states.values()) == {"success"}, states
     return xcoms
 

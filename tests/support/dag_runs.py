@@ -77,16 +77,22 @@ def latest_run(dag_id: str) -> dict[str, Any]:
 
 def run_of(run: Any, session: Any) -> dict[str, Any]:
     """A DAG run's id, state, task states and XCom return values."""
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import select
-
     tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
-    # A plain select: XComModel.get_many returns a legacy Query on 3.0, which SQLAlchemy warns about here.
-    returned = (XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")
-    rows = session.scalars(select(XComModel).where(*returned)).all()
     return {
         "run_id": run.run_id,
         "state": str(run.state),
         "tasks": tasks,
-        "xcom": {row.task_id: XComModel.deserialize_value(row) for row in rows},
+        "xcom": {task_id: value for (task_id, _), value in xcoms_of(run, session, key="return_value").items()},
     }
+
+
+def xcoms_of(run: Any, session: Any, key: str | None = None) -> dict[tuple[str, str], Any]:
+    """A DAG run's XCom values by (task id, key), of one key or of every key."""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select
+
+    # A plain select: XComModel.get_many returns a legacy Query on 3.0, which SQLAlchemy warns about here.
+    query = select(XComModel).where(XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id)
+    if key is not None:
+        query = query.where(XComModel.key == key)
+    return {(row.task_id, row.key): XComModel.deserialize_value(row) for row in session.scalars(query)}
