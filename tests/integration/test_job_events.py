@@ -268,8 +268,8 @@ async def test_watchers_of_one_connection_share_one_read(real_time_emulator: Zen
 
     emu = real_time_emulator
     failed_job, killed_job = working_job(emu), working_job(emu)
-    on_failed = ZendeskJobEventTrigger(statuses="failed", poll_interval=3)
-    on_either = ZendeskJobEventTrigger(statuses=["failed", "killed"], poll_interval=3)
+    on_failed = ZendeskJobEventTrigger(statuses="failed", poll_interval=1)
+    on_either = ZendeskJobEventTrigger(statuses=["failed", "killed"], poll_interval=1)
     assert on_failed.shared_stream_key() == on_either.shared_stream_key()
     manager = SharedStreamManager()
     streams = {
